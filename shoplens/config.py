@@ -1,0 +1,55 @@
+"""Explicit configuration objects; nothing in shoplens reads globals."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Which encoders make each vector field, and how hard to run them."""
+
+    text: tuple[str, ...] = ("e5", "use")
+    image: tuple[str, ...] = ("mobilenet_v2", "efficientnet_lite0", "colour")
+    batch_size: int = 32
+    threads: int = field(default_factory=default_threads)
+    # Where exported .onnx files live; None => <store>/cache/onnx
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    # Below this many vectors a field gets an exact (flat) index; above, HNSW.
+    exact_threshold: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+    max_image_bytes: int = 50 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Fusion settings. Weights multiply each component's reciprocal-rank term."""
+
+    rrf_k: int = 60
+    candidates: int = 200
+    weights: dict[str, float] = field(default_factory=lambda: {
+        "bm25": 1.0,
+        "text_dense": 1.0,
+        "text_to_image": 1.0,
+        "image": 1.0,
+        "image_to_text": 0.5,
+        "attributes": 0.5,
+    })
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    encoders: EncoderConfig = field(default_factory=EncoderConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)

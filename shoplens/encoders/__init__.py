@@ -1,0 +1,1 @@
+"""Pretrained encoders behind one small interface (see base.py)."""

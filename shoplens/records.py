@@ -1,0 +1,161 @@
+"""Typed records passed between pipeline stages.
+
+These are the stable contract between stages (catalog -> encode -> store ->
+search) and for later stages (ranker, feedback, serving): add optional fields,
+never rename or repurpose existing ones.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, asdict
+from typing import Any, Iterator
+
+
+@dataclass(frozen=True)
+class Product:
+    """One catalog product; any subset of modalities may be present."""
+
+    id: str
+    title: str | None = None
+    description: str | None = None
+    images: tuple[str, ...] = ()          # absolute paths
+    videos: tuple[str, ...] = ()
+    reviews: tuple[str, ...] = ()
+    price: float | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The product's searchable text: title, description and attribute values."""
+        parts = [self.title or "", self.description or ""]
+        parts += [str(v) for v in self.attributes.values() if v not in (None, "")]
+        return " ".join(p for p in parts if p).strip()
+
+    def content_hash(self) -> str:
+        """Hash of everything that affects indexing; unchanged hash => reuse vectors."""
+        payload = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("images", "videos", "reviews"):
+            d[k] = list(d[k])
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Product":
+        return cls(
+            id=str(d["id"]),
+            title=d.get("title"),
+            description=d.get("description"),
+            images=tuple(d.get("images") or ()),
+            videos=tuple(d.get("videos") or ()),
+            reviews=tuple(d.get("reviews") or ()),
+            price=d.get("price"),
+            attributes=dict(d.get("attributes") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class IngestIssue:
+    """A problem with one catalog row or field; `row` is 1-based data row (header excluded)."""
+
+    file: str
+    row: int | None
+    field: str | None
+    message: str
+    product_id: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.product_id is not None:
+            where += f" (id {self.product_id})"
+        if self.field:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class IngestReport:
+    """What happened to a catalog: kept products, skipped rows, skipped modalities."""
+
+    file: str
+    rows_read: int = 0
+    products: int = 0
+    rows_skipped: list[IngestIssue] = field(default_factory=list)     # whole row dropped
+    field_issues: list[IngestIssue] = field(default_factory=list)     # row kept, one modality dropped
+    duplicates: list[IngestIssue] = field(default_factory=list)       # earlier row replaced
+
+    def all_issues(self) -> list[IngestIssue]:
+        return self.rows_skipped + self.field_issues + self.duplicates
+
+    def summary(self, examples: int = 3) -> str:
+        lines = [f"{self.file}: {self.rows_read} rows read, {self.products} products kept"]
+        for label, items in (("rows skipped", self.rows_skipped),
+                             ("fields dropped (row kept)", self.field_issues),
+                             ("duplicate ids (last one wins)", self.duplicates)):
+            if items:
+                lines.append(f"  {len(items)} {label}, e.g.:")
+                lines += [f"    - {i}" for i in items[:examples]]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ComponentScore:
+    """One retrieval component's view of a hit, for `explain`."""
+
+    score: float          # the component's raw similarity / BM25 score
+    rank: int             # 1-based rank within that component
+    contribution: float   # what it added to the fused score
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    title: str | None = None
+    components: dict[str, ComponentScore] = field(default_factory=dict)
+    product: Product | None = None
+
+    def to_json(self, explain: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "score": round(float(self.score), 6), "title": self.title}
+        if explain:
+            d["explain"] = {k: {"score": round(v.score, 6), "rank": v.rank,
+                                "contribution": round(v.contribution, 6)}
+                            for k, v in self.components.items()}
+        return d
+
+
+@dataclass
+class SearchResult:
+    """Ranked hits plus what the engine understood of the query; iterates over hits."""
+
+    query: dict[str, Any]
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]] | None = None
+    understanding: dict[str, Any] | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __getitem__(self, i: int) -> Hit:
+        return self.hits[i]
+
+    @property
+    def ids(self) -> list[str]:
+        return [h.id for h in self.hits]
+
+    def to_json(self, explain: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {"query": self.query,
+                             "results": [h.to_json(explain) for h in self.hits]}
+        if self.facets is not None:
+            d["facets"] = self.facets
+        if explain and self.understanding is not None:
+            d["understanding"] = self.understanding
+        return d
