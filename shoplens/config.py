@@ -40,7 +40,8 @@ class SearchConfig:
     candidates: int = 200
     weights: dict[str, float] = field(default_factory=lambda: {
         "bm25": 1.0,
-        "text_dense": 1.0,
+        "text_dense:e5": 1.0,
+        "text_dense:use": 0.5,
         "text_to_image": 1.0,
         "image": 1.0,
         "image_to_text": 0.5,
@@ -53,3 +54,13 @@ class EngineConfig:
     encoders: EncoderConfig = field(default_factory=EncoderConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """How `index` treats an existing store."""
+
+    delete_missing: bool = False     # drop stored products absent from the new catalog
+    rebuild: bool = False            # ignore the existing generation entirely
+    auto_align: bool = True          # train heads on first build when there are enough pairs
+    progress: bool = True

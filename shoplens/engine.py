@@ -1,0 +1,228 @@
+"""The facade: `Engine.build / open / search / search_batch / align`.
+
+The CLI and (later) the HTTP server call only this; it wires the pipeline
+stages (catalog -> features -> store -> search) with explicit config.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .catalog import load_catalog
+from .config import BuildConfig, EngineConfig
+from .encoders import registry
+from .encoders.base import Encoder
+from .features.cache import FeatureCache
+from .features.extract import FeatureSet, encode_catalog
+from .records import IngestReport, Product, SearchResult
+from .search.query import Query
+from .search.searcher import QueryEncoder, Searcher
+from .store.builder import write_generation
+from .store.layout import StoreError, current_generation, writer_lock
+from .store.manifest import Manifest
+from .store.products import ProductTable
+from .store.reader import StoreReader
+
+
+def _say(msg: str, show: bool) -> None:
+    if show:
+        print(msg, file=sys.stderr)
+
+
+class Encoders:
+    """The configured encoders, created lazily once per engine (ONNX export cached under the store)."""
+
+    def __init__(self, config: EngineConfig, store: Path):
+        ec = config.encoders
+        cache_dir = Path(ec.cache_dir) if ec.cache_dir else store / "cache" / "onnx"
+        kw = dict(threads=ec.threads, batch_size=ec.batch_size, cache_dir=cache_dir)
+        self.text: dict[str, Encoder] = {n: registry.create(n, **kw) for n in ec.text}
+        self.image: dict[str, Encoder] = {n: registry.create(n, **kw) for n in ec.image}
+
+    @property
+    def all(self) -> list[Encoder]:
+        return [*self.text.values(), *self.image.values()]
+
+    def fingerprints(self) -> dict[str, str]:
+        return {e.name: e.fingerprint() for e in self.all}
+
+
+class Engine:
+    def __init__(self, store_dir: str | Path, config: EngineConfig | None = None):
+        """Prefer `Engine.open`; this reads the live generation of an existing store."""
+        self.store = Path(store_dir)
+        self.config = config or EngineConfig()
+        self.reader = StoreReader(self.store, self.config.index)
+        self.encoders = Encoders(self.config, self.store)
+        self.heads = self._load_heads(self.reader.manifest.heads)
+        qenc = QueryEncoder(self.encoders.text, self.encoders.image, self.config.index)
+        self.searcher = Searcher(self.reader, qenc, self.heads, self.config.search)
+        self.report: IngestReport | None = None
+
+    # ---- opening / building ---------------------------------------------------------------
+    @classmethod
+    def open(cls, store_dir: str | Path, config: EngineConfig | None = None) -> "Engine":
+        return cls(store_dir, config)
+
+    @classmethod
+    def build(cls, catalog: str | Path | Sequence[str | Path], store_dir: str | Path,
+              config: EngineConfig | None = None, build: BuildConfig | None = None) -> "Engine":
+        """Index a catalog into a store (create, or upsert into an existing one) and open it."""
+        config, build = config or EngineConfig(), build or BuildConfig()
+        store = Path(store_dir)
+        catalogs = [catalog] if isinstance(catalog, (str, Path)) else list(catalog)
+        with writer_lock(store):
+            products, reports = [], []
+            for c in catalogs:
+                ps, rep = load_catalog(c)
+                products += ps
+                reports.append(rep)
+                _say(rep.summary(), build.progress)
+            if not products:
+                raise StoreError("the catalog has no valid products; nothing was changed in the store")
+            merged, changes = _merge_with_store(store, products, build)
+            _say(f"store {store}: {changes}", build.progress)
+            encoders = Encoders(config, store)
+            cache = FeatureCache(store / "cache" / "features.sqlite")
+            fs = _features(merged, encoders, cache, config, build.progress)
+            heads, heads_info = _heads_for_build(store, fs, encoders, cache, config, build)
+            ingest = {"catalog_rows": sum(r.rows_read for r in reports),
+                      "rows_skipped": sum(len(r.rows_skipped) for r in reports),
+                      "fields_dropped": sum(len(r.field_issues) for r in reports) + len(fs.issues),
+                      "duplicates": sum(len(r.duplicates) for r in reports), **changes}
+            if fs.issues:
+                _say(f"{len(fs.issues)} images could not be used, e.g.:\n" +
+                     "\n".join(f"    - {i}" for i in fs.issues[:3]), build.progress)
+            write_generation(store, fs, encoders.all, heads, heads_info,
+                             [str(Path(c).resolve()) for c in catalogs], ingest, config.index)
+            cache.close()
+        engine = cls(store, config)
+        engine.report = reports[0] if len(reports) == 1 else None
+        return engine
+
+    def _load_heads(self, info: dict[str, Any] | None):
+        if not info:
+            return None
+        from .align.heads import Heads, default_heads_path
+        if info.get("source") == "shipped defaults":
+            return Heads.load(default_heads_path())
+        path = Path(info["path"])
+        return Heads.load(path if path.is_absolute() else self.store / path)
+
+    # ---- querying -------------------------------------------------------------------------
+    @property
+    def manifest(self) -> Manifest:
+        return self.reader.manifest
+
+    def search(self, text: str | None = None, image: str | bytes | Path | None = None, k: int = 10,
+               filters: dict[str, Any] | None = None, *, facets: list[str] | bool | None = None,
+               strict_attributes: bool = False, weights: dict[str, float] | None = None) -> SearchResult:
+        q = Query(text=text, image=str(image) if isinstance(image, Path) else image, k=k,
+                  filters=dict(filters or {}), facets=facets, strict_attributes=strict_attributes,
+                  weights=weights)
+        return self.searcher.search(q)
+
+    def search_query(self, q: Query) -> SearchResult:
+        return self.searcher.search(q)
+
+    def search_batch(self, queries: Iterable[dict[str, Any]], k: int = 10) -> list[SearchResult]:
+        """Batch search: each dict has any of text/image/filters; models are loaded once."""
+        return [self.searcher.search(Query.from_json(q, k=k, where=f"query {i + 1}"))
+                for i, q in enumerate(queries)]
+
+    def products(self, ids: Sequence[str]) -> dict[str, Product]:
+        table: ProductTable = self.reader.products
+        docs = {table.doc_of(i): i for i in ids}
+        got = table.get([d for d in docs if d is not None])
+        return {docs[d]: p for d, p in got.items()}
+
+    # ---- alignment ------------------------------------------------------------------------
+    def align(self, config: Any | None = None, progress: bool = True) -> dict[str, Any]:
+        """Retrain the alignment heads on this store's pairs and publish a re-embedded generation."""
+        from .align.run import align_store
+        with writer_lock(self.store):
+            products = self.reader.products.all_products()
+            cache = FeatureCache(self.store / "cache" / "features.sqlite")
+            fs = _features(products, self.encoders, cache, self.config, progress)
+            heads, metrics, path = align_store(fs, cache, self.encoders.text, config, self.store / "heads",
+                                               progress=progress)
+            info = {"path": str(Path(path).relative_to(self.store)), "fingerprint": heads.fingerprint,
+                    "source": "trained on this store", "metrics": metrics}
+            write_generation(self.store, fs, self.encoders.all, heads, info, self.manifest.catalogs,
+                             {**self.manifest.ingest, "aligned": True}, self.config.index)
+            cache.close()
+        self.__init__(self.store, self.config)          # reopen on the new generation
+        return metrics
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def _features(products: list[Product], encoders: Encoders, cache: FeatureCache, config: EngineConfig,
+              progress: bool) -> FeatureSet:
+    return encode_catalog(products, list(encoders.text.values()), list(encoders.image.values()), cache,
+                          batch_size=config.encoders.batch_size, progress=progress,
+                          max_bytes=config.index.max_image_bytes, max_pixels=config.index.max_image_pixels)
+
+
+def _merge_with_store(store: Path, products: list[Product], build: BuildConfig) -> tuple[list[Product], dict]:
+    """Upsert: new/changed products replace stored ones; stored ones absent from the catalog stay
+    unless `delete_missing`. Returns the merged list and counts of what changed."""
+    gen = None if build.rebuild or not store.is_dir() else current_generation(store)
+    if gen is None:
+        return products, {"added": len(products), "updated": 0, "unchanged": 0, "deleted": 0}
+    old = ProductTable(gen / "products.sqlite")
+    try:
+        old_products = old.all_products()
+    finally:
+        old.close()
+    new_by_id = {p.id: p for p in products}
+    old_hash = {p.id: p.content_hash() for p in old_products}
+    added = sum(1 for i in new_by_id if i not in old_hash)
+    updated = sum(1 for i, p in new_by_id.items() if i in old_hash and old_hash[i] != p.content_hash())
+    unchanged = len(new_by_id) - added - updated
+    missing = sum(1 for p in old_products if p.id not in new_by_id)
+    merged = [new_by_id.get(p.id, p) for p in old_products if p.id in new_by_id or not build.delete_missing]
+    merged += [p for p in products if p.id not in old_hash]
+    return merged, {"added": added, "updated": updated, "unchanged": unchanged, "deleted": missing if build.delete_missing else 0,
+                    "kept_from_store": 0 if build.delete_missing else missing}
+
+
+def _heads_for_build(store: Path, fs: FeatureSet, encoders: Encoders, cache: FeatureCache,
+                     config: EngineConfig, build: BuildConfig) -> tuple[Any | None, dict[str, Any] | None]:
+    """Heads trained on this store if compatible, else train them (enough pairs), else the shipped defaults."""
+    from .align.heads import Heads, HeadsError, default_heads_path
+    fps = encoders.fingerprints()
+    gen = None if build.rebuild else (current_generation(store) if store.is_dir() else None)
+    if gen is not None:
+        info = Manifest.load(gen).heads
+        if info and info.get("source") == "trained on this store":
+            try:
+                heads = Heads.load(store / info["path"])
+                if not heads.check_compatible(fps):
+                    return heads, info
+            except HeadsError:
+                pass
+    if build.auto_align:
+        from .align.run import align_store, enough_pairs
+        ok, why = enough_pairs(fs)
+        _say(why, build.progress)
+        if ok:
+            heads, metrics, path = align_store(fs, cache, encoders.text, None, store / "heads",
+                                               progress=build.progress)
+            return heads, {"path": str(Path(path).relative_to(store)), "fingerprint": heads.fingerprint,
+                           "source": "trained on this store", "metrics": metrics}
+    path = default_heads_path()
+    try:
+        heads = Heads.load(path)
+    except (HeadsError, FileNotFoundError) as e:
+        _say(f"no alignment heads available ({e}); text->image search is off", build.progress)
+        return None, None
+    stale = heads.check_compatible(fps)
+    if stale:
+        _say(f"default heads were trained on other versions of {stale}; text->image search is off", build.progress)
+        return None, None
+    return heads, {"path": "default", "fingerprint": heads.fingerprint, "source": "shipped defaults",
+                   "metrics": getattr(heads, "metrics", None)}

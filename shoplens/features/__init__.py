@@ -1,0 +1,1 @@
+"""The encode stage: run encoders over products, through a persistent feature cache."""

@@ -1,0 +1,59 @@
+"""Text normalisation and tokenisation for lexical search (English + Chinese).
+
+Chinese has no spaces, so BM25 needs a segmenter: CJK runs go through jieba
+(search mode, so both 运动鞋 and 运动/鞋 are indexed), Latin runs are split on
+non-word characters with hyphens joined ("T-Shirts" -> "tshirt") and a light
+plural fold, so "shoes" matches "shoe".
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+_RUNS = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([0-9a-z]+(?:[-'][0-9a-z]+)*)")
+_KEEP_S = ("ss", "us", "is")
+
+
+def normalise(text: str | None) -> str:
+    """NFKC (full-width -> ASCII), lower-case, collapsed whitespace."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def fold(word: str) -> str:
+    """Latin token normal form: drop hyphens/apostrophes, fold simple plurals."""
+    w = word.replace("-", "").replace("'", "")
+    if len(w) <= 3:
+        return w
+    if w.endswith(("sses", "ches", "shes", "xes")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith(_KEEP_S):
+        return w[:-1]
+    return w
+
+
+def tokenize(text: str | None) -> list[str]:
+    """Tokens for BM25; the same function runs on documents and queries."""
+    out: list[str] = []
+    for cjk, latin in _RUNS.findall(normalise(text)):
+        if cjk:
+            out += [t for t in _jieba().lcut_for_search(cjk) if t.strip()]
+        elif latin:
+            out.append(fold(latin))
+    return out
+
+
+def has_cjk(text: str | None) -> bool:
+    return bool(text) and any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)

@@ -1,0 +1,1 @@
+"""Query -> candidates per component -> fused, explained hits."""

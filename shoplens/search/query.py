@@ -1,0 +1,91 @@
+"""Query records and parsing of user-facing filter syntax."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import records  # noqa: F401  (records are the vocabulary of this stage)
+
+MAX_QUERY_CHARS = 1000
+
+
+class QueryError(ValueError):
+    pass
+
+
+@dataclass
+class Query:
+    text: str | None = None
+    image: str | bytes | None = None          # path or raw bytes
+    k: int = 10
+    filters: dict[str, Any] = field(default_factory=dict)
+    facets: list[str] | bool | None = None     # True = all attribute fields
+    strict_attributes: bool = False            # understood attributes become filters
+    weights: dict[str, float] | None = None
+
+    def validate(self) -> "Query":
+        if self.text is not None and not isinstance(self.text, str):
+            raise QueryError(f"text must be a string, got {type(self.text).__name__}")
+        if self.text is not None:
+            self.text = self.text.strip() or None
+        if self.text and len(self.text) > MAX_QUERY_CHARS:
+            raise QueryError(f"text is {len(self.text)} characters; the limit is {MAX_QUERY_CHARS}")
+        if self.image is not None and not isinstance(self.image, (str, bytes, Path)):
+            raise QueryError(f"image must be a path or bytes, got {type(self.image).__name__}")
+        if self.text is None and self.image is None:
+            raise QueryError("a query needs text, an image, or both")
+        if not isinstance(self.k, int) or isinstance(self.k, bool) or not 1 <= self.k <= 1000:
+            raise QueryError(f"k must be an integer between 1 and 1000, got {self.k!r}")
+        if not isinstance(self.filters, dict):
+            raise QueryError(f"filters must be an object of field: value, got {type(self.filters).__name__}")
+        return self
+
+    def describe(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"k": self.k}
+        if self.text is not None:
+            d["text"] = self.text
+        if self.image is not None:
+            d["image"] = str(self.image) if not isinstance(self.image, bytes) else f"<{len(self.image)} bytes>"
+        if self.filters:
+            d["filters"] = self.filters
+        return d
+
+    @classmethod
+    def from_json(cls, obj: Any, k: int = 10, where: str = "query") -> "Query":
+        """From a batch line: {"text":..., "image":..., "filters": {...}, "k": ...}."""
+        if not isinstance(obj, dict):
+            raise QueryError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+        unknown = set(obj) - {"text", "image", "filters", "k", "qid", "id", "lang", "facets", "strict_attributes"}
+        if unknown:
+            raise QueryError(f"{where}: unknown field(s) {sorted(unknown)}")
+        try:
+            return cls(text=obj.get("text"), image=obj.get("image"), k=obj.get("k", k),
+                       filters=obj.get("filters") or {}, facets=obj.get("facets"),
+                       strict_attributes=bool(obj.get("strict_attributes", False))).validate()
+        except QueryError as e:
+            raise QueryError(f"{where}: {e}") from None
+
+
+def parse_filters(items: list[str] | None) -> dict[str, Any]:
+    """CLI `--filter FIELD=VALUE` (repeatable; same field twice = either value; `price<=50` works too)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        for op in ("<=", ">=", "!=", "<", ">", "="):
+            if op in item:
+                field, value = item.split(op, 1)
+                field, value = field.strip(), value.strip()
+                if not field or not value:
+                    break
+                value = value if op == "=" else op + value
+                if field in out:
+                    prev = out[field] if isinstance(out[field], list) else [out[field]]
+                    out[field] = prev + [value]
+                else:
+                    out[field] = value
+                break
+        else:
+            raise QueryError(f"--filter {item!r}: expected FIELD=VALUE")
+        if not out:
+            raise QueryError(f"--filter {item!r}: expected FIELD=VALUE")
+    return out

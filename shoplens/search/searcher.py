@@ -1,0 +1,138 @@
+"""Run one query against an open store: encode, retrieve per component, fuse, explain."""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import IndexConfig, SearchConfig
+from ..encoders.base import Encoder
+from ..features.combine import combine_image
+from ..preprocess.image import load_image
+from ..preprocess.text import has_cjk, tokenize
+from ..records import Hit, SearchResult
+from ..store.reader import StoreReader
+from . import retrieve
+from .fuse import rrf
+from .query import Query, QueryError
+from .understand import understand
+
+
+class QueryEncoder:
+    """Encodes query text/images with the store's encoders; recent text queries are cached."""
+
+    def __init__(self, text: dict[str, Encoder], image: dict[str, Encoder], index_cfg: IndexConfig,
+                 cache_size: int = 2048):
+        self.text, self.image, self.cfg = text, image, index_cfg
+        self._cache: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+        self.cache_size = cache_size
+
+    def text_vec(self, name: str, text: str, mode: str = "query") -> np.ndarray:
+        key = (name, mode, text)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        vec = self.text[name].encode([text], mode=mode)[0]
+        self._cache[key] = vec
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return vec
+
+    def image_feats(self, image: str | bytes | Path) -> dict[str, np.ndarray]:
+        img = load_image(image, max_bytes=self.cfg.max_image_bytes, max_pixels=self.cfg.max_image_pixels)
+        return {name: enc.encode([img])[0] for name, enc in self.image.items()}
+
+
+class Searcher:
+    def __init__(self, reader: StoreReader, qenc: QueryEncoder, heads: Any | None, config: SearchConfig):
+        self.reader, self.qenc, self.heads, self.cfg = reader, qenc, heads, config
+        self.field_map = reader.manifest.field_map
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _mask(self, filters: dict[str, Any]) -> np.ndarray | None:
+        if not filters:
+            return None
+        known = self.reader.attribute_fields | {"price"}
+        for f in filters:
+            if f not in known:
+                raise QueryError(f"unknown filter field '{f}'; this store has: {', '.join(sorted(known))}")
+        return self.reader.products.filter_mask(filters)
+
+    def _heads_text(self, text: str) -> np.ndarray:
+        h = self.heads
+        feats = {n: self.qenc.text_vec(n, text, h.text_mode)[None, :] for n in h.text_inputs}
+        return h.embed_text(feats)[0]
+
+    # -- the query -------------------------------------------------------------------------
+    def search(self, q: Query) -> SearchResult:
+        q.validate()
+        t_all = time.perf_counter()
+        timings: dict[str, float] = {}
+        weights = {**self.cfg.weights, **(q.weights or {})}
+        n = max(self.cfg.candidates, q.k)
+        filters = dict(q.filters)
+        und = understand(q.text, self.field_map) if q.text else None
+        if und is not None and q.strict_attributes:
+            for col, val in und.attributes.items():
+                filters.setdefault(col, val)
+        allowed = self._mask(filters)
+        vecs, comps = self.reader.vectors, []
+
+        def timed(name, fn):
+            t = time.perf_counter()
+            out = fn()
+            timings[name] = (time.perf_counter() - t) * 1000
+            if out is not None:
+                comps.append(out)
+
+        if q.text:
+            english = und.english if und is not None and has_cjk(q.text) else ""
+            extra = tokenize(english) if english and english != q.text else []
+            if weights.get("bm25", 1) > 0:
+                timed("bm25", lambda: retrieve.bm25(self.reader.lexical, q.text, n, allowed, extra))
+            for name in self.qenc.text:
+                comp, field = f"text_dense:{name}", f"text:{name}"
+                if field in vecs and weights.get(comp, 1) > 0:
+                    timed(comp, lambda name=name, comp=comp, field=field: retrieve.dense(
+                        comp, vecs[field], self.qenc.text_vec(name, q.text), n, allowed))
+            if self.heads is not None and "aligned:image" in vecs and weights.get("text_to_image", 1) > 0:
+                def t2i():
+                    v = self._heads_text(q.text)
+                    if english and english != q.text:          # Chinese: also the lexicon's English reading
+                        v = v + self._heads_text(english)
+                        v /= np.linalg.norm(v) + 1e-12
+                    return retrieve.dense("text_to_image", vecs["aligned:image"], v, n, allowed)
+                timed("text_to_image", t2i)
+        if q.image is not None:
+            t = time.perf_counter()
+            feats = self.qenc.image_feats(q.image)
+            timings["image_encode"] = (time.perf_counter() - t) * 1000
+            if "image" in vecs and weights.get("image", 1) > 0:
+                timed("image", lambda: retrieve.dense("image", vecs["image"],
+                                                      combine_image({k: v[None] for k, v in feats.items()})[0],
+                                                      n, allowed))
+            if self.heads is not None and "aligned:text" in vecs and weights.get("image_to_text", 1) > 0:
+                timed("image_to_text", lambda: retrieve.dense(
+                    "image_to_text", vecs["aligned:text"],
+                    self.heads.embed_image({k: feats[k][None] for k in self.heads.image_inputs})[0], n, allowed))
+        pool = sorted({int(d) for c in comps for d in c.docs})
+        if und is not None and und.attributes and weights.get("attributes", 1) > 0:
+            timed("attributes", lambda: retrieve.attributes(self.reader.products, und.attributes, pool))
+        t = time.perf_counter()
+        order, fused, parts = rrf(comps, weights, self.cfg.rrf_k)
+        top = order[: q.k]
+        titles = self.reader.products.titles(top)
+        ids = self.reader.products.ids
+        hits = [Hit(id=ids[d], score=fused[d], title=titles.get(d), components=parts[d]) for d in top]
+        facets = None
+        if q.facets:
+            fields = None if q.facets is True else list(q.facets)
+            facets = self.reader.products.facets(order, fields)
+        timings["fuse"] = (time.perf_counter() - t) * 1000
+        timings["total"] = (time.perf_counter() - t_all) * 1000
+        return SearchResult(query=q.describe(), hits=hits, facets=facets,
+                            understanding=und.to_dict() if und is not None else None, timings_ms=timings)
+

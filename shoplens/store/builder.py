@@ -1,0 +1,97 @@
+"""Write one complete generation from products + features (+ alignment heads), then publish it.
+
+Everything is written into `gen-N.tmp`; only the final rename of CURRENT makes
+it visible. A crash at any point leaves the previous generation live and the
+feature cache holding every batch that finished, so re-running resumes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import __version__
+from ..config import IndexConfig
+from ..encoders.base import Encoder
+from ..features.combine import combine_image
+from ..features.extract import FeatureSet
+from ..preprocess.lexicon import product_type
+from ..records import Product
+from ..search.understand import infer_field_map
+from .layout import clean_interrupted, new_generation, publish
+from .lexical import TOKENIZER_VERSION, LexicalIndex
+from .manifest import FieldInfo, Manifest
+from .products import ProductTable
+from .vectors import FaissIndex
+
+DERIVED_TYPE = "type"
+
+
+def derived_attributes(products: Sequence[Product]) -> list[dict[str, str]]:
+    """Attributes shoplens infers: product type from the title (unless the catalog has a `type` column)."""
+    out = []
+    for p in products:
+        d: dict[str, str] = {}
+        if DERIVED_TYPE not in p.attributes:
+            t = product_type(p.title)
+            if t:
+                d[DERIVED_TYPE] = t
+        out.append(d)
+    return out
+
+
+def vector_fields(fs: FeatureSet, heads: Any | None) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
+    """field name -> (source, vectors, doc ids) for every vector field a generation holds."""
+    fields: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
+    t_docs = np.flatnonzero(fs.has_text)
+    i_docs = np.flatnonzero(fs.has_image)
+    for name, mat in fs.text.items():
+        fields[f"text:{name}"] = (f"encoder:{name}", mat[t_docs], t_docs)
+    if fs.image:
+        fields["image"] = ("combined:" + "+".join(sorted(fs.image)), combine_image(fs.image)[i_docs], i_docs)
+    if heads is not None:
+        if fs.image and all(n in fs.image for n in heads.image_inputs):
+            fields["aligned:image"] = (f"heads:{heads.fingerprint}:image",
+                                       heads.embed_image({n: fs.image[n][i_docs] for n in heads.image_inputs}),
+                                       i_docs)
+        if all(n in fs.text for n in heads.text_inputs):
+            fields["aligned:text"] = (f"heads:{heads.fingerprint}:text",
+                                      heads.embed_text({n: fs.text[n][t_docs] for n in heads.text_inputs}),
+                                      t_docs)
+    return fields
+
+
+def write_generation(store: Path, fs: FeatureSet, encoders: Sequence[Encoder], heads: Any | None,
+                     heads_info: dict[str, Any] | None, catalogs: list[str], ingest: dict[str, Any],
+                     cfg: IndexConfig) -> Manifest:
+    t0 = time.perf_counter()
+    clean_interrupted(store)
+    tmp, final = new_generation(store)
+    products = fs.products
+    derived = derived_attributes(products)
+    table = ProductTable.create(tmp / "products.sqlite", products, derived)
+    field_map = infer_field_map(table.attribute_values())
+    table.close()
+    (tmp / "vectors").mkdir()
+    infos: dict[str, FieldInfo] = {}
+    for name, (source, vecs, docs) in vector_fields(fs, heads).items():
+        idx = FaissIndex.build(vecs, docs, len(products), cfg.exact_threshold, cfg.hnsw_m, cfg.hnsw_ef_search)
+        rel = f"vectors/{name.replace(':', '__')}.faiss"
+        idx.save(tmp / rel)
+        infos[name] = FieldInfo(name=name, dim=int(vecs.shape[1]) if vecs.ndim == 2 else 0, rows=len(docs),
+                                index=idx.kind, source=source, file=rel)
+    LexicalIndex.build(tmp / "lexical", products)
+    manifest = Manifest(
+        schema_version=1, shoplens_version=__version__, generation=final.name,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        products=len(products), catalogs=catalogs,
+        encoders={e.name: {"modality": e.modality, "dim": e.dim, "fingerprint": e.fingerprint()} for e in encoders},
+        fields=infos, heads=heads_info, field_map=field_map,
+        lexical={"path": "lexical", "tokenizer": TOKENIZER_VERSION, "docs": len(products)},
+        ingest=ingest, timings_s={**fs.timings_s, "write": time.perf_counter() - t0})
+    manifest.save(tmp)
+    publish(store, tmp, final)
+    return manifest

@@ -1,0 +1,107 @@
+"""Store directory layout and atomic generation switching.
+
+    STORE/
+      CURRENT              name of the live generation (replaced atomically)
+      gen-000007/          one complete, immutable build
+        manifest.json      schema version, encoders + fingerprints, fields, heads
+        products.sqlite    products + attributes
+        vectors/*.faiss    one faiss index per vector field (+ row->doc ids)
+        lexical/           tantivy BM25 index
+      cache/features.sqlite  encoder features, shared by all generations (resume)
+      cache/onnx/          exported ONNX models
+      heads/               alignment heads trained on this store (versioned)
+      feedback.sqlite      behaviour log (UBI-style), outlives generations
+
+Readers resolve CURRENT once and then only read that generation, so a build
+running beside them is invisible until its final os.replace of CURRENT; an
+interrupted build leaves a `*.tmp` generation that the next build deletes.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def current_generation(store: Path) -> Path | None:
+    cur = store / "CURRENT"
+    if not cur.is_file():
+        return None
+    gen = store / cur.read_text().strip()
+    if not gen.is_dir():
+        raise StoreError(f"{store}: CURRENT names {gen.name}, which is missing")
+    return gen
+
+
+def new_generation(store: Path) -> tuple[Path, Path]:
+    """(tmp dir to write into, final dir name) for the next generation."""
+    nums = [int(p.name.split("-")[1].split(".")[0]) for p in store.glob("gen-*") if p.name.split("-")[1][:6].isdigit()]
+    final = store / f"gen-{max(nums, default=0) + 1:06d}"
+    tmp = final.with_name(final.name + ".tmp")
+    tmp.mkdir(parents=True)
+    return tmp, final
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def publish(store: Path, tmp: Path, final: Path, keep: int = 2) -> None:
+    """Make `tmp` the live generation, then drop all but the newest `keep` generations."""
+    for f in tmp.rglob("*"):
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    _fsync_dir(store)
+    write_atomic(store / "CURRENT", final.name)
+    gens = sorted(p for p in store.glob("gen-*") if p.is_dir() and not p.name.endswith(".tmp"))
+    for old in gens[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def clean_interrupted(store: Path) -> list[str]:
+    """Remove half-written generations left by an interrupted build; returns their names."""
+    gone = []
+    for p in store.glob("gen-*.tmp"):
+        shutil.rmtree(p, ignore_errors=True)
+        gone.append(p.name)
+    return gone
+
+
+@contextmanager
+def writer_lock(store: Path):
+    """One writer per store; a second `index` fails fast instead of interleaving."""
+    store.mkdir(parents=True, exist_ok=True)
+    fh = open(store / ".lock", "w")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(f"{store}: another shoplens process is writing this store") from None
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()

@@ -1,0 +1,76 @@
+"""BM25 over product text with tantivy, on shoplens's own tokens.
+
+Text is tokenised by `preprocess.text.tokenize` (jieba for Chinese) before it
+reaches tantivy, and stored through tantivy's whitespace tokenizer, so index
+and query see exactly the same tokens in both languages. Filters arrive
+as a doc mask from the product table (one source of truth for filter
+semantics) and restrict BM25 matching before ranking.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import tantivy
+
+from ..preprocess.text import tokenize
+from ..records import Product
+
+TOKENIZER_VERSION = "shoplens-tok-1"
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_unsigned_field("doc", stored=True, indexed=True, fast=True)
+    sb.add_text_field("tokens", tokenizer_name="whitespace", index_option="freq")
+    return sb.build()
+
+
+class LexicalIndex:
+    def __init__(self, index: tantivy.Index):
+        self.index = index
+        self.schema = index.schema
+        self._searcher = index.searcher()
+
+    @classmethod
+    def build(cls, path: Path, products: Sequence[Product]) -> "LexicalIndex":
+        path.mkdir(parents=True, exist_ok=True)
+        index = tantivy.Index(_schema(), path=str(path))
+        writer = index.writer(heap_size=128_000_000, num_threads=1)
+        for doc, p in enumerate(products):
+            d = tantivy.Document()
+            d.add_unsigned("doc", doc)
+            toks = tokenize(p.text())
+            if toks:
+                d.add_text("tokens", " ".join(toks))
+            writer.add_document(d)
+        writer.commit()
+        writer.wait_merging_threads()
+        index.reload()
+        return cls(index)
+
+    @classmethod
+    def load(cls, path: Path) -> "LexicalIndex":
+        return cls(tantivy.Index.open(str(path)))
+
+    def search(self, text: str, k: int, allowed_docs: np.ndarray | None = None,
+               extra_tokens: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 top-k; `allowed_docs` (bool mask from the product table) restricts matching before ranking."""
+        toks = list(dict.fromkeys(tokenize(text) + list(extra_tokens)))
+        if not toks:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        should = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "tokens", t)) for t in toks]
+        query = tantivy.Query.boolean_query(should)
+        if allowed_docs is not None and not allowed_docs.all():
+            allowed = np.flatnonzero(allowed_docs)
+            if len(allowed) == 0:
+                return np.zeros(0, np.float32), np.zeros(0, np.int64)
+            docs_q = tantivy.Query.term_set_query(self.schema, "doc", [int(d) for d in allowed])
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, docs_q)])
+        res = self._searcher.search(query, k)
+        if not res.hits:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores = np.array([s for s, _ in res.hits], np.float32)
+        docs = np.array([self._searcher.doc(a)["doc"][0] for _, a in res.hits], np.int64)
+        return scores, docs
