@@ -1,0 +1,65 @@
+"""Shared fixtures: real shared data, real models, one small real store per session."""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SHOPLENS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+FASHION = SHARED / "fashion"
+
+
+def fashion_rows(n: int, offset: int = 0) -> list[dict]:
+    with open(FASHION / "catalog.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return rows[offset:offset + n]
+
+
+def write_catalog(path: Path, rows: list[dict]) -> Path:
+    """A CSV catalog in shoplens's own column names with absolute image paths."""
+    cols = ["id", "title", "image", "gender", "masterCategory", "subCategory", "baseColour", "season", "usage"]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({**{c: r.get(c, "") for c in cols},
+                        "title": r.get("title", r.get("productDisplayName", "")),
+                        "image": str(FASHION / r["image"]) if r.get("image") else ""})
+    return path
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory) -> Path:
+    """One ONNX export per test session, shared by every store the tests build."""
+    return tmp_path_factory.mktemp("onnx")
+
+
+@pytest.fixture(scope="session")
+def engine_config(onnx_cache):
+    from shoplens.config import EncoderConfig, EngineConfig
+    return EngineConfig(encoders=EncoderConfig(cache_dir=onnx_cache))
+
+
+@pytest.fixture(scope="session")
+def small_catalog(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("catalog")
+    return write_catalog(d / "catalog.csv", fashion_rows(240))
+
+
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory, small_catalog, engine_config):
+    """A real store over 240 shared fashion products (titles, attributes, photos)."""
+    from shoplens.config import BuildConfig
+    from shoplens.engine import Engine
+    store = tmp_path_factory.mktemp("store") / "s"
+    Engine.build(small_catalog, store, engine_config, BuildConfig(progress=False, auto_align=False))
+    return store
+
+
+@pytest.fixture(scope="session")
+def small_engine(small_store, engine_config):
+    from shoplens.engine import Engine
+    return Engine.open(small_store, engine_config)

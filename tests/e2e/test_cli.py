@@ -1,0 +1,90 @@
+"""The CLI as a user runs it: a real process, real store, JSON contract."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ..conftest import FASHION, fashion_rows, write_catalog
+
+BIN = [sys.executable, "-m", "shoplens.cli"]
+
+
+def run(*args, check=True, **kw):
+    p = subprocess.run([*BIN, *map(str, args)], capture_output=True, text=True, timeout=600, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"exit {p.returncode}\nstdout:{p.stdout}\nstderr:{p.stderr}")
+    return p
+
+
+def test_search_json_contract(small_store):
+    p = run("search", "--store", small_store, "women blue jeans", "--k", "3", "--json")
+    out = json.loads(p.stdout)
+    assert out["query"]["text"] == "women blue jeans" and len(out["results"]) == 3
+    assert set(out["results"][0]) == {"id", "score", "title"}
+    img = FASHION / fashion_rows(1)[0]["image"]
+    out = json.loads(run("search", "--store", small_store, "--image", img, "--json", "--explain").stdout)
+    assert out["results"][0]["id"] == fashion_rows(1)[0]["id"] and "image" in out["results"][0]["explain"]
+
+
+def test_batch_in_order(small_store, tmp_path):
+    img = FASHION / fashion_rows(2)[1]["image"]
+    lines = [{"text": "black watch"}, {"image": str(img)}, {"text": "shirt", "filters": {"gender": "Women"}}]
+    qf = tmp_path / "q.jsonl"
+    qf.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    p = run("search", "--store", small_store, "--batch", qf, "--k", "4", "--json")
+    outs = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [o["query"].get("text") for o in outs] == ["black watch", None, "shirt"]
+    assert outs[1]["results"][0]["id"] == fashion_rows(2)[1]["id"]
+    qf.write_text(json.dumps({"text": "x"}) + "\n{broken\n")
+    p = run("search", "--store", small_store, "--batch", qf, "--json", check=False)
+    assert p.returncode == 2 and "line 2" in p.stderr
+
+
+def test_user_errors_are_one_line_not_tracebacks(tmp_path, small_store):
+    p = run("search", "--store", tmp_path / "none", "x", check=False)
+    assert p.returncode == 2 and "no shoplens store here" in p.stderr and "Traceback" not in p.stderr
+    p = run("search", "--store", small_store, "x", "--filter", "nope=1", check=False)
+    assert p.returncode == 2 and "unknown filter field 'nope'" in p.stderr
+    p = run("index", tmp_path / "missing.csv", "--store", tmp_path / "s", check=False)
+    assert p.returncode == 2 and "catalog not found" in p.stderr
+
+
+def test_interrupted_index_leaves_store_intact_and_resumes(tmp_path, onnx_cache):
+    """Kill a build mid-way: the old generation stays live; the re-run reuses finished batches."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    store = tmp_path / "s"
+    first = write_catalog(tmp_path / "a.csv", fashion_rows(20, offset=300))
+    run("index", first, "--store", store, "--no-align", "--quiet", env=env)
+    gen = (store / "CURRENT").read_text()
+    big = write_catalog(tmp_path / "b.csv", fashion_rows(200, offset=300))
+    proc = subprocess.Popen([*BIN, "index", str(big), "--store", str(store), "--no-align"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    cache = store / "cache" / "features.sqlite"
+    deadline = time.time() + 300
+    import sqlite3
+    while time.time() < deadline:                  # wait until image batches are being committed
+        time.sleep(1)
+        try:
+            n = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM feats").fetchone()[0]
+        except sqlite3.Error:
+            continue
+        if n > 20 * 5 + 200 * 2 + 64:              # texts done and some new image batches
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (store / "CURRENT").read_text() == gen   # readers still see the old, complete store
+    out = json.loads(run("search", "--store", store, "shirt", "--json").stdout)
+    assert out["results"]
+    done_before = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM feats").fetchone()[0]
+    assert done_before > 20 * 5
+    run("index", big, "--store", store, "--no-align", "--quiet", env=env)
+    assert (store / "CURRENT").read_text() != gen
+    info = json.loads(run("info", "--store", store).stdout)
+    assert info["products"] == 200

@@ -1,0 +1,111 @@
+"""The core engine on real shared products, real encoders, a real store."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from shoplens.config import BuildConfig
+from shoplens.engine import Engine
+from shoplens.search.query import QueryError
+from shoplens.store.layout import StoreError
+
+from ..conftest import FASHION, fashion_rows, write_catalog
+
+QUIET = BuildConfig(progress=False, auto_align=False)
+
+
+def test_store_manifest_records_models_and_fields(small_engine):
+    m = small_engine.manifest
+    assert m.products == 240 and m.schema_version == 1
+    assert {"e5", "use", "mobilenet_v2", "efficientnet_lite0", "colour"} <= set(m.encoders)
+    assert all(len(e["fingerprint"]) >= 8 for e in m.encoders.values())
+    assert m.fields["image"].rows == 240 and m.fields["text:e5"].dim == 384
+    assert m.field_map.get("colour") == "baseColour" and m.field_map.get("gender") == "gender"
+
+
+def test_text_search_finds_matching_products_with_explain(small_engine):
+    res = small_engine.search("men black shoes", k=10)
+    top = small_engine.products(res.ids[:5])
+    assert sum("shoe" in (p.title or "").lower() for p in top.values()) >= 3
+    assert res.hits[0].components and {"bm25", "text_dense:e5"} <= set(res.hits[0].components)
+    assert res.understanding["attributes"]["baseColour"] == "Black"
+    j = res.to_json(explain=True)
+    assert set(j) >= {"query", "results"} and set(j["results"][0]) == {"id", "score", "title", "explain"}
+
+
+def test_chinese_query_matches_english_titles(small_engine):
+    res = small_engine.search("男士 黑色 运动鞋", k=10)
+    top = small_engine.products(res.ids[:5]).values()
+    assert sum(p.attributes.get("baseColour") == "Black" for p in top) >= 3
+    assert res.understanding["english"] == "men black shoes"
+
+
+def test_image_search_finds_the_same_product_first(small_engine):
+    rows = fashion_rows(240)
+    for r in rows[:5]:
+        res = small_engine.search(image=str(FASHION / r["image"]), k=3)
+        assert res.hits[0].id == r["id"]
+        assert "image" in res.hits[0].components
+
+
+def test_text_and_image_together_and_filters_and_facets(small_engine):
+    r = fashion_rows(240)[3]
+    res = small_engine.search("grey shorts", image=str(FASHION / r["image"]), k=5,
+                              filters={"gender": r["gender"]}, facets=["baseColour"])
+    assert res.hits[0].id == r["id"]
+    got = small_engine.products(res.ids)
+    assert all(p.attributes["gender"] == r["gender"] for p in got.values())
+    assert res.facets and "baseColour" in res.facets
+    with pytest.raises(QueryError, match="unknown filter field 'colour'"):
+        small_engine.search("x", filters={"colour": "Red"})
+    assert small_engine.search("shoes", filters={"gender": "Nobody"}).hits == []
+
+
+def test_batch_search_matches_single_search(small_engine):
+    qs = [{"text": "women blue jeans"}, {"text": "watch", "filters": {"gender": "Men"}}]
+    batch = small_engine.search_batch(qs, k=5)
+    assert batch[0].ids == small_engine.search("women blue jeans", k=5).ids
+    assert batch[1].ids == small_engine.search("watch", k=5, filters={"gender": "Men"}).ids
+
+
+def test_upsert_delete_and_bad_rows_lose_nothing(tmp_path, engine_config, small_store):
+    store = tmp_path / "s"
+    shutil.copytree(small_store, store)            # reuse the built store and its feature cache
+    base = Engine.open(store, engine_config)
+    n0 = base.manifest.products
+    rows = fashion_rows(240)
+    changed = dict(rows[0], productDisplayName="Totally New Title Zebra")
+    extra = fashion_rows(2, offset=240)
+    cat = write_catalog(tmp_path / "upd.csv", [changed] + extra)
+    with open(cat, "a", encoding="utf-8") as f:      # a broken row and a corrupt image
+        f.write(",no id,,,,,,,\n")
+        (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+        f.write(f"zz1,Broken Photo Shirt,{tmp_path / 'broken.jpg'},Men,Apparel,Topwear,Red,Fall,Casual\n")
+    eng = Engine.build(cat, store, engine_config, QUIET)
+    m = eng.manifest
+    assert m.products == n0 + 3                                   # 2 new + zz1; nothing lost
+    assert m.ingest["added"] == 3 and m.ingest["updated"] == 1 and m.ingest["rows_skipped"] == 1
+    assert m.ingest["fields_dropped"] >= 1                        # the corrupt photo
+    assert eng.search("zebra", k=1).hits[0].id == rows[0]["id"]
+    assert eng.search("broken photo shirt", k=1).hits[0].id == "zz1"   # kept without its image
+    eng2 = Engine.build(cat, store, engine_config, BuildConfig(progress=False, auto_align=False,
+                                                              delete_missing=True))
+    assert eng2.manifest.products == 4 and eng2.manifest.ingest["deleted"] == n0 - 1
+
+
+def test_catalog_with_no_valid_rows_keeps_store(tmp_path, engine_config, small_store):
+    store = tmp_path / "s"
+    shutil.copytree(small_store, store)
+    gen = (store / "CURRENT").read_text()
+    (tmp_path / "bad.jsonl").write_text("{oops\n" + json.dumps({"title": "no id"}) + "\n")
+    with pytest.raises(StoreError, match="no valid products"):
+        Engine.build(tmp_path / "bad.jsonl", store, engine_config, QUIET)
+    assert (store / "CURRENT").read_text() == gen
+    assert Engine.open(store, engine_config).manifest.products == 240
+
+
+def test_open_missing_store_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no shoplens store here"):
+        Engine.open(tmp_path / "nothing")

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from shoplens.preprocess.text import tokenize
+from shoplens.search.fuse import Ranked, rrf
+from shoplens.search.query import Query, QueryError, parse_filters
+
+
+def test_tokenize_english_plurals_hyphens_and_chinese():
+    assert tokenize("Nike Men Black Running SHOES") == ["nike", "men", "black", "running", "shoe"]
+    assert tokenize("T-Shirts dresses watches") == ["tshirt", "dress", "watch"]
+    zh = tokenize("男士黑色运动鞋")
+    assert "男士" in zh and "黑色" in zh and "运动鞋" in zh
+    assert tokenize("Ｎｉｋｅ") == ["nike"]          # full-width folded
+
+
+def test_rrf_weights_ties_and_contributions():
+    a = Ranked("a", np.array([1, 2, 3]), np.array([0.9, 0.8, 0.7]))
+    b = Ranked("b", np.array([3, 2]), np.array([5.0, 4.0]))
+    order, fused, parts = rrf([a, b], {"a": 1.0, "b": 2.0}, k=60)
+    assert order[0] == 3                                    # rank 3 in a, rank 1 in b (weight 2)
+    assert fused[3] == pytest.approx(1 / 63 + 2 / 61)
+    assert parts[3]["b"].rank == 1 and parts[3]["a"].rank == 3
+    order, _, _ = rrf([a, b], {"a": 1.0, "b": 0.0}, k=60)
+    assert order == [1, 2, 3]                               # zero weight drops a component
+    tied = Ranked("t", np.array([5, 6]), np.array([1.0, 1.0]), ranks=np.array([1, 1]))
+    _, fused, _ = rrf([tied], {}, k=60)
+    assert fused[5] == fused[6]
+
+
+def test_query_validation_and_filters():
+    with pytest.raises(QueryError, match="needs text, an image"):
+        Query().validate()
+    with pytest.raises(QueryError, match="k must be"):
+        Query(text="x", k=0).validate()
+    with pytest.raises(QueryError, match="text must be a string"):
+        Query(text=5).validate()
+    with pytest.raises(QueryError, match="line 3: unknown field"):
+        Query.from_json({"text": "x", "bogus": 1}, where="line 3")
+    assert parse_filters(["gender=Men", "gender=Women", "price<=50"]) == {
+        "gender": ["Men", "Women"], "price": "<=50"}
+    with pytest.raises(QueryError, match="FIELD=VALUE"):
+        parse_filters(["gender"])
