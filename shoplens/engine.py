@@ -146,7 +146,8 @@ class Engine:
             products = self.reader.products.all_products()
             cache = FeatureCache(self.store / "cache" / "features.sqlite")
             fs = _features(products, self.encoders, cache, self.config, progress)
-            heads, metrics, path = align_store(fs, cache, self.encoders.text, config, self.store / "heads",
+            heads, metrics, path = align_store(fs, cache, {**self.encoders.text, **self.encoders.image}, config,
+                                               self.store / "heads",
                                                progress=progress)
             info = {"path": str(Path(path).relative_to(self.store)), "fingerprint": heads.fingerprint,
                     "source": "trained on this store", "metrics": metrics}
@@ -206,11 +207,11 @@ def _heads_for_build(store: Path, fs: FeatureSet, encoders: Encoders, cache: Fea
             except HeadsError:
                 pass
     if build.auto_align:
-        from .align.run import align_store, enough_pairs
-        ok, why = enough_pairs(fs)
+        from .align.run import align_store, check_pairs
+        ok, why = check_pairs(fs)
         _say(why, build.progress)
         if ok:
-            heads, metrics, path = align_store(fs, cache, encoders.text, None, store / "heads",
+            heads, metrics, path = align_store(fs, cache, {**encoders.text, **encoders.image}, None, store / "heads",
                                                progress=build.progress)
             return heads, {"path": str(Path(path).relative_to(store)), "fingerprint": heads.fingerprint,
                            "source": "trained on this store", "metrics": metrics}

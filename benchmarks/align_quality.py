@@ -1,0 +1,268 @@
+"""Cross-modal alignment quality on an image-only held-out slice of the shared fashion catalog.
+
+    .venv/bin/python benchmarks/align_quality.py                 # kept recipe + ablations
+    .venv/bin/python benchmarks/align_quality.py --only kept     # just the shipped recipe
+
+Protocol
+* Split the 7,710 fashion products (seed 0): 20% held out, never seen in training.
+* The held-out products form an IMAGE-ONLY catalog: only their photos are
+  embedded (no titles or attributes indexed).
+* Attribute queries: every (gender, colour, type) combination present in the
+  held-out slice, worded "<gender> <colour> <type>" in English ("men black
+  shoes") and Chinese ("男士 黑色 运动鞋") with the lexicon's preferred words,
+  plus a paraphrase set using other lexicon synonyms and word orders.
+  Judgments: same type+gender+colour = 2, same type+gender = 1 (type from
+  titles via lexicon.product_type; these labels are hidden from the systems).
+* Reference: Okapi BM25 (k1=1.2, b=0.75) over the held-out products' lower-cased
+  title tokens with the English queries, computed in the same run.
+* Exact title -> image: each held-out title as a query; hit if its product's
+  photo is in the top 10 among the held-out photos.
+Writes a markdown table to stdout and results JSON to benchmarks/out/align_quality.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from align_data import FIELD_MAP, OUT, feature_cache, featureset, load_fashion, load_text_only, make_encoders  # noqa: E402
+
+from shoplens.align.captions import product_attributes  # noqa: E402
+from shoplens.align.config import AlignConfig  # noqa: E402
+from shoplens.align.run import build_align_data  # noqa: E402
+from shoplens.align.train import train_heads, untrained_heads  # noqa: E402
+from shoplens.evaluate.metrics import evaluate  # noqa: E402
+from shoplens.preprocess import lexicon  # noqa: E402
+from shoplens.search.understand import understand  # noqa: E402
+
+KEPT = AlignConfig()           # the shipped recipe (defaults of AlignConfig)
+PLAIN = KEPT.with_(attribute_captions=False, multitask_weight=0.0, text_only_prob=0.0, hard_negatives=0.0,
+                   block_hidden=0, title_prob=1.0, input_dropout=0.0)
+
+VARIANTS: dict[str, AlignConfig] = {
+    "untrained (random heads)": None,  # type: ignore[dict-item]
+    "plain: titles only (baseline recipe)": PLAIN,
+    "+ attribute captions EN": PLAIN.with_(attribute_captions=True, caption_langs=("en",), title_prob=0.5),
+    "+ attribute captions EN+ZH": PLAIN.with_(attribute_captions=True, title_prob=0.5),
+    "+ captions EN+ZH + input dropout": PLAIN.with_(attribute_captions=True, title_prob=0.5, input_dropout=0.1),
+    "kept without multi-task": KEPT.with_(multitask_weight=0.0),
+    "kept recipe (captions EN+ZH, multi-task, dropout, 60 epochs)": KEPT,
+    "kept + hard negatives": KEPT.with_(hard_negatives=0.3),
+    "kept + residual MLP block": KEPT.with_(block_hidden=256),
+    "kept, title share 0.7": KEPT.with_(title_prob=0.7),
+}
+# Opt-in (slow: extra texts to encode): --variants "text-only" / "query mode"
+EXTRA_VARIANTS: dict[str, AlignConfig] = {
+    "kept + text-only titles (styles_text_only.csv)": KEPT.with_(text_only_prob=0.15),
+    "kept + e5 query mode": KEPT.with_(text_mode="query"),
+}
+# Weight of the predicted-attribute boost (heads.attribute_log_probs of the attributes that
+# query understanding parses), as search would apply it to photo-only products.
+BOOST = 0.1
+
+_TOK = re.compile(r"[a-z0-9]+")
+
+
+# --------------------------------------------------------------------------- reference
+class BM25:
+    """Standard Okapi BM25 (k1=1.2, b=0.75, Lucene idf) over lower-cased alphanumeric tokens."""
+
+    def __init__(self, docs: list[str], k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.tfs = [Counter(_TOK.findall(d.lower())) for d in docs]
+        self.len = np.array([sum(t.values()) for t in self.tfs], float)
+        self.avg = float(self.len.mean()) if len(docs) else 1.0
+        df = Counter(w for t in self.tfs for w in t)
+        n = len(docs)
+        self.idf = {w: math.log(1 + (n - d + 0.5) / (d + 0.5)) for w, d in df.items()}
+
+    def scores(self, query: str) -> np.ndarray:
+        s = np.zeros(len(self.tfs))
+        for w in _TOK.findall(query.lower()):
+            if w not in self.idf:
+                continue
+            tf = np.array([t.get(w, 0) for t in self.tfs], float)
+            s += self.idf[w] * tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * self.len / self.avg))
+        return s
+
+
+# --------------------------------------------------------------------------- queries
+def make_queries(attrs: list[dict], seed: int = 0) -> tuple[dict, dict, dict]:
+    """EN / ZH / paraphrase queries for every (gender, colour, type) combination, with graded qrels."""
+    combos = sorted({(a["gender"], a["colour"], a["type"]) for a in attrs
+                     if all(k in a for k in ("gender", "colour", "type"))})
+    rng = random.Random(seed)
+    en, zh, para, qrels = {}, {}, {}, {}
+    for k, (g, c, t) in enumerate(combos):
+        qid = f"q{k:04d}"
+        en[qid] = f"{lexicon.wording('gender', g)} {lexicon.wording('colour', c)} {lexicon.wording('type', t)}"
+        zh[qid] = (f"{lexicon.wording('gender', g, 'zh')} {lexicon.wording('colour', c, 'zh')} "
+                   f"{lexicon.wording('type', t, 'zh')}")
+        gt, ct, tt = (lexicon.lookup(f, v) for f, v in (("gender", g), ("colour", c), ("type", t)))
+        gw, cw, tw = rng.choice(gt.en), rng.choice(ct.en), rng.choice(tt.en)
+        para[qid] = rng.choice((f"{cw} {tw} for {gw}", f"{gw} {tw} {cw}", f"{cw} {gw} {tw}",
+                                f"{gw} {cw} {tw}")).replace("for for ", "for ")
+        qrels[qid] = {}
+    for i, a in enumerate(attrs):
+        for k, (g, c, t) in enumerate(combos):
+            if a.get("type") == t and a.get("gender") == g:
+                qrels[f"q{k:04d}"][str(i)] = 2 if a.get("colour") == c else 1
+    return {"en": en, "zh": zh, "en_paraphrase": para}, qrels, {}
+
+
+def topk_run(sims: np.ndarray, qids: list[str], k: int = 100) -> dict[str, dict[str, float]]:
+    run = {}
+    for qi, q in enumerate(qids):
+        s = sims[qi]
+        top = np.argpartition(-s, min(k, len(s) - 1))[:k]
+        run[q] = {str(int(j)): float(s[j]) for j in top}
+    return run
+
+
+def ndcg10(sims: np.ndarray, qids: list[str], qrels) -> float:
+    return evaluate(topk_run(sims, qids), {q: qrels[q] for q in qids}, ["ndcg@10"]).metrics["ndcg@10"]
+
+
+# --------------------------------------------------------------------------- evaluation
+def embed_queries(heads, texts: list[str], encs, cache) -> np.ndarray:
+    feats = {n: cache.encode_texts(encs[n], texts, heads.text_mode) for n in heads.text_inputs}
+    return heads.embed_text(feats)
+
+
+def evaluate_heads(heads, fs, test_rows, queries, qrels, encs, cache) -> dict:
+    gallery = heads.embed_image({n: fs.image[n][test_rows] for n in heads.image_inputs})
+    out = {}
+    qids = list(queries["en"])
+    for name in ("en", "en_paraphrase", "zh"):
+        out[f"ndcg10_{name}"] = ndcg10(embed_queries(heads, [queries[name][q] for q in qids], encs, cache) @ gallery.T,
+                                       qids, qrels)
+    # Chinese through query understanding: the query and its English rendering, embeddings averaged
+    zh_en = [understand(queries["zh"][q]).english for q in qids]
+    e_zh = embed_queries(heads, [queries["zh"][q] for q in qids], encs, cache)
+    e_zh_en = embed_queries(heads, zh_en, encs, cache)
+    out["ndcg10_zh_via_english"] = ndcg10(e_zh_en @ gallery.T, qids, qrels)
+    mix = e_zh + e_zh_en
+    mix /= np.linalg.norm(mix, axis=1, keepdims=True)
+    out["ndcg10_zh_mixed"] = ndcg10(mix @ gallery.T, qids, qrels)
+    if heads.classifiers:           # + predicted-attribute boost from query understanding
+        for name, emb, texts in (("en", embed_queries(heads, [queries["en"][q] for q in qids], encs, cache),
+                                  [queries["en"][q] for q in qids]),
+                                 ("en_paraphrase", embed_queries(heads, [queries["en_paraphrase"][q] for q in qids],
+                                                                 encs, cache), [queries["en_paraphrase"][q] for q in qids]),
+                                 ("zh_mixed", mix, [queries["zh"][q] for q in qids])):
+            lp = np.stack([heads.attribute_log_probs(gallery, understand(t).fields) for t in texts])
+            out[f"ndcg10_{name}_boost"] = ndcg10(emb @ gallery.T + BOOST * lp, qids, qrels)
+    # exact title -> image among the held-out photos
+    titles = [fs.products[i].title for i in test_rows]
+    tq = embed_queries(heads, titles, encs, cache)
+    sims = tq @ gallery.T
+    key = np.array([t.strip().lower() for t in titles])
+    same = key[:, None] == key[None, :]
+    best = np.where(same, sims, -np.inf).max(1)
+    rank = 1 + ((sims > best[:, None]) & ~same).sum(1)
+    out["title_to_image_R@10"] = float(np.mean(rank <= 10))
+    out["title_to_image_R@1"] = float(np.mean(rank <= 1))
+    out["title_to_image_MRR"] = float(np.mean(1 / rank))
+    # image -> title (the other direction, over held-out titles)
+    sims_t = gallery @ tq.T
+    best_t = np.where(same, sims_t, -np.inf).max(1)
+    rank_t = 1 + ((sims_t > best_t[:, None]) & ~same).sum(1)
+    out["image_to_title_R@10"] = float(np.mean(rank_t <= 10))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--heldout", type=float, default=0.2)
+    ap.add_argument("--only", choices=["kept", "all"], default="all")
+    ap.add_argument("--variants", nargs="*", help="substring filter on variant names")
+    ap.add_argument("--text-only", type=int, default=8000, help="text-only titles for that ablation")
+    ap.add_argument("--out", type=Path, default=OUT / "align_quality.json")
+    a = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    encs = make_encoders()
+    cache = feature_cache()
+    products = load_fashion()
+    fs = featureset(products, encs, cache, progress=True)
+    rng = np.random.default_rng(a.seed)
+    usable = np.flatnonzero(fs.has_image & np.array([bool(p.title) for p in products]))
+    test_rows = np.sort(rng.choice(usable, size=int(round(a.heldout * len(usable))), replace=False))
+    train_rows = np.setdiff1d(np.arange(len(products)), test_rows)
+    test_attrs = [product_attributes(products[i], FIELD_MAP) for i in test_rows]
+    queries, qrels, _ = make_queries(test_attrs, a.seed)
+    qids = list(queries["en"])
+
+    # Reference: BM25 over the held-out titles with English queries (same run).
+    bm25 = BM25([products[i].title or "" for i in test_rows])
+    ref = {"en": ndcg10(np.stack([bm25.scores(queries["en"][q]) for q in qids]), qids, qrels),
+           "en_paraphrase": ndcg10(np.stack([bm25.scores(queries["en_paraphrase"][q]) for q in qids]), qids, qrels)}
+    print(f"held-out image-only catalog: {len(test_rows)} products, {len(qids)} attribute queries; "
+          f"BM25-over-titles NDCG@10: EN {ref['en']:.4f}, EN paraphrases {ref['en_paraphrase']:.4f}", flush=True)
+
+    variants = {"kept recipe": KEPT} if a.only == "kept" else dict(VARIANTS)
+    if a.variants:
+        variants = {k: v for k, v in {**VARIANTS, **EXTRA_VARIANTS}.items() if any(s in k for s in a.variants)}
+    text_only = load_text_only(a.text_only) if any(v is not None and v.text_only_prob > 0
+                                                   for v in variants.values()) else []
+    results = {}
+    for name, cfg in variants.items():
+        t1 = time.perf_counter()
+        base = cfg or KEPT
+        base = base.with_(refit_full=False)
+        data = build_align_data(fs, cache, encs, base, field_map=FIELD_MAP, rows=train_rows,
+                                text_only=text_only if base.text_only_prob > 0 else (), progress=True)
+        if cfg is None:
+            heads, val = untrained_heads(data, base), {}
+        else:
+            heads, m = train_heads(data, base, progress=True)
+            val = m["validation"]
+        r = evaluate_heads(heads, fs, test_rows, queries, qrels, encs, cache)
+        r["ratio_en"] = r["ndcg10_en"] / ref["en"]
+        r["ratio_en_paraphrase"] = r["ndcg10_en_paraphrase"] / ref["en_paraphrase"]
+        for k in ("zh", "zh_via_english", "zh_mixed", "zh_mixed_boost", "en_boost"):
+            if f"ndcg10_{k}" in r:
+                r[f"ratio_{k}"] = r[f"ndcg10_{k}"] / ref["en"]
+        if "ndcg10_en_paraphrase_boost" in r:
+            r["ratio_en_paraphrase_boost"] = r["ndcg10_en_paraphrase_boost"] / ref["en_paraphrase"]
+        r["train_validation"] = val
+        r["seconds"] = round(time.perf_counter() - t1, 1)
+        results[name] = r
+        print(f"{name}: EN {r['ratio_en']:.3f}x  ZH {r['ratio_zh']:.3f}x  ZH+und. {r['ratio_zh_mixed']:.3f}x  "
+              f"title->image R@10 {r['title_to_image_R@10']:.3f}  ({r['seconds']}s)", flush=True)
+
+    print()
+    print("| recipe | EN NDCG@10 (×BM25) | EN paraphrase (×BM25 same queries) | ZH raw (×BM25-EN) "
+          "| ZH + understanding (×BM25-EN) | EN + attr boost | ZH + und. + attr boost | title→image R@10 "
+          "| image→title R@10 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        boost = (f"{r['ndcg10_en_boost']:.3f} ({r['ratio_en_boost']:.2f}×) | {r['ndcg10_zh_mixed_boost']:.3f} "
+                 f"({r['ratio_zh_mixed_boost']:.2f}×)") if "ndcg10_en_boost" in r else "– | –"
+        print(f"| {name} | {r['ndcg10_en']:.3f} ({r['ratio_en']:.2f}×) | {r['ndcg10_en_paraphrase']:.3f} "
+              f"({r['ratio_en_paraphrase']:.2f}×) | {r['ndcg10_zh']:.3f} ({r['ratio_zh']:.2f}×) | "
+              f"{r['ndcg10_zh_mixed']:.3f} ({r['ratio_zh_mixed']:.2f}×) | {boost} | {r['title_to_image_R@10']:.3f} | "
+              f"{r['image_to_title_R@10']:.3f} |")
+    print(f"\nBM25 over titles (reference, EN queries): NDCG@10 {ref['en']:.4f}; "
+          f"held-out {len(test_rows)} image-only products, {len(qids)} queries; {time.perf_counter() - t0:.0f}s")
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps({"reference_bm25": ref, "heldout_products": int(len(test_rows)),
+                                 "queries": len(qids), "seed": a.seed, "example_queries":
+                                 {k: [v[q] for q in qids[:5]] for k, v in queries.items()},
+                                 "results": results}, indent=2, ensure_ascii=False))
+    print(f"results: {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

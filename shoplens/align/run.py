@@ -1,0 +1,224 @@
+"""Align a store: build training data from its cached features, train, validate, save.
+
+`align_store` is what `shoplens align --store DIR` (and `index`, when the
+catalog has enough image-text pairs) calls. Captions are encoded through the
+store's FeatureCache, so retraining never re-encodes anything.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from shoplens.records import Product
+from shoplens.search.understand import infer_field_map
+
+from .captions import CAPTION_FIELDS, captions_for_products, product_attributes
+from .config import AlignConfig
+from .heads import CURRENT_FILE, Heads, _atomic_write
+from .train import AlignData, train_heads
+
+
+class TooFewPairs(ValueError):
+    """The catalog has too few products with both a photo and a title to train heads."""
+
+
+def count_pairs(featureset) -> int:
+    has_title = np.array([bool(p.title) for p in featureset.products], bool)
+    return int(np.sum(np.asarray(featureset.has_image, bool) & has_title))
+
+
+def check_pairs(featureset, config: AlignConfig | None = None) -> tuple[bool, str]:
+    """(enough?, message) — the message is fit to show a user either way."""
+    cfg = config or AlignConfig()
+    n = count_pairs(featureset)
+    if n < cfg.min_pairs:
+        return False, (f"alignment skipped: the catalog has {n} products with both a photo and a title, "
+                       f"fewer than the {cfg.min_pairs} needed to train its own text-image heads; "
+                       f"search keeps using the default heads shipped with shoplens")
+    return True, f"{n} image-title pairs: training text-image heads on this catalog"
+
+
+enough_pairs = check_pairs
+
+
+def _field_map(products: Sequence[Product]) -> dict[str, str]:
+    values: dict[str, set[str]] = {}
+    for p in products:
+        for k, v in (p.attributes or {}).items():
+            if v not in (None, ""):
+                values.setdefault(k, set()).add(str(v))
+    return infer_field_map(values)
+
+
+def build_align_data(featureset, cache, encoders: Mapping[str, Any], config: AlignConfig | None = None, *,
+                     field_map: Mapping[str, str] | None = None, text_only: Sequence[Product] = (),
+                     rows: np.ndarray | None = None, progress: bool = True) -> AlignData:
+    """Turn a FeatureSet (+ optional text-only products) into `AlignData`.
+
+    `rows` restricts training to those FeatureSet rows (e.g. a benchmark's
+    training split). Captions are encoded via `cache.encode_texts`.
+    """
+    cfg = config or AlignConfig()
+    fm = dict(field_map) if field_map is not None else _field_map(featureset.products)
+    has_img = np.asarray(featureset.has_image, bool)
+    idx = np.flatnonzero(has_img)
+    if rows is not None:
+        idx = np.intersect1d(idx, np.asarray(rows, int))
+    products = [featureset.products[i] for i in idx]
+    fields = tuple(CAPTION_FIELDS)
+    pattrs = [product_attributes(p, fm) for p in products]
+
+    # Text-only material: products in the store without an image, plus any extra ones.
+    extra = [p for i, p in enumerate(featureset.products) if not has_img[i] and p.title
+             and (rows is None or i in set(np.asarray(rows, int).tolist()))]
+    extra += [p for p in text_only if p.title]
+    eattrs = [product_attributes(p, fm) for p in extra] if cfg.text_only_prob > 0 else []
+
+    classes = {f: sorted({a[f] for a in pattrs + eattrs if f in a}) for f in fields}
+    cid = {f: {v: k for k, v in enumerate(classes[f])} for f in fields}
+
+    def ids(a: Mapping[str, str]) -> list[int]:
+        return [cid[f].get(a.get(f), -1) if a.get(f) else -1 for f in fields]
+
+    texts: list[str] = []
+    kind: list[int] = []
+    cattr: list[list[int]] = []
+    cgroup: list[int] = []
+    # 1) titles
+    group_of: dict[str, int] = {}
+    title_cap = np.full(len(products), -1, np.int64)
+    title_group = np.full(len(products), -1, np.int64)
+    for i, p in enumerate(products):
+        if p.title:
+            g = group_of.setdefault(p.title.strip().lower(), len(group_of))
+            title_cap[i], title_group[i] = len(texts), g
+            texts.append(p.title)
+            kind.append(0)
+            cattr.append([-1] * len(fields))
+            cgroup.append(g)
+    # 2) attribute captions
+    attr_caps: list[np.ndarray] = [np.zeros(0, np.int64) for _ in products]
+    if cfg.attribute_captions:
+        caps, per = captions_for_products(pattrs, n=cfg.captions_per_combo, seed=cfg.seed, langs=cfg.caption_langs)
+        base = len(texts)
+        for c in caps:
+            texts.append(c.text)
+            kind.append(1)
+            d = dict(c.attributes)
+            cattr.append(ids(d) if d else [-1] * len(fields))
+            cgroup.append(-1)
+        attr_caps = [np.asarray(per_i, np.int64) + base for per_i in per]
+    # 3) text-only titles, each a positive for images with the same full combination
+    text_only_caps: list[np.ndarray] = [np.zeros(0, np.int64) for _ in products]
+    if eattrs:
+        by_combo: dict[tuple, list[int]] = {}
+        for p, a in zip(extra, eattrs):
+            combo = tuple(a.get(f) for f in fields)
+            if all(combo):
+                by_combo.setdefault(combo, []).append(len(texts))
+                texts.append(p.title)
+                kind.append(2)
+                cattr.append(ids(a))
+                cgroup.append(-1)
+        text_only_caps = [np.asarray(by_combo.get(tuple(a.get(f) for f in fields), []), np.int64) for a in pattrs]
+
+    # Encode each distinct caption once per text encoder, through the cache.
+    uniq = list(dict.fromkeys(texts))
+    pos = {t: k for k, t in enumerate(uniq)}
+    back = np.asarray([pos[t] for t in texts], np.int64)
+    text_feats: dict[str, np.ndarray] = {}
+    for name in cfg.text_inputs:
+        if name not in encoders:
+            raise KeyError(f"text encoder '{name}' needed by the heads is not configured")
+        enc = encoders[name]
+        bar = _bar(len(uniq), f"encode captions [{name}]", progress)
+        try:
+            vecs = cache.encode_texts(enc, uniq, cfg.text_mode, progress=bar.update if bar else None)
+        finally:
+            if bar:
+                bar.close()
+        text_feats[name] = np.asarray(vecs, np.float32)[back]
+    image_feats = {n: np.asarray(featureset.image[n], np.float32)[idx] for n in cfg.image_inputs
+                   if n in featureset.image}
+    missing = [n for n in cfg.image_inputs if n not in featureset.image]
+    if missing:
+        raise KeyError(f"image features {missing} needed by the heads are not in the feature set")
+    fps = {n: encoders[n].fingerprint() for n in list(cfg.image_inputs) + list(cfg.text_inputs) if n in encoders}
+    return AlignData(image=image_feats, text=text_feats, product_ids=[p.id for p in products],
+                     attr=np.asarray([ids(a) for a in pattrs], np.int64).reshape(len(products), len(fields)),
+                     fields=fields, classes=classes, title_cap=title_cap, title_group=title_group,
+                     attr_caps=attr_caps, text_only_caps=text_only_caps,
+                     cap_kind=np.asarray(kind, np.int64), cap_attr=np.asarray(cattr, np.int64).reshape(len(kind), len(fields)),
+                     cap_group=np.asarray(cgroup, np.int64), input_fingerprints=fps, caption_texts=texts)
+
+
+def _bar(total: int, desc: str, show: bool):
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="text", leave=False)
+
+
+def format_metrics(metrics: Mapping[str, Any]) -> str:
+    val = metrics.get("validation") or {}
+    lines = [f"validation slice: {metrics.get('val_products', 0)} held-out products "
+             f"(trained on {metrics.get('train_products', 0)}; {metrics.get('pairs', 0)} image-title pairs)",
+             "direction        R@1     R@5     R@10    MRR"]
+    for key, label in (("text_to_image", "text -> image"), ("image_to_text", "image -> text")):
+        m = val.get(key)
+        if m:
+            lines.append(f"{label:<15} {m['R@1']:.3f}   {m['R@5']:.3f}   {m['R@10']:.3f}   {m['MRR']:.3f}")
+    return "\n".join(lines)
+
+
+def next_version(out_dir: Path) -> str:
+    nums = [int(m.group(1)) for p in out_dir.glob("v*") if (m := re.fullmatch(r"v(\d+)", p.name))]
+    return f"v{(max(nums) + 1 if nums else 1):04d}"
+
+
+def align_store(featureset, cache, encoders: Mapping[str, Any], config: AlignConfig | None, out_dir: str | Path, *,
+                field_map: Mapping[str, str] | None = None, text_only: Sequence[Product] = (),
+                progress: bool = True, log: Callable[[str], None] | None = print,
+                provenance: Mapping[str, Any] | None = None) -> tuple[Heads, dict[str, Any], Path]:
+    """Train heads on a store's image-title pairs and save them as a new version.
+
+    Returns (heads, metrics, version directory). `encoders` needs at least the
+    text encoders the heads read (captions are encoded through `cache`); image
+    encoders, when given, have their fingerprints recorded too.
+
+    Writes `out_dir/vNNNN/{heads.npz,heads.json,metrics.json}` and points
+    `out_dir/CURRENT` at it (atomically); `Heads.load(out_dir)` loads the
+    current version. Raises `TooFewPairs` (with a user-facing message) when
+    the catalog has fewer than `config.min_pairs` pairs.
+    """
+    cfg = config or AlignConfig()
+    ok, msg = check_pairs(featureset, cfg)
+    if not ok:
+        raise TooFewPairs(msg)
+    if log:
+        log(msg)
+    t0 = time.perf_counter()
+    data = build_align_data(featureset, cache, encoders, cfg, field_map=field_map, text_only=text_only,
+                            progress=progress)
+    heads, metrics = train_heads(data, cfg, progress=progress, log=log)
+    metrics["seconds_total"] = round(time.perf_counter() - t0, 2)
+    out_dir = Path(out_dir)
+    version = next_version(out_dir) if out_dir.exists() else "v0001"
+    heads.meta.update({"version": version, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                       "data": {"products": len(featureset.products), "pairs": metrics["pairs"],
+                                "captions": metrics["captions"], "text_only": len(text_only)},
+                       **(dict(provenance) if provenance else {})})
+    heads.meta["metrics"] = {k: v for k, v in metrics.items() if k != "history"}
+    target = out_dir / version
+    heads.save(target)
+    _atomic_write(target / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    _atomic_write(out_dir / CURRENT_FILE, (version + "\n").encode())
+    if log:
+        log(format_metrics(metrics))
+        log(f"saved heads {version} (fingerprint {heads.fingerprint}) to {target}")
+    return heads, metrics, target
