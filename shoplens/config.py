@@ -38,6 +38,9 @@ class SearchConfig:
 
     rrf_k: int = 60
     candidates: int = 200
+    # text->image candidates re-scored by cosine + w * log P(asked attributes | photo)
+    # (benchmarks/align_quality.py: +0.03 NDCG@10 ratio on photo-only products, EN and ZH)
+    predicted_attribute_weight: float = 0.1
     weights: dict[str, float] = field(default_factory=lambda: {
         "bm25": 1.0,
         "text_dense:e5": 1.0,

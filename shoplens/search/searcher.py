@@ -16,7 +16,7 @@ from ..preprocess.text import has_cjk, tokenize
 from ..records import Hit, SearchResult
 from ..store.reader import StoreReader
 from . import retrieve
-from .fuse import rrf
+from .fuse import Ranked, rrf
 from .query import Query, QueryError
 from .understand import understand
 
@@ -66,6 +66,19 @@ class Searcher:
         feats = {n: self.qenc.text_vec(n, text, h.text_mode)[None, :] for n in h.text_inputs}
         return h.embed_text(feats)[0]
 
+    def _boost_by_predicted_attributes(self, comp: Ranked, und) -> Ranked:
+        """Re-score text->image candidates by log P(asked attributes | photo) from the heads'
+        multi-task classifiers: photo-only products carry no attribute text to match, but the
+        heads can still tell a black shoe from a brown one."""
+        w = self.cfg.predicted_attribute_weight
+        fields = und.fields if und is not None else {}
+        if w <= 0 or not fields or not len(comp.docs) or not hasattr(self.heads, "attribute_log_probs"):
+            return comp
+        _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
+        scores = comp.scores + w * self.heads.attribute_log_probs(emb, fields)
+        order = np.argsort(-scores, kind="stable")
+        return Ranked(comp.name, comp.docs[order], scores[order])
+
     # -- the query -------------------------------------------------------------------------
     def search(self, q: Query) -> SearchResult:
         q.validate()
@@ -104,7 +117,8 @@ class Searcher:
                     if english and english != q.text:          # Chinese: also the lexicon's English reading
                         v = v + self._heads_text(english)
                         v /= np.linalg.norm(v) + 1e-12
-                    return retrieve.dense("text_to_image", vecs["aligned:image"], v, n, allowed)
+                    comp = retrieve.dense("text_to_image", vecs["aligned:image"], v, n, allowed)
+                    return self._boost_by_predicted_attributes(comp, und)
                 timed("text_to_image", t2i)
         if q.image is not None:
             t = time.perf_counter()
@@ -122,7 +136,7 @@ class Searcher:
         if und is not None and und.attributes and weights.get("attributes", 1) > 0:
             timed("attributes", lambda: retrieve.attributes(self.reader.products, und.attributes, pool))
         t = time.perf_counter()
-        order, fused, parts = rrf(comps, weights, self.cfg.rrf_k)
+        order, fused, parts = rrf(comps, weights, self.cfg.rrf_k, self.reader.availability)
         top = order[: q.k]
         titles = self.reader.products.titles(top)
         ids = self.reader.products.ids

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..config import IndexConfig
 from .layout import StoreError, current_generation
 from .lexical import LexicalIndex
@@ -27,12 +29,37 @@ class StoreReader:
                         for name, info in self.manifest.fields.items()}
         self.lexical = LexicalIndex.load(gen / "lexical")
         self._attr_fields: set[str] | None = None
+        self._avail: dict[str, np.ndarray] | None = None
 
     @property
     def attribute_fields(self) -> set[str]:
         if self._attr_fields is None:
             self._attr_fields = {r[0] for r in self.products.db.execute("SELECT DISTINCT field FROM attributes")}
         return self._attr_fields
+
+    @property
+    def availability(self) -> dict[str, np.ndarray]:
+        """Component name -> bool mask of the docs it can retrieve (for modality-aware fusion)."""
+        if self._avail is None:
+            n = self.manifest.products
+
+            def has(field: str) -> np.ndarray:
+                m = np.zeros(n, dtype=bool)
+                if field in self.vectors:
+                    m[self.vectors[field].docs] = True
+                return m
+            text = np.zeros(n, dtype=bool)
+            for name in self.vectors:
+                if name.startswith("text:"):
+                    text |= has(name)
+            attrs = np.zeros(n, dtype=bool)
+            attrs[[d for (d,) in self.products.db.execute("SELECT DISTINCT doc FROM attributes")]] = True
+            self._avail = {"bm25": text, "text_to_image": has("aligned:image"), "image": has("image"),
+                           "image_to_text": has("aligned:text"), "attributes": attrs}
+            for name in self.vectors:
+                if name.startswith("text:"):
+                    self._avail["text_dense:" + name[5:]] = has(name)
+        return self._avail
 
     def close(self) -> None:
         self.products.close()

@@ -41,3 +41,16 @@ def test_query_validation_and_filters():
         "gender": ["Men", "Women"], "price": "<=50"}
     with pytest.raises(QueryError, match="FIELD=VALUE"):
         parse_filters(["gender"])
+
+
+def test_modality_aware_fusion_lets_photo_only_products_compete():
+    text = Ranked("bm25", np.array([1, 2]), np.array([3.0, 2.0]))
+    t2i = Ranked("text_to_image", np.array([3, 1, 2]), np.array([0.9, 0.8, 0.7]))
+    avail = {"bm25": np.array([False, True, True, False]),          # doc 3 has only a photo
+             "text_to_image": np.ones(4, bool)}
+    order, fused, parts = rrf([text, t2i], {}, k=60)
+    assert order[0] == 1                                      # plain RRF: photo-only doc 3 can't win
+    order, fused, parts = rrf([text, t2i], {}, k=60, available=avail)
+    assert order[0] == 3 and fused[3] == pytest.approx(2 / 61)  # its one vote, scaled to both weights
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)           # docs with both modalities unchanged
+    assert parts[3]["text_to_image"].contribution == pytest.approx(2 / 61)
