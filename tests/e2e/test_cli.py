@@ -88,3 +88,14 @@ def test_interrupted_index_leaves_store_intact_and_resumes(tmp_path, onnx_cache)
     assert (store / "CURRENT").read_text() != gen
     info = json.loads(run("info", "--store", store).stdout)
     assert info["products"] == 200
+
+
+def test_demo_builds_and_answers_examples(tmp_path):
+    """The README's first command, end to end (store in a temp dir)."""
+    p = run("demo", "--store", tmp_path / "demo", "--quiet")
+    out = p.stdout
+    assert "built" in out and "(320 products)" in out or "products)" in out
+    assert "[Chinese] '男士 黑色 运动鞋'" in out and "understood: gender=Men, baseColour=Black, type=shoes" in out
+    block = out.split("[text] 'men black shoes'")[1].split("\n\n")[0]
+    assert block.count("Black") >= 3                       # real answers, not just any products
+    assert "[image]" in out and "Try: shoplens search" in out
