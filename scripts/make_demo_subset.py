@@ -66,7 +66,8 @@ def main() -> None:
                             + wording("type", product_type(r["productDisplayName"]), "zh"))
         out.append(row)
     text_only = list(csv.DictReader(open(SRC / "styles_text_only.csv", encoding="utf-8")))
-    for r in rng.sample(text_only, 20):
+    have = {r["id"] for r in picked}
+    for r in rng.sample([r for r in text_only if r["id"] not in have], 20):
         out.append({"id": r["id"], "title": r["productDisplayName"], "gender": r["gender"],
                     "masterCategory": r["masterCategory"], "subCategory": r["subCategory"],
                     "baseColour": r["baseColour"], "season": r["season"], "usage": r["usage"]})
