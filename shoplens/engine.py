@@ -6,7 +6,7 @@ stages (catalog -> features -> store -> search) with explicit config.
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -146,11 +146,11 @@ class Engine:
             products = self.reader.products.all_products()
             cache = FeatureCache(self.store / "cache" / "features.sqlite")
             fs = _features(products, self.encoders, cache, self.config, progress)
+            t0 = time.perf_counter()
             heads, metrics, path = align_store(fs, cache, {**self.encoders.text, **self.encoders.image}, config,
-                                               self.store / "heads",
-                                               progress=progress)
-            info = {"path": str(Path(path).relative_to(self.store)), "fingerprint": heads.fingerprint,
-                    "source": "trained on this store", "metrics": metrics}
+                                               self.store / "heads", progress=progress)
+            fs.timings_s["align"] = time.perf_counter() - t0
+            info = _heads_info(self.store, heads, metrics, path)
             write_generation(self.store, fs, self.encoders.all, heads, info, self.manifest.catalogs,
                              {**self.manifest.ingest, "aligned": True}, self.config.index)
             cache.close()
@@ -159,6 +159,16 @@ class Engine:
 
     def close(self) -> None:
         self.reader.close()
+
+
+def _heads_info(store: Path, heads: Any, metrics: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """Manifest entry for heads that `align_store` returned (it keeps the shipped defaults when
+    they beat heads trained on a small store)."""
+    if metrics.get("adopted") == "default":
+        return {"path": "default", "fingerprint": heads.fingerprint, "source": "shipped defaults",
+                "metrics": metrics}
+    return {"path": str(Path(path).relative_to(store)), "fingerprint": heads.fingerprint,
+            "source": "trained on this store", "metrics": metrics}
 
 
 def _features(products: list[Product], encoders: Encoders, cache: FeatureCache, config: EngineConfig,
@@ -207,14 +217,17 @@ def _heads_for_build(store: Path, fs: FeatureSet, encoders: Encoders, cache: Fea
             except HeadsError:
                 pass
     if build.auto_align:
-        from .align.run import align_store, check_pairs
-        ok, why = check_pairs(fs)
-        _say(why, build.progress)
-        if ok:
+        from .align.run import align_store, count_pairs
+        pairs = count_pairs(fs)
+        if pairs < build.auto_align_min_pairs:
+            _say(f"{pairs} image-title pairs (< {build.auto_align_min_pairs}): using the shipped text-image "
+                 f"heads; `shoplens align --store {store}` trains heads on this catalog", build.progress)
+        else:
+            t0 = time.perf_counter()
             heads, metrics, path = align_store(fs, cache, {**encoders.text, **encoders.image}, None, store / "heads",
                                                progress=build.progress)
-            return heads, {"path": str(Path(path).relative_to(store)), "fingerprint": heads.fingerprint,
-                           "source": "trained on this store", "metrics": metrics}
+            fs.timings_s["align"] = time.perf_counter() - t0
+            return heads, _heads_info(store, heads, metrics, path)
     path = default_heads_path()
     try:
         heads = Heads.load(path)

@@ -13,6 +13,8 @@ class AlignConfig:
     text_inputs: tuple[str, ...] = ("e5", "use")
     text_mode: str = "passage"             # e5 mode for captions at training AND queries at search time
     block_hidden: int = 0                  # >0: residual MLP block after the linear map (hidden width)
+    ensemble: int = 3                      # >1: that many heads (seeds seed, seed+1, ...), each L2-normalised,
+                                           # concatenated / sqrt(ensemble): output is ensemble * dim wide
 
     # Optimisation: symmetric (multi-positive) InfoNCE, learnable temperature, AdamW.
     epochs: int = 60
@@ -21,7 +23,7 @@ class AlignConfig:
     weight_decay: float = 0.05
     temperature: float = 0.05              # initial; learnable unless learn_temperature=False
     learn_temperature: bool = True
-    input_dropout: float = 0.1
+    input_dropout: float = 0.25
     seed: int = 0
     threads: int = 2
 
@@ -36,6 +38,7 @@ class AlignConfig:
     captions_per_combo: int = 8            # per language, per (type, colour, gender) combination
     caption_langs: tuple[str, ...] = ("en", "zh")
     title_prob: float = 0.5                # share of samples whose caption is the product's title
+    captions_per_product: int = 2          # 2: every product brings its title AND an attribute caption
     text_only_prob: float = 0.0            # share whose caption is a text-only product's title (same combo)
     multitask_weight: float = 0.3          # predict type/colour/gender from the image embedding
     multitask_fields: tuple[str, ...] = ("type", "colour", "gender")

@@ -9,6 +9,12 @@ A head is: per-input centring and scaling, concatenation, a linear map to
     z  = z + gelu(z @ W1 + b1) @ W2 + b2          (only if the head has a block)
     out = z / |z|
 
+An ensemble of G heads trained with different seeds (`ensemble_heads`) is the
+same thing with `groups = G`: W is the members' maps side by side (a block
+diagonal block, if any), each member's `dim / G` slice is L2-normalised on its
+own and the concatenation is divided by sqrt(G), so the output is still one
+unit vector and a dot product is the mean of the members' cosines.
+
 Heads are saved as a small directory: `heads.npz` (float16 weights) and
 `heads.json` (version, fingerprint, inputs and their encoder fingerprints,
 dims, text query mode, training recipe, seed, metrics, provenance). Each file
@@ -28,7 +34,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2            # 2: towers may have `groups` > 1 (ensembles); single heads still write 1
 WEIGHTS_FILE = "heads.npz"
 META_FILE = "heads.json"
 CURRENT_FILE = "CURRENT"
@@ -80,6 +86,7 @@ class Tower:
     W: np.ndarray                           # (sum(input_dims), dim)
     b: np.ndarray                           # (dim,)
     block: dict[str, np.ndarray] | None = None   # W1 (dim,h), b1, W2 (h,dim), b2
+    groups: int = 1                         # ensemble members: slices of the output normalised separately
 
     def embed(self, feats: Mapping[str, np.ndarray]) -> np.ndarray:
         missing = [n for n in self.inputs if n not in feats]
@@ -105,6 +112,9 @@ class Tower:
         z = x @ self.W + self.b
         if self.block is not None:
             z = z + _gelu(z @ self.block["W1"] + self.block["b1"]) @ self.block["W2"] + self.block["b2"]
+        if self.groups > 1:
+            n, d = z.shape
+            z = _l2(z.reshape(n * self.groups, d // self.groups)).reshape(n, d) / np.sqrt(self.groups)
         out = _l2(z)
         out[~present] = 0.0          # a row with no features at all (no image / no text) stays empty
         return out
@@ -128,7 +138,7 @@ class Tower:
                    means=[arrs[f"{prefix}.mean.{n}"].astype(np.float32) for n in inputs],
                    scales=[float(s) for s in meta["scales"]],
                    W=arrs[f"{prefix}.W"].astype(np.float32), b=arrs[f"{prefix}.b"].astype(np.float32),
-                   block=block)
+                   block=block, groups=int(meta.get("groups", 1)))
 
 
 @dataclass
@@ -143,6 +153,11 @@ class Heads:
     meta: dict[str, Any] = field(default_factory=dict)     # recipe, seed, metrics, provenance, ...
 
     # ------------------------------------------------------------------ inference
+    @property
+    def groups(self) -> int:
+        """Ensemble members (1 for a single head)."""
+        return int(self.image.groups)
+
     @property
     def image_inputs(self) -> list[str]:
         return list(self.image.inputs)
@@ -214,22 +229,26 @@ class Heads:
         for k, v in self._arrays().items():
             h.update(k.encode())
             h.update(np.ascontiguousarray(v).tobytes())
-        h.update(json.dumps({"image": self.image.inputs, "text": self.text.inputs, "mode": self.text_mode,
-                             "scales": [self.image.scales, self.text.scales],
-                             "inputs": self.input_fingerprints}, sort_keys=True).encode())
+        desc = {"image": self.image.inputs, "text": self.text.inputs, "mode": self.text_mode,
+                "scales": [self.image.scales, self.text.scales], "inputs": self.input_fingerprints}
+        if self.groups > 1:
+            desc["groups"] = self.groups
+        h.update(json.dumps(desc, sort_keys=True).encode())
         return h.hexdigest()[:16]
 
     def metadata(self) -> dict[str, Any]:
         m = dict(self.meta)
         m.update({
-            "format_version": FORMAT_VERSION,
+            "format_version": 1 if self.groups == 1 else FORMAT_VERSION,
             "fingerprint": self.fingerprint,
             "dim": self.dim,
             "text_mode": self.text_mode,
             "image": {"inputs": self.image.inputs, "input_dims": self.image.input_dims,
-                      "scales": self.image.scales, "block": self.image.block is not None},
+                      "scales": self.image.scales, "block": self.image.block is not None,
+                      "groups": self.image.groups},
             "text": {"inputs": self.text.inputs, "input_dims": self.text.input_dims,
-                     "scales": self.text.scales, "block": self.text.block is not None},
+                     "scales": self.text.scales, "block": self.text.block is not None,
+                     "groups": self.text.groups},
             "input_fingerprints": dict(self.input_fingerprints),
             "classifiers": {f: c for f, (c, _W, _b) in self.classifiers.items()},
         })
@@ -287,6 +306,75 @@ class Heads:
 
         def qt(t: Tower) -> Tower:
             return Tower(t.inputs, t.input_dims, [q(m) for m in t.means], list(t.scales), q(t.W), q(t.b),
-                         None if t.block is None else {k: q(v) for k, v in t.block.items()})
+                         None if t.block is None else {k: q(v) for k, v in t.block.items()}, t.groups)
         return Heads(qt(self.image), qt(self.text), self.dim, self.text_mode, dict(self.input_fingerprints),
                      {f: (c, q(W), q(b)) for f, (c, W, b) in self.classifiers.items()}, dict(self.meta))
+
+
+def _block_diag(mats: list[np.ndarray]) -> np.ndarray:
+    out = np.zeros((sum(m.shape[0] for m in mats), sum(m.shape[1] for m in mats)), np.float32)
+    r = c = 0
+    for m in mats:
+        out[r:r + m.shape[0], c:c + m.shape[1]] = m
+        r, c = r + m.shape[0], c + m.shape[1]
+    return out
+
+
+def _ensemble_tower(towers: list[Tower]) -> Tower:
+    t0 = towers[0]
+    Ws, bs = [], []
+    for t in towers:
+        if t.inputs != t0.inputs or t.input_dims != t0.input_dims:
+            raise HeadsError("ensemble members read different inputs")
+        if t.groups != 1:
+            raise HeadsError("ensemble members must be single heads")
+        if t.W.shape[1] != t0.W.shape[1]:
+            raise HeadsError("ensemble members must have the same output dimension")
+        if (t.block is None) != (t0.block is None):
+            raise HeadsError("ensemble members must all have (or all lack) a residual block")
+        # Re-express the member on member 0's centring/scaling (exact, folded into W and b):
+        # (f - mu_t) * s_t = ((f - mu_0) * s_0) * (s_t / s_0) + (mu_0 - mu_t) * s_t
+        W, b = t.W.astype(np.float32).copy(), t.b.astype(np.float32).copy()
+        off = 0
+        for d, mu, s, mu0, s0 in zip(t.input_dims, t.means, t.scales, t0.means, t0.scales):
+            rows = W[off:off + d]
+            b = b + ((mu0 - mu) * s).astype(np.float32) @ rows
+            W[off:off + d] = rows * (s / s0)
+            off += d
+        Ws.append(W)
+        bs.append(b)
+    block = None
+    if t0.block is not None:
+        block = {"W1": _block_diag([t.block["W1"] for t in towers]),
+                 "b1": np.concatenate([t.block["b1"] for t in towers]),
+                 "W2": _block_diag([t.block["W2"] for t in towers]),
+                 "b2": np.concatenate([t.block["b2"] for t in towers])}
+    return Tower(list(t0.inputs), list(t0.input_dims), [m.copy() for m in t0.means], list(t0.scales),
+                 np.concatenate(Ws, axis=1), np.concatenate(bs), block, groups=len(towers))
+
+
+def ensemble_heads(members: list[Heads]) -> Heads:
+    """One `Heads` whose embedding is the members' L2-normalised embeddings concatenated and
+    divided by sqrt(len(members)) (so cosine = mean of the members' cosines). Members must read
+    the same inputs with the same e5 mode; their attribute classifiers are averaged (in logit
+    space, exactly, as one linear map on the ensemble embedding)."""
+    if not members:
+        raise HeadsError("no heads to ensemble")
+    if len(members) == 1:
+        return members[0]
+    h0 = members[0]
+    for h in members[1:]:
+        if h.text_mode != h0.text_mode or h.input_fingerprints != h0.input_fingerprints:
+            raise HeadsError("ensemble members differ in e5 mode or encoder fingerprints")
+    g = len(members)
+    classifiers = {}
+    for fld, (classes, _W, _b) in h0.classifiers.items():
+        if all(fld in h.classifiers and h.classifiers[fld][0] == classes for h in members):
+            classifiers[fld] = (list(classes),
+                                np.concatenate([h.classifiers[fld][1] for h in members], axis=0) / np.sqrt(g),
+                                np.mean([h.classifiers[fld][2] for h in members], axis=0))
+    meta = dict(h0.meta)
+    meta["ensemble"] = {"members": g, "seeds": [h.meta.get("seed") for h in members]}
+    return Heads(image=_ensemble_tower([h.image for h in members]), text=_ensemble_tower([h.text for h in members]),
+                 dim=sum(h.dim for h in members), text_mode=h0.text_mode,
+                 input_fingerprints=dict(h0.input_fingerprints), classifiers=classifiers, meta=meta)

@@ -19,8 +19,8 @@ from shoplens.search.understand import infer_field_map
 
 from .captions import CAPTION_FIELDS, captions_for_products, product_attributes
 from .config import AlignConfig
-from .heads import CURRENT_FILE, Heads, _atomic_write
-from .train import AlignData, train_heads
+from .heads import CURRENT_FILE, Heads, HeadsError, _atomic_write, default_heads_path
+from .train import AlignData, evaluate_pairs, split_pairs, train_heads
 
 
 class TooFewPairs(ValueError):
@@ -166,14 +166,56 @@ def _bar(total: int, desc: str, show: bool):
 
 def format_metrics(metrics: Mapping[str, Any]) -> str:
     val = metrics.get("validation") or {}
+    rows = [("", val)]
+    if metrics.get("default_validation"):
+        rows = [(" (trained)", val), (" (defaults)", metrics["default_validation"])]
+    w = max(15, max(len("image -> text" + who) for who, _ in rows) + 1)
     lines = [f"validation slice: {metrics.get('val_products', 0)} held-out products "
              f"(trained on {metrics.get('train_products', 0)}; {metrics.get('pairs', 0)} image-title pairs)",
-             "direction        R@1     R@5     R@10    MRR"]
-    for key, label in (("text_to_image", "text -> image"), ("image_to_text", "image -> text")):
-        m = val.get(key)
-        if m:
-            lines.append(f"{label:<15} {m['R@1']:.3f}   {m['R@5']:.3f}   {m['R@10']:.3f}   {m['MRR']:.3f}")
+             f"{'direction':<{w}}  R@1     R@5     R@10    MRR"]
+    for who, v in rows:
+        for key, label in (("text_to_image", "text -> image"), ("image_to_text", "image -> text")):
+            m = v.get(key)
+            if m:
+                lines.append(f"{label + who:<{w}}  {m['R@1']:.3f}   {m['R@5']:.3f}   {m['R@10']:.3f}   {m['MRR']:.3f}")
+    if metrics.get("decision"):
+        lines.append(metrics["decision"])
     return "\n".join(lines)
+
+
+def mean_r10(val: Mapping[str, Any] | None) -> float | None:
+    """Mean of text->image and image->text R@10 on a validation slice (None if not measured)."""
+    if not val or "text_to_image" not in val or "image_to_text" not in val:
+        return None
+    return 0.5 * (val["text_to_image"]["R@10"] + val["image_to_text"]["R@10"])
+
+
+def evaluate_defaults(defaults: Heads, data: AlignData, val_idx: np.ndarray, cache, encoders: Mapping[str, Any],
+                      config: AlignConfig) -> tuple[dict[str, Any] | None, str]:
+    """The shipped heads on the same validation slice as the trained ones: (metrics or None, why not)."""
+    img_missing = [n for n in defaults.image_inputs if n not in data.image]
+    if img_missing:
+        return None, f"the store has no {img_missing} image features the default heads read"
+    fps = {n: encoders[n].fingerprint() for n in defaults.image_inputs + defaults.text_inputs if n in encoders}
+    fps.update(data.input_fingerprints)
+    stale = defaults.check_compatible(fps)
+    if stale:
+        return None, f"the default heads were trained on other versions of {stale}"
+    if defaults.text_mode == config.text_mode and all(n in data.text for n in defaults.text_inputs):
+        return evaluate_pairs(defaults, data, val_idx), ""
+    # Other e5 mode / text inputs: encode the validation titles the defaults' way (through the cache).
+    missing = [n for n in defaults.text_inputs if n not in encoders]
+    if missing:
+        return None, f"text encoder(s) {missing} the default heads read are not configured"
+    idx = np.asarray([i for i in val_idx if data.title_cap[i] >= 0], int)
+    titles = [data.caption_texts[data.title_cap[i]] for i in idx]
+    text = {n: np.zeros((len(data.cap_kind), 1), np.float32) for n in defaults.text_inputs}
+    for n in defaults.text_inputs:
+        vecs = np.asarray(cache.encode_texts(encoders[n], titles, defaults.text_mode), np.float32)
+        text[n] = np.zeros((len(data.cap_kind), vecs.shape[1]), np.float32)
+        text[n][data.title_cap[idx]] = vecs
+    view = AlignData(**{**data.__dict__, "text": text})
+    return evaluate_pairs(defaults, view, idx), ""
 
 
 def next_version(out_dir: Path) -> str:
@@ -184,7 +226,8 @@ def next_version(out_dir: Path) -> str:
 def align_store(featureset, cache, encoders: Mapping[str, Any], config: AlignConfig | None, out_dir: str | Path, *,
                 field_map: Mapping[str, str] | None = None, text_only: Sequence[Product] = (),
                 progress: bool = True, log: Callable[[str], None] | None = print,
-                provenance: Mapping[str, Any] | None = None) -> tuple[Heads, dict[str, Any], Path]:
+                provenance: Mapping[str, Any] | None = None,
+                compare_defaults: bool = True) -> tuple[Heads, dict[str, Any], Path]:
     """Train heads on a store's image-title pairs and save them as a new version.
 
     Returns (heads, metrics, version directory). `encoders` needs at least the
@@ -195,6 +238,14 @@ def align_store(featureset, cache, encoders: Mapping[str, Any], config: AlignCon
     `out_dir/CURRENT` at it (atomically); `Heads.load(out_dir)` loads the
     current version. Raises `TooFewPairs` (with a user-facing message) when
     the catalog has fewer than `config.min_pairs` pairs.
+
+    Small-catalog safety (`compare_defaults`): the shipped default heads are
+    scored on the SAME validation slice (when they fit the store's encoders).
+    If they beat the trained heads (mean of text->image and image->text R@10),
+    the trained heads are not adopted: nothing is written to `out_dir` and the
+    result is (default heads, metrics, `default_heads_path()`), with
+    `metrics["adopted"] == "default"` (else "trained") and both validations in
+    the metrics (`validation`, `default_validation`) and `metrics["decision"]`.
     """
     cfg = config or AlignConfig()
     ok, msg = check_pairs(featureset, cfg)
@@ -205,8 +256,37 @@ def align_store(featureset, cache, encoders: Mapping[str, Any], config: AlignCon
     t0 = time.perf_counter()
     data = build_align_data(featureset, cache, encoders, cfg, field_map=field_map, text_only=text_only,
                             progress=progress)
-    heads, metrics = train_heads(data, cfg, progress=progress, log=log)
+    train_idx, val_idx = split_pairs(data, cfg)
+    heads, metrics = train_heads(data, cfg, train_idx=train_idx, val_idx=val_idx, progress=progress, log=log)
+    metrics["adopted"] = "trained"
+    if compare_defaults and len(val_idx):
+        try:
+            defaults = Heads.load(default_heads_path())
+        except (HeadsError, OSError, KeyError, ValueError) as e:
+            defaults, why = None, f"no usable default heads ({e})"
+        if defaults is not None:
+            dval, why = evaluate_defaults(defaults, data, val_idx, cache, encoders, cfg)
+        else:
+            dval = None
+        ours, theirs = mean_r10(metrics.get("validation")), mean_r10(dval)
+        metrics["default_heads"] = {"fingerprint": defaults.fingerprint if defaults is not None else None,
+                                    "compared": theirs is not None, **({"why_not": why} if why else {})}
+        if dval:
+            metrics["default_validation"] = dval
+        if ours is not None and theirs is not None:
+            metrics["default_heads"].update({"mean_R@10_trained": round(ours, 4), "mean_R@10_default": round(theirs, 4)})
+            if theirs > ours:
+                metrics["adopted"] = "default"
+                metrics["decision"] = (f"trained heads (R@10 {ours:.3f}) are worse than the shipped defaults "
+                                       f"(R@10 {theirs:.3f}) on this store's validation slice; keeping the defaults")
+            else:
+                metrics["decision"] = (f"trained heads (R@10 {ours:.3f}) beat the shipped defaults (R@10 {theirs:.3f}) "
+                                       f"on this store's validation slice; adopting the trained heads")
     metrics["seconds_total"] = round(time.perf_counter() - t0, 2)
+    if metrics["adopted"] == "default":
+        if log:
+            log(format_metrics(metrics))
+        return defaults, metrics, default_heads_path()
     out_dir = Path(out_dir)
     version = next_version(out_dir) if out_dir.exists() else "v0001"
     heads.meta.update({"version": version, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

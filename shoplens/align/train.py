@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .config import AlignConfig
-from .heads import Heads, Tower
+from .heads import Heads, Tower, ensemble_heads
 
 
 @dataclass
@@ -152,6 +152,17 @@ def _batches(rng: np.random.Generator, idx: np.ndarray, data: AlignData, cfg: Al
     return out
 
 
+def split_pairs(data: AlignData, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) product indices: a seeded `val_fraction` of the image-title pairs
+    (at least `min_val`, at most half) is held out."""
+    pairs = data.pairs()
+    rng = np.random.default_rng(cfg.seed)
+    n_val = max(cfg.min_val, int(round(cfg.val_fraction * len(pairs)))) if cfg.val_fraction > 0 else 0
+    n_val = min(n_val, len(pairs) // 2)
+    val_idx = np.sort(rng.choice(pairs, size=n_val, replace=False)) if n_val else np.zeros(0, int)
+    return np.setdiff1d(np.arange(data.n), val_idx), val_idx
+
+
 def train_heads(data: AlignData, config: AlignConfig | None = None, *, train_idx: np.ndarray | None = None,
                 val_idx: np.ndarray | None = None, progress: bool = True,
                 log: Callable[[str], None] | None = None) -> tuple[Heads, dict[str, Any]]:
@@ -165,25 +176,39 @@ def train_heads(data: AlignData, config: AlignConfig | None = None, *, train_idx
     t0 = time.perf_counter()
     pairs = data.pairs()
     if train_idx is None:
-        rng = np.random.default_rng(cfg.seed)
-        n_val = max(cfg.min_val, int(round(cfg.val_fraction * len(pairs)))) if cfg.val_fraction > 0 else 0
-        n_val = min(n_val, len(pairs) // 2)
-        val_idx = np.sort(rng.choice(pairs, size=n_val, replace=False)) if n_val else np.zeros(0, int)
-        train_idx = np.setdiff1d(np.arange(data.n), val_idx)
+        train_idx, val_idx = split_pairs(data, cfg)
     train_idx = np.asarray(train_idx, int)
     val_idx = np.asarray(val_idx if val_idx is not None else [], int)
 
-    heads, history = _fit(data, cfg, train_idx, val_idx, progress, log, "train")
+    heads, history = _fit_ensemble(data, cfg, train_idx, val_idx, progress, log, "train")
     metrics: dict[str, Any] = {"validation": evaluate_pairs(heads, data, val_idx) if len(val_idx) else {},
                                "history": history,
                                "train_products": int(len(train_idx)), "val_products": int(len(val_idx)),
                                "pairs": int(len(pairs)), "captions": int(len(data.cap_kind))}
     if cfg.refit_full and len(val_idx):
-        heads, _ = _fit(data, cfg, np.arange(data.n), np.zeros(0, int), progress, log, "refit (all pairs)")
+        heads, _ = _fit_ensemble(data, cfg, np.arange(data.n), np.zeros(0, int), progress, log, "refit (all pairs)")
         metrics["refit_full"] = True
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
     heads.meta.setdefault("metrics", {}).update({k: v for k, v in metrics.items() if k != "history"})
     return heads, metrics
+
+
+def _fit_ensemble(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.ndarray, progress: bool,
+                  log: Callable[[str], None] | None, desc: str) -> tuple[Heads, list[dict[str, Any]]]:
+    """`cfg.ensemble` heads trained with seeds seed, seed+1, ... on the same split, combined by
+    `ensemble_heads` (one wider unit vector). The recipe recorded is `cfg` (base seed)."""
+    k = max(1, int(cfg.ensemble))
+    if k == 1:
+        return _fit(data, cfg, train_idx, val_idx, progress, log, desc)
+    members, history = [], []
+    for m in range(k):
+        h, hist = _fit(data, cfg.with_(seed=cfg.seed + m), train_idx, val_idx, progress, log,
+                       f"{desc}, head {m + 1}/{k}")
+        members.append(h)
+        history += [{"member": m + 1, **r} for r in hist]
+    heads = ensemble_heads(members)
+    heads.meta.update({"recipe": cfg.to_json(), "seed": cfg.seed})
+    return heads, history
 
 
 def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.ndarray, progress: bool,
@@ -262,11 +287,23 @@ def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.n
         img_side.train(), txt_side.train()
         losses = []
         for batch in _batches(rng, train_idx, data, cfg):
-            caps = _sample_captions(rng, data, batch, cfg)
-            keep = caps >= 0
-            batch, caps = batch[keep], caps[keep]
-            if len(batch) < 2:
+            if cfg.captions_per_product >= 2:
+                # two captions per product: its title and an attribute caption (each falls back to
+                # the other kind when the product lacks one)
+                caps = np.concatenate([_sample_captions(rng, data, batch, cfg.with_(title_prob=1.0)),
+                                       _sample_captions(rng, data, batch, cfg.with_(title_prob=0.0))])
+                owner = np.concatenate([np.arange(len(batch)), np.arange(len(batch))])
+            else:
+                caps = _sample_captions(rng, data, batch, cfg)
+                owner = np.arange(len(batch))
+            has = np.zeros(len(batch), bool)
+            has[owner[caps >= 0]] = True
+            if has.sum() < 2:
                 continue
+            # drop products without any caption (and renumber caption owners)
+            new = np.cumsum(has) - 1
+            keep = (caps >= 0) & has[owner]
+            batch, caps, owner = batch[has], caps[keep], new[owner[keep]]
             bt, ct = torch.from_numpy(batch), torch.from_numpy(caps)
             zi = img_side(X_img[bt])
             zt = txt_side(X_txt[ct])
@@ -276,7 +313,7 @@ def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.n
             attr_ok = ((ca < 0) | (ca == ai)).all(-1)
             title_ok = (CG[ct][:, None] == TG[bt][None, :]) & (CG[ct][:, None] >= 0)
             pos = torch.where((CK[ct] == 0)[:, None], title_ok, attr_ok)
-            pos |= torch.eye(len(bt), dtype=torch.bool)        # a caption always fits its own product
+            pos[torch.arange(len(ct)), torch.from_numpy(owner)] = True   # a caption always fits its own product
             neg_inf = torch.finfo(logits.dtype).min
             t2i = (torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~pos, neg_inf), 1)).mean()
             i2t = (torch.logsumexp(logits.T, 1) - torch.logsumexp(logits.T.masked_fill(~pos.T, neg_inf), 1)).mean()

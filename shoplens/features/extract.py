@@ -15,7 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..encoders.base import Encoder, l2_normalise
-from ..preprocess.image import ImageError, load_image
+from ..preprocess.image import ImageError, load_image, normalise, resize_center_crop
 from ..records import IngestIssue, Product
 from .cache import FeatureCache, file_key
 
@@ -76,6 +76,10 @@ def encode_images(products: Sequence[Product], encoders: Sequence[Encoder], cach
     bad: set[int] = set()
     timings: dict[str, float] = {"image:hash": time.perf_counter() - t0, "image:decode": 0.0}
 
+    # CNN encoders take preprocessed arrays straight to ONNX Runtime; their resize/crop runs on
+    # the decode thread (once per distinct input size), overlapping inference of the previous batch.
+    cnns = [e for e in encoders if hasattr(e, "encode_arrays") and hasattr(e, "size")]
+
     def decode(chunk: list[int]):
         t = time.perf_counter()
         imgs, ok = [], []
@@ -86,14 +90,22 @@ def encode_images(products: Sequence[Product], encoders: Sequence[Encoder], cach
             except ImageError as e:
                 issues.append(IngestIssue(items[i][1], None, "image", str(e), products[items[i][0]].id))
                 bad.add(i)
-        return ok, imgs, time.perf_counter() - t
+        crops: dict[tuple[int, int], list[np.ndarray]] = {}
+        arrays: dict[str, np.ndarray] = {}
+        for enc in cnns:
+            key = (enc.size, enc.resize)
+            if key not in crops:
+                crops[key] = [np.asarray(resize_center_crop(im, *key)) for im in imgs]
+            if crops[key]:
+                arrays[enc.name] = np.stack([normalise(c, enc.mean, enc.std) for c in crops[key]])
+        return ok, imgs, arrays, time.perf_counter() - t
 
     chunks = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
     with _bar(len(items), "encode images", progress) as bar, ThreadPoolExecutor(1) as pool:
         bar.update(len(items) - len(todo))
         pending = pool.submit(decode, chunks[0]) if chunks else None
         for n in range(len(chunks)):
-            ok, imgs, dt = pending.result()
+            ok, imgs, arrays, dt = pending.result()
             timings["image:decode"] += dt
             pending = pool.submit(decode, chunks[n + 1]) if n + 1 < len(chunks) else None
             for enc in encoders:
@@ -101,7 +113,11 @@ def encode_images(products: Sequence[Product], encoders: Sequence[Encoder], cach
                 if not need:
                     continue
                 t = time.perf_counter()
-                vecs = enc.encode([imgs[j] for j in need])
+                if enc.name in arrays:
+                    vecs = np.concatenate([enc.encode_arrays(arrays[enc.name][need][s:s + enc.batch_size])
+                                           for s in range(0, len(need), enc.batch_size)])
+                else:
+                    vecs = enc.encode([imgs[j] for j in need])
                 timings[f"image:{enc.name}"] = timings.get(f"image:{enc.name}", 0.0) + time.perf_counter() - t
                 keyed = [(items[ok[j]][2], v) for j, v in zip(need, vecs)]
                 cache.put_many(fps[enc.name], keyed)

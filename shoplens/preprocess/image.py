@@ -120,6 +120,12 @@ def to_array(img: Image.Image, *, size: int = 224, resize: int = 256,
     """CHW float32, normalised with the statistics the target model was trained with."""
     if img.mode != "RGB":
         img = _to_rgb(img)
-    a = np.asarray(resize_center_crop(img, size, resize), dtype=np.float32) * (1.0 / 255.0)
+    return normalise(np.asarray(resize_center_crop(img, size, resize)), mean, std)
+
+
+def normalise(hwc_uint8: np.ndarray, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
+    """HWC uint8 crop -> CHW float32; split from the resize so encoders that share an input
+    size resize each image once (the build does this) and only normalise separately."""
+    a = hwc_uint8.astype(np.float32) * (1.0 / 255.0)
     a = (a - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(a.transpose(2, 0, 1))

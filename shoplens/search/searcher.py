@@ -111,7 +111,7 @@ class Searcher:
                 if field in vecs and weights.get(comp, 1) > 0:
                     timed(comp, lambda name=name, comp=comp, field=field: retrieve.dense(
                         comp, vecs[field], self.qenc.text_vec(name, q.text), n, allowed))
-            if self.heads is not None and "aligned:image" in vecs and weights.get("text_to_image", 1) > 0:
+            if self.heads is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
                 def t2i():
                     v = self._heads_text(q.text)
                     if english and english != q.text:          # Chinese: also the lexicon's English reading
@@ -128,7 +128,7 @@ class Searcher:
                 timed("image", lambda: retrieve.dense("image", vecs["image"],
                                                       combine_image({k: v[None] for k, v in feats.items()})[0],
                                                       n, allowed))
-            if self.heads is not None and "aligned:text" in vecs and weights.get("image_to_text", 1) > 0:
+            if self.heads is not None and len(vecs.get("aligned:text", ())) and weights.get("image_to_text", 1) > 0:
                 timed("image_to_text", lambda: retrieve.dense(
                     "image_to_text", vecs["aligned:text"],
                     self.heads.embed_image({k: feats[k][None] for k in self.heads.image_inputs})[0], n, allowed))

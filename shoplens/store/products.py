@@ -43,7 +43,7 @@ class ProductTable:
                 rows.append((doc, k, v, v.lower()))
         t.db.executemany("INSERT INTO attributes VALUES (?,?,?,?)", rows)
         t.db.execute("CREATE INDEX attr_fv ON attributes (field, value_lc)")
-        t.db.execute("CREATE INDEX attr_doc ON attributes (doc)")
+        t.db.execute("CREATE INDEX attr_doc ON attributes (doc, field, value_lc)")
         t.db.commit()
         return t
 
@@ -90,8 +90,10 @@ class ProductTable:
     def attribute_matrix(self, field: str, docs: Sequence[int]) -> list[str | None]:
         if not docs:
             return []
-        q = f"SELECT doc, value_lc FROM attributes WHERE field=? AND doc IN ({','.join('?' * len(docs))})"
-        got = dict(self.db.execute(q, [field, *docs]))
+        # Probe by doc: the (field, value) index would scan every row of the field (277 ms at 100k).
+        q = (f"SELECT doc, value_lc FROM attributes INDEXED BY attr_doc "
+             f"WHERE doc IN ({','.join('?' * len(docs))}) AND field=?")
+        got = dict(self.db.execute(q, [*docs, field]))
         return [got.get(d) for d in docs]
 
     def filter_mask(self, filters: dict[str, object]) -> np.ndarray:

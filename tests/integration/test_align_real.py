@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (FASHION / "catalog.csv").is_file(), reason="shared fashion data not available")]
 
 CFG = AlignConfig(image_inputs=("mobilenet_v2", "colour"), text_inputs=("e5",), epochs=40, batch_size=128,
-                  captions_per_combo=2, caption_langs=("en",), val_fraction=0.3, refit_full=False, min_pairs=50)
+                  captions_per_combo=2, caption_langs=("en",), val_fraction=0.3, refit_full=False, min_pairs=50,
+                  ensemble=1)
 FIELD_MAP = {"gender": "gender", "colour": "baseColour", "type": "type"}
 
 

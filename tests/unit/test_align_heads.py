@@ -33,7 +33,8 @@ def synthetic(n=240, seed=0) -> AlignData:
 
 
 CFG = AlignConfig(image_inputs=("cnn", "colour"), text_inputs=("e5",), dim=32, epochs=15, batch_size=64,
-                  attribute_captions=False, refit_full=False, val_fraction=0.25, min_val=10)
+                  attribute_captions=False, refit_full=False, val_fraction=0.25, min_val=10, ensemble=1,
+                  captions_per_product=1, input_dropout=0.1)
 
 
 @pytest.fixture(scope="module")
