@@ -20,6 +20,8 @@ Writes benchmarks/out/bench_quality.json (or bench_quality_<N>.json with --produ
 """
 from __future__ import annotations
 
+from shoplens.config import SearchConfig  # noqa: E402  (labels the default fusion weights)
+
 import argparse
 import hashlib
 import io
@@ -379,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             iw = image_weight_study(engine, qs["all"], IMAGE_WEIGHT_VARIANTS)
             result["image_weights"] = {"default": r1, **iw}
             print("\n### (b) fusion weights for image queries (same augmented photos, full chain)\n")
-            print(C.md_table(["weights", "rank-1"], [["default (image 1.0, image_to_text 0.5)", r1],
+            print(C.md_table(["weights", "rank-1"], [[f"default (image {SearchConfig().weights['image']}, image_to_text {SearchConfig().weights['image_to_text']})", r1],
                                                      *[[k, v] for k, v in iw.items()]]))
             sub = {k: qs[k] for k in ("all", "jitter", "crop") if k in qs}
             ps = part_weight_study(engine, sub, PART_VARIANTS)

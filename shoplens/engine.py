@@ -148,7 +148,8 @@ class Engine:
             fs = _features(products, self.encoders, cache, self.config, progress)
             t0 = time.perf_counter()
             heads, metrics, path = align_store(fs, cache, {**self.encoders.text, **self.encoders.image}, config,
-                                               self.store / "heads", progress=progress)
+                                               self.store / "heads", progress=progress,
+                                               log=lambda m: _say(m, progress))
             fs.timings_s["align"] = time.perf_counter() - t0
             info = _heads_info(self.store, heads, metrics, path)
             write_generation(self.store, fs, self.encoders.all, heads, info, self.manifest.catalogs,
@@ -225,7 +226,7 @@ def _heads_for_build(store: Path, fs: FeatureSet, encoders: Encoders, cache: Fea
         else:
             t0 = time.perf_counter()
             heads, metrics, path = align_store(fs, cache, {**encoders.text, **encoders.image}, None, store / "heads",
-                                               progress=build.progress)
+                                               progress=build.progress, log=lambda m: _say(m, build.progress))
             fs.timings_s["align"] = time.perf_counter() - t0
             return heads, _heads_info(store, heads, metrics, path)
     path = default_heads_path()

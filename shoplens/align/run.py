@@ -183,11 +183,11 @@ def format_metrics(metrics: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def mean_r10(val: Mapping[str, Any] | None) -> float | None:
-    """Mean of text->image and image->text R@10 on a validation slice (None if not measured)."""
+def mean_r10(val: Mapping[str, Any] | None, metric: str = "R@10") -> float | None:
+    """Mean of text->image and image->text `metric` (R@10) on a validation slice (None if not measured)."""
     if not val or "text_to_image" not in val or "image_to_text" not in val:
         return None
-    return 0.5 * (val["text_to_image"]["R@10"] + val["image_to_text"]["R@10"])
+    return 0.5 * (val["text_to_image"][metric] + val["image_to_text"][metric])
 
 
 def evaluate_defaults(defaults: Heads, data: AlignData, val_idx: np.ndarray, cache, encoders: Mapping[str, Any],
@@ -269,19 +269,25 @@ def align_store(featureset, cache, encoders: Mapping[str, Any], config: AlignCon
         else:
             dval = None
         ours, theirs = mean_r10(metrics.get("validation")), mean_r10(dval)
+        # R@10 saturates on a small slice (50 products: often 1.0 for both): ties go to MRR
+        ours_mrr, theirs_mrr = mean_r10(metrics.get("validation"), "MRR"), mean_r10(dval, "MRR")
         metrics["default_heads"] = {"fingerprint": defaults.fingerprint if defaults is not None else None,
                                     "compared": theirs is not None, **({"why_not": why} if why else {})}
         if dval:
             metrics["default_validation"] = dval
         if ours is not None and theirs is not None:
-            metrics["default_heads"].update({"mean_R@10_trained": round(ours, 4), "mean_R@10_default": round(theirs, 4)})
-            if theirs > ours:
+            metrics["default_heads"].update({"mean_R@10_trained": round(ours, 4), "mean_R@10_default": round(theirs, 4),
+                                             "mean_MRR_trained": round(ours_mrr, 4),
+                                             "mean_MRR_default": round(theirs_mrr, 4)})
+            a = f"R@10 {ours:.3f}" + (f", MRR {ours_mrr:.3f}" if round(ours, 6) == round(theirs, 6) else "")
+            b = f"R@10 {theirs:.3f}" + (f", MRR {theirs_mrr:.3f}" if round(ours, 6) == round(theirs, 6) else "")
+            if (round(theirs, 6), theirs_mrr) > (round(ours, 6), ours_mrr):
                 metrics["adopted"] = "default"
-                metrics["decision"] = (f"trained heads (R@10 {ours:.3f}) are worse than the shipped defaults "
-                                       f"(R@10 {theirs:.3f}) on this store's validation slice; keeping the defaults")
+                metrics["decision"] = (f"trained heads ({a}) are worse than the shipped defaults ({b}) on this "
+                                       f"store's validation slice; keeping the defaults")
             else:
-                metrics["decision"] = (f"trained heads (R@10 {ours:.3f}) beat the shipped defaults (R@10 {theirs:.3f}) "
-                                       f"on this store's validation slice; adopting the trained heads")
+                metrics["decision"] = (f"trained heads ({a}) are at least as good as the shipped defaults ({b}) on "
+                                       f"this store's validation slice; adopting the trained heads")
     metrics["seconds_total"] = round(time.perf_counter() - t0, 2)
     if metrics["adopted"] == "default":
         if log:

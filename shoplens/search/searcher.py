@@ -31,7 +31,8 @@ class QueryEncoder:
         self.cache_size = cache_size
 
     def text_vec(self, name: str, text: str, mode: str = "query") -> np.ndarray:
-        key = (name, mode, text)
+        # Symmetric encoders (USE) give one vector for both modes: compute it once per query.
+        key = (name, mode if getattr(self.text[name], "asymmetric", True) else "", text)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]

@@ -99,3 +99,23 @@ def test_demo_builds_and_answers_examples(tmp_path):
     block = out.split("[text] 'men black shoes'")[1].split("\n\n")[0]
     assert block.count("Black") >= 3                       # real answers, not just any products
     assert "[image]" in out and "Try: shoplens search" in out
+
+
+def test_align_command_publishes_a_new_generation(small_store, tmp_path):
+    import shutil
+    store = tmp_path / "s"
+    shutil.copytree(small_store, store)
+    gen = (store / "CURRENT").read_text()
+    p = run("align", "--store", store, "--epochs", "3", "--ensemble", "1", "--no-refit", "--json", "--quiet")
+    metrics = json.loads(p.stdout)                       # stdout is only the JSON; logs go to stderr
+    val = metrics["validation"]
+    for direction in ("text_to_image", "image_to_text"):
+        assert set(val[direction]) >= {"R@1", "R@5", "R@10", "MRR"}
+        assert val[direction]["R@10"] > 10 / metrics["val_products"]     # far above chance
+    assert (store / "CURRENT").read_text() != gen
+    info = json.loads(run("info", "--store", store).stdout)
+    assert info["heads"]["source"] in ("trained on this store", "shipped defaults")
+    assert info["heads"]["metrics"]
+    assert "aligned:image" in info["fields"] and info["ingest"].get("aligned") is True
+    out = json.loads(run("search", "--store", store, "black watch", "--json").stdout)
+    assert out["results"]

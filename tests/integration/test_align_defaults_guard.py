@@ -65,8 +65,9 @@ def test_defaults_kept_when_they_beat_the_trained_heads(small_store):
     assert metrics["adopted"] == "default", metrics.get("decision")
     assert Path(path) == default_heads_path()
     assert heads.fingerprint == defaults.fingerprint
-    ours, theirs = mean_r10(metrics["validation"]), mean_r10(metrics["default_validation"])
-    assert theirs > ours
+    ours = (mean_r10(metrics["validation"]), mean_r10(metrics["validation"], "MRR"))
+    theirs = (mean_r10(metrics["default_validation"]), mean_r10(metrics["default_validation"], "MRR"))
+    assert theirs > ours            # R@10 first; on a 50-product slice it often ties at 1.0, then MRR
     assert metrics["default_validation"]["text_to_image"]["n"] == metrics["validation"]["text_to_image"]["n"]
     assert "worse than the shipped defaults" in metrics["decision"] and "keeping the defaults" in metrics["decision"]
     assert any("keeping the defaults" in s for s in said)
