@@ -18,6 +18,14 @@ def fashion_rows(n: int, offset: int = 0) -> list[dict]:
     return rows[offset:offset + n]
 
 
+def fashion_products(n: int, step: int = 1):
+    """`n` real fashion products as records, every `step`-th row (spread over brands)."""
+    from shoplens.records import Product
+    return [Product(id=r["id"], title=r["productDisplayName"], images=(str(FASHION / r["image"]),),
+                    attributes={"gender": r["gender"], "baseColour": r["baseColour"]})
+            for r in fashion_rows(n * step)[::step]][:n]
+
+
 def write_catalog(path: Path, rows: list[dict]) -> Path:
     """A CSV catalog in shoplens's own column names with absolute image paths."""
     cols = ["id", "title", "image", "gender", "masterCategory", "subCategory", "baseColour", "season", "usage"]

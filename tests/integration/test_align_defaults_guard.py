@@ -10,7 +10,6 @@ products are not unseen by them; the decision rule is what is under test here.
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -22,20 +21,13 @@ from shoplens.records import Product
 FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion"
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (FASHION / "catalog.csv").is_file(), reason="shared fashion data not available")]
+from ..conftest import fashion_products  # noqa: E402
+
 FIELD_MAP = {"gender": "gender", "colour": "baseColour", "type": "type"}
 
 
 def _products(n: int) -> list[Product]:
-    out = []
-    with open(FASHION / "catalog.csv", newline="", encoding="utf-8") as f:
-        for i, r in enumerate(csv.DictReader(f)):
-            if i % 11:
-                continue
-            out.append(Product(id=r["id"], title=r["productDisplayName"], images=(str(FASHION / r["image"]),),
-                               attributes={"gender": r["gender"], "baseColour": r["baseColour"]}))
-            if len(out) >= n:
-                break
-    return out
+    return fashion_products(n, step=11)
 
 
 @pytest.fixture(scope="module")

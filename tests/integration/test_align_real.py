@@ -1,7 +1,6 @@
 """Alignment on real shared-catalog products: training beats random heads, align_store saves versions."""
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -20,20 +19,13 @@ pytestmark = [pytest.mark.slow,
 CFG = AlignConfig(image_inputs=("mobilenet_v2", "colour"), text_inputs=("e5",), epochs=40, batch_size=128,
                   captions_per_combo=2, caption_langs=("en",), val_fraction=0.3, refit_full=False, min_pairs=50,
                   ensemble=1)
+from ..conftest import fashion_products  # noqa: E402
+
 FIELD_MAP = {"gender": "gender", "colour": "baseColour", "type": "type"}
 
 
 def _products(n: int) -> list[Product]:
-    out = []
-    with open(FASHION / "catalog.csv", newline="", encoding="utf-8") as f:
-        for i, r in enumerate(csv.DictReader(f)):
-            if i % 7:                      # spread over the catalog, not one brand run
-                continue
-            out.append(Product(id=r["id"], title=r["productDisplayName"], images=(str(FASHION / r["image"]),),
-                               attributes={"gender": r["gender"], "baseColour": r["baseColour"]}))
-            if len(out) >= n:
-                break
-    return out
+    return fashion_products(n, step=7)
 
 
 @pytest.fixture(scope="module")
