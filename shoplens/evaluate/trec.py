@@ -6,6 +6,9 @@ scores; the rank column is ignored exactly as trec_eval ignores it.
 """
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+
 import math
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -111,10 +114,25 @@ def ranked(docs: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(docs.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
 
 
+@contextmanager
+def open_output(path: str | Path):
+    """Text file for writing, created with its folder and replaced atomically on success,
+    so an interrupted export never leaves half a qrels/run file behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_run(path: str | Path, run: Run, tag: str = "shoplens") -> None:
     """Write in trec_eval order with ranks 1..n, queries sorted, so equal runs give equal bytes."""
     _check_token(tag, "run tag")
-    with open(path, "w", encoding="utf-8") as f:
+    with open_output(path) as f:
         for qid in sorted(run):
             _check_token(qid, "query id")
             for rank, (doc, score) in enumerate(ranked(run[qid]), start=1):
@@ -122,7 +140,7 @@ def write_run(path: str | Path, run: Run, tag: str = "shoplens") -> None:
 
 
 def write_qrels(path: str | Path, qrels: Qrels) -> None:
-    with open(path, "w", encoding="utf-8") as f:
+    with open_output(path) as f:
         for qid in sorted(qrels):
             _check_token(qid, "query id")
             for doc in sorted(qrels[qid]):
