@@ -50,12 +50,14 @@ class Encoders:
 
 
 class Engine:
-    def __init__(self, store_dir: str | Path, config: EngineConfig | None = None):
-        """Prefer `Engine.open`; this reads the live generation of an existing store."""
+    def __init__(self, store_dir: str | Path, config: EngineConfig | None = None,
+                 encoders: Encoders | None = None):
+        """Prefer `Engine.open`; this reads the live generation of an existing store.
+        `encoders` lets a build hand over its already-loaded models."""
         self.store = Path(store_dir)
         self.config = config or EngineConfig()
         self.reader = StoreReader(self.store, self.config.index)
-        self.encoders = Encoders(self.config, self.store)
+        self.encoders = encoders or Encoders(self.config, self.store)
         self.heads = self._load_heads(self.reader.manifest.heads)
         qenc = QueryEncoder(self.encoders.text, self.encoders.image, self.config.index)
         self.searcher = Searcher(self.reader, qenc, self.heads, self.config.search)
@@ -86,30 +88,43 @@ class Engine:
             _say(f"store {store}: {changes}", build.progress)
             encoders = Encoders(config, store)
             cache = FeatureCache(store / "cache" / "features.sqlite")
-            fs = _features(merged, encoders, cache, config, build.progress)
-            heads, heads_info = _heads_for_build(store, fs, encoders, cache, config, build)
-            ingest = {"catalog_rows": sum(r.rows_read for r in reports),
-                      "rows_skipped": sum(len(r.rows_skipped) for r in reports),
-                      "fields_dropped": sum(len(r.field_issues) for r in reports) + len(fs.issues),
-                      "duplicates": sum(len(r.duplicates) for r in reports), **changes}
-            if fs.issues:
-                _say(f"{len(fs.issues)} images could not be used, e.g.:\n" +
-                     "\n".join(f"    - {i}" for i in fs.issues[:3]), build.progress)
-            write_generation(store, fs, encoders.all, heads, heads_info,
-                             [str(Path(c).resolve()) for c in catalogs], ingest, config.index)
-            cache.close()
-        engine = cls(store, config)
+            try:
+                fs = _features(merged, encoders, cache, config, build.progress)
+                heads, heads_info = _heads_for_build(store, fs, encoders, cache, config, build)
+                ingest = {"catalog_rows": sum(r.rows_read for r in reports),
+                          "rows_skipped": sum(len(r.rows_skipped) for r in reports),
+                          "fields_dropped": sum(len(r.field_issues) for r in reports) + len(fs.issues),
+                          "duplicates": sum(len(r.duplicates) for r in reports), **changes}
+                if fs.issues:
+                    _say(f"{len(fs.issues)} images could not be used, e.g.:\n" +
+                         "\n".join(f"    - {i}" for i in fs.issues[:3]), build.progress)
+                write_generation(store, fs, encoders.all, heads, heads_info,
+                                 [str(Path(c).resolve()) for c in catalogs], ingest, config.index)
+            finally:
+                cache.close()
+        engine = cls(store, config, encoders)
         engine.report = reports[0] if len(reports) == 1 else None
         return engine
 
     def _load_heads(self, info: dict[str, Any] | None):
         if not info:
             return None
-        from .align.heads import Heads, default_heads_path
-        if info.get("source") == "shipped defaults":
-            return Heads.load(default_heads_path())
-        path = Path(info["path"])
-        return Heads.load(path if path.is_absolute() else self.store / path)
+        from .align.heads import Heads, HeadsError, default_heads_path
+        path = default_heads_path() if info.get("source") == "shipped defaults" else Path(info["path"])
+        try:
+            heads = Heads.load(path if path.is_absolute() else self.store / path)
+        except (HeadsError, FileNotFoundError) as e:
+            heads, why = None, f"cannot load them ({e})"
+        else:
+            why = f"they are now {heads.fingerprint}"
+            if heads.fingerprint == info.get("fingerprint"):
+                return heads
+        # Never mix: the store's aligned vectors were made by other heads (e.g. shoplens was
+        # upgraded and ships new defaults). Cross-modal components stay off until re-indexing.
+        _say(f"{self.store}: aligned vectors were made by heads {info.get('fingerprint')} but {why}; "
+             f"text->image and image->text are off until `shoplens index` (or `align`) re-embeds "
+             f"the store (cached features make that quick)", True)
+        return None
 
     # ---- querying -------------------------------------------------------------------------
     @property
@@ -155,7 +170,7 @@ class Engine:
             write_generation(self.store, fs, self.encoders.all, heads, info, self.manifest.catalogs,
                              {**self.manifest.ingest, "aligned": True}, self.config.index)
             cache.close()
-        self.__init__(self.store, self.config)          # reopen on the new generation
+        self.__init__(self.store, self.config, self.encoders)          # reopen on the new generation
         return metrics
 
     def close(self) -> None:

@@ -109,3 +109,25 @@ def test_catalog_with_no_valid_rows_keeps_store(tmp_path, engine_config, small_s
 def test_open_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError, match="no shoplens store here"):
         Engine.open(tmp_path / "nothing")
+
+
+def test_store_with_foreign_heads_never_mixes_spaces(tmp_path, engine_config, small_store, capsys):
+    """If the heads that made a store's aligned vectors are gone or changed, cross-modal search is
+    switched off (with a message) instead of comparing vectors from two different spaces."""
+    store = tmp_path / "s"
+    shutil.copytree(small_store, store)
+    gen = store / (store / "CURRENT").read_text().strip()
+    m = json.loads((gen / "manifest.json").read_text())
+    m["heads"]["fingerprint"] = "0000000000000000"
+    (gen / "manifest.json").write_text(json.dumps(m))
+    eng = Engine.open(store, engine_config)
+    assert eng.heads is None and "re-embeds" in capsys.readouterr().err
+    res = eng.search("black watch", k=5)
+    assert res.hits and "text_to_image" not in res.hits[0].components
+    eng2 = Engine.build(_one_row_catalog(tmp_path), store,
+                        engine_config, QUIET)
+    assert eng2.heads is not None and "text_to_image" in eng2.search("black watch", k=5).hits[0].components
+
+
+def _one_row_catalog(tmp_path):
+    return write_catalog(tmp_path / "one.csv", fashion_rows(1))
