@@ -203,10 +203,10 @@ def _merge_with_store(store: Path, products: list[Product], build: BuildConfig) 
     old = ProductTable(gen / "products.sqlite")
     try:
         old_products = old.all_products()
+        old_hash = old.hashes()                  # stored at build time; no need to re-hash
     finally:
         old.close()
     new_by_id = {p.id: p for p in products}
-    old_hash = {p.id: p.content_hash() for p in old_products}
     added = sum(1 for i in new_by_id if i not in old_hash)
     updated = sum(1 for i, p in new_by_id.items() if i in old_hash and old_hash[i] != p.content_hash())
     unchanged = len(new_by_id) - added - updated

@@ -5,8 +5,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import records  # noqa: F401  (records are the vocabulary of this stage)
-
 MAX_QUERY_CHARS = 1000
 
 
