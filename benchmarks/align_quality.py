@@ -40,6 +40,7 @@ from shoplens.align.captions import product_attributes  # noqa: E402
 from shoplens.align.config import AlignConfig  # noqa: E402
 from shoplens.align.run import build_align_data  # noqa: E402
 from shoplens.align.train import train_heads, untrained_heads  # noqa: E402
+from shoplens.config import SearchConfig  # noqa: E402
 from shoplens.evaluate.metrics import evaluate  # noqa: E402
 from shoplens.preprocess import lexicon  # noqa: E402
 from shoplens.search.understand import understand  # noqa: E402
@@ -86,9 +87,10 @@ EXTRA_VARIANTS: dict[str, AlignConfig] = {
     "kept + text-only titles (styles_text_only.csv)": PREV.with_(text_only_prob=0.15),
     "kept + e5 query mode": PREV.with_(text_mode="query"),
 }
-# Weight of the predicted-attribute boost (heads.attribute_log_probs of the attributes that
-# query understanding parses), as search would apply it to photo-only products.
-BOOST = 0.1
+# The predicted-attribute re-scoring search applies to text->image candidates (heads.attribute_log_probs
+# of the attributes query understanding parses), with search's own weight and floors.
+BOOST = SearchConfig().predicted_attribute_weight
+FLOORS = SearchConfig().predicted_attribute_floors
 
 _TOK = re.compile(r"[a-z0-9]+")
 
@@ -154,6 +156,16 @@ def ndcg10(sims: np.ndarray, qids: list[str], qrels) -> float:
 
 
 # --------------------------------------------------------------------------- evaluation
+def rescore_candidates(cos: np.ndarray, logp: np.ndarray, n: int = SearchConfig().candidates) -> np.ndarray:
+    """As search does: the top-n products by cosine are re-scored by cos + BOOST * logp; the rest
+    are not retrieved by the component at all."""
+    out = np.full_like(cos, -np.inf)
+    top = np.argsort(-cos, axis=1)[:, :n]
+    rows = np.arange(len(cos))[:, None]
+    out[rows, top] = cos[rows, top] + BOOST * logp[rows, top]
+    return out
+
+
 def embed_queries(heads, texts: list[str], encs, cache) -> np.ndarray:
     feats = {n: cache.encode_texts(encs[n], texts, heads.text_mode) for n in heads.text_inputs}
     return heads.embed_text(feats)
@@ -180,8 +192,8 @@ def evaluate_heads(heads, fs, test_rows, queries, qrels, encs, cache) -> dict:
                                  ("en_paraphrase", embed_queries(heads, [queries["en_paraphrase"][q] for q in qids],
                                                                  encs, cache), [queries["en_paraphrase"][q] for q in qids]),
                                  ("zh_mixed", mix, [queries["zh"][q] for q in qids])):
-            lp = np.stack([heads.attribute_log_probs(gallery, understand(t).fields) for t in texts])
-            out[f"ndcg10_{name}_boost"] = ndcg10(emb @ gallery.T + BOOST * lp, qids, qrels)
+            lp = np.stack([heads.attribute_log_probs(gallery, understand(t).fields, FLOORS) for t in texts])
+            out[f"ndcg10_{name}_boost"] = ndcg10(rescore_candidates(emb @ gallery.T, lp), qids, qrels)
     # exact title -> image among the held-out photos
     titles = [fs.products[i].title for i in test_rows]
     tq = embed_queries(heads, titles, encs, cache)

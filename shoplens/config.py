@@ -38,9 +38,12 @@ class SearchConfig:
 
     rrf_k: int = 60
     candidates: int = 200
-    # text->image candidates re-scored by cosine + w * log P(asked attributes | photo)
-    # (benchmarks/align_quality.py: +0.03 NDCG@10 ratio on photo-only products, EN and ZH)
-    predicted_attribute_weight: float = 0.1
+    # text->image candidates re-scored by cosine + w * sum_f log(floor_f + (1 - floor_f) P(asked f | photo)),
+    # from the heads' attribute classifiers (benchmarks/align_quality.py, photo-only held-out products).
+    predicted_attribute_weight: float = 0.2
+    # Fields that are a preference, not a requirement: a product in another colour is still a partial
+    # match for "black shoes"; one of another type or gender is not (floor 0).
+    predicted_attribute_floors: dict[str, float] = field(default_factory=lambda: {"colour": 0.3})
     weights: dict[str, float] = field(default_factory=lambda: {
         "bm25": 1.0,
         "text_dense:e5": 1.0,

@@ -189,10 +189,18 @@ class Heads:
                     out[i][fld] = (classes[int(j)], float(pj))
         return out
 
-    def attribute_log_probs(self, image_emb: np.ndarray, wanted: Mapping[str, str]) -> np.ndarray:
+    def attribute_log_probs(self, image_emb: np.ndarray, wanted: Mapping[str, str],
+                            floors: Mapping[str, float] | None = None) -> np.ndarray:
         """(n,) sum over the wanted lexicon fields (e.g. {"colour": "Black", "type": "shoes"}) of
-        log P(value | image) from the multi-task classifiers; fields or values the classifiers do
-        not know contribute 0. Lets search boost photo-only products by what the shopper asked for."""
+        log(floor + (1 - floor) * P(value | image)) from the attribute classifiers; fields or values
+        the classifiers do not know contribute 0. Lets search rank photo-only products by what the
+        shopper asked for.
+
+        `floors` (field -> [0, 1)) makes a field a preference rather than a requirement: with a
+        colour floor of 0.3, a red shoe for "black shoes" keeps 0.3 of a sure match's likelihood,
+        while a black bag (type floor 0) is ruled out. Ranking by this sum ranks by the expected
+        gain of a graded judgment (type+gender needed, colour a bonus) when the classifiers are
+        calibrated."""
         emb = np.asarray(image_emb, np.float32)
         out = np.zeros(len(emb), np.float32)
         for fld, value in wanted.items():
@@ -206,7 +214,11 @@ class Heads:
             logits = emb @ W + b
             m = logits.max(axis=1, keepdims=True)
             lse = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
-            out += logits[:, j] - lse
+            logp = logits[:, j] - lse
+            floor = float((floors or {}).get(fld, 0.0))
+            if floor > 0:
+                logp = np.log(floor + (1.0 - floor) * np.exp(logp))
+            out += logp
         present = np.abs(emb).sum(axis=1) > 0
         out[~present] = 0.0
         return out

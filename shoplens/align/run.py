@@ -178,6 +178,10 @@ def format_metrics(metrics: Mapping[str, Any]) -> str:
             m = v.get(key)
             if m:
                 lines.append(f"{label + who:<{w}}  {m['R@1']:.3f}   {m['R@5']:.3f}   {m['R@10']:.3f}   {m['MRR']:.3f}")
+    acc = val.get("attribute_accuracy")
+    if acc:
+        lines.append("attributes predicted from the photo (top-1 accuracy): "
+                     + ", ".join(f"{k} {v:.3f}" for k, v in sorted(acc.items())))
     if metrics.get("decision"):
         lines.append(metrics["decision"])
     return "\n".join(lines)

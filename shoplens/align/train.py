@@ -181,16 +181,80 @@ def train_heads(data: AlignData, config: AlignConfig | None = None, *, train_idx
     val_idx = np.asarray(val_idx if val_idx is not None else [], int)
 
     heads, history = _fit_ensemble(data, cfg, train_idx, val_idx, progress, log, "train")
+    fit_attribute_classifiers(heads, data, train_idx, cfg)
     metrics: dict[str, Any] = {"validation": evaluate_pairs(heads, data, val_idx) if len(val_idx) else {},
                                "history": history,
                                "train_products": int(len(train_idx)), "val_products": int(len(val_idx)),
                                "pairs": int(len(pairs)), "captions": int(len(data.cap_kind))}
+    if len(val_idx) and heads.classifiers:
+        metrics["validation"]["attribute_accuracy"] = attribute_accuracy(heads, data, val_idx)
     if cfg.refit_full and len(val_idx):
         heads, _ = _fit_ensemble(data, cfg, np.arange(data.n), np.zeros(0, int), progress, log, "refit (all pairs)")
+        fit_attribute_classifiers(heads, data, np.arange(data.n), cfg)
         metrics["refit_full"] = True
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
     heads.meta.setdefault("metrics", {}).update({k: v for k, v in metrics.items() if k != "history"})
     return heads, metrics
+
+
+def fit_attribute_classifiers(heads: Heads, data: AlignData, idx: np.ndarray, cfg: AlignConfig) -> None:
+    """Replace `heads.classifiers` by softmax regressions fitted on the final image embedding of
+    the products `idx` (full-batch L-BFGS, L2 penalty |W|^2 / (2 C), as sklearn's
+    LogisticRegression). A no-op when `cfg.classifier_c <= 0` (the jointly trained ones stay)."""
+    if cfg.classifier_c <= 0:
+        return
+    import torch
+
+    torch.set_num_threads(max(1, cfg.threads))
+    torch.manual_seed(cfg.seed)
+    idx = np.asarray(idx, int)
+    emb = heads.embed_image({n: data.image[n][idx] for n in heads.image_inputs})
+    present = np.abs(emb).sum(axis=1) > 0
+    fitted = {}
+    for fld in cfg.multitask_fields:
+        if fld not in data.fields:
+            continue
+        y = data.attr[idx, data.fields.index(fld)]
+        ok = present & (y >= 0)
+        classes = list(data.classes[fld])
+        if ok.sum() < 2 or len(np.unique(y[ok])) < 2:
+            continue
+        X = torch.from_numpy(emb[ok].astype(np.float32))
+        Y = torch.from_numpy(y[ok].astype(np.int64))
+        W = torch.zeros(X.shape[1], len(classes), requires_grad=True)
+        b = torch.zeros(len(classes), requires_grad=True)
+        opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=300, history_size=20, line_search_fn="strong_wolfe")
+        penalty = 1.0 / (2.0 * cfg.classifier_c)
+
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(X @ W + b, Y, reduction="sum") + penalty * (W * W).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        fitted[fld] = (classes, W.detach().numpy().copy(), b.detach().numpy().copy())
+    if fitted:
+        heads.classifiers = fitted
+        heads.meta["classifier_fit"] = {"fit": "softmax regression on the image embedding", "C": cfg.classifier_c,
+                                     "products": int(present.sum())}
+
+
+def attribute_accuracy(heads: Heads, data: AlignData, idx: np.ndarray) -> dict[str, float]:
+    """Top-1 accuracy of the heads' attribute classifiers on the products `idx` (labelled ones only)."""
+    idx = np.asarray(idx, int)
+    emb = heads.embed_image({n: data.image[n][idx] for n in heads.image_inputs})
+    pred = heads.predict_attributes(emb)
+    out = {}
+    for fld, (classes, _W, _b) in heads.classifiers.items():
+        if fld not in data.fields:
+            continue
+        y = data.attr[idx, data.fields.index(fld)]
+        ok = y >= 0
+        if ok.any():
+            hits = [pred[k].get(fld, ("",))[0] == classes[y[k]] for k in np.flatnonzero(ok)]
+            out[fld] = round(float(np.mean(hits)), 4)
+    return out
 
 
 def _fit_ensemble(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.ndarray, progress: bool,

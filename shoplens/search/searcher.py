@@ -76,7 +76,7 @@ class Searcher:
         if w <= 0 or not fields or not len(comp.docs) or not hasattr(self.heads, "attribute_log_probs"):
             return comp
         _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
-        scores = comp.scores + w * self.heads.attribute_log_probs(emb, fields)
+        scores = comp.scores + w * self.heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors)
         order = np.argsort(-scores, kind="stable")
         return Ranked(comp.name, comp.docs[order], scores[order])
 

@@ -24,6 +24,7 @@ def synthetic(n=240, seed=0) -> AlignData:
            "colour": _l2(np.abs(rng.normal(size=(n, 8)))).astype(np.float32)}
     txt = {"e5": _l2(z @ rng.normal(size=(16, 24)) + 0.1 * rng.normal(size=(n, 24))).astype(np.float32)}
     attr = rng.integers(0, 3, size=(n, 3))
+    attr[:, 0] = np.digitize(z[:, 0], [-0.4, 0.4])      # "type" is visible in the image; the others are noise
     return AlignData(image=img, text=txt, product_ids=[str(i) for i in range(n)], attr=attr,
                      fields=("type", "colour", "gender"), classes={f: ["a", "b", "c"] for f in ("type", "colour", "gender")},
                      title_cap=np.arange(n), title_group=np.arange(n), attr_caps=[np.zeros(0, int)] * n,
@@ -47,8 +48,8 @@ def trained():
 def test_training_beats_untrained_and_reports_metrics(trained):
     data, heads, metrics = trained
     val = metrics["validation"]
-    assert set(val) == {"text_to_image", "image_to_text"}
-    for d in val.values():
+    assert set(val) == {"text_to_image", "image_to_text", "attribute_accuracy"}
+    for d in (val["text_to_image"], val["image_to_text"]):
         assert set(d) >= {"R@1", "R@5", "R@10", "MRR"}
     rnd = untrained_heads(data, CFG)
     idx = np.arange(data.n)
@@ -57,6 +58,32 @@ def test_training_beats_untrained_and_reports_metrics(trained):
     after = retrieval_metrics(heads.embed_text(data.text), heads.embed_image(data.image), grp, grp)
     assert after["MRR"] > before["MRR"] + 0.2, (before, after)
     assert len(idx) == data.n
+
+
+def test_attribute_classifiers_are_refit_on_the_final_embedding(trained):
+    data, heads, metrics = trained
+    acc = metrics["validation"]["attribute_accuracy"]
+    assert set(acc) == {"type", "colour", "gender"}
+    assert acc["type"] > 0.6, acc                 # learnable from the image (chance ~0.4)
+    assert acc["colour"] < 0.6 and acc["gender"] < 0.6, acc   # pure noise stays near chance
+    assert heads.meta["classifier_fit"]["C"] == CFG.classifier_c
+    # jointly trained classifiers are kept when the refit is switched off
+    joint, m2 = train_heads(data, CFG.with_(multitask_weight=0.1, classifier_c=0.0, epochs=3), progress=False)
+    assert "classifier_fit" not in joint.meta and set(joint.classifiers) == {"type", "colour", "gender"}
+
+
+def test_attribute_floors_make_a_field_a_preference(trained):
+    data, heads, _ = trained
+    emb = heads.embed_image(data.image)[:20]
+    hard = heads.attribute_log_probs(emb, {"type": "a", "colour": "b"})
+    soft = heads.attribute_log_probs(emb, {"type": "a", "colour": "b"}, {"colour": 0.3})
+    p_col = np.exp(heads.attribute_log_probs(emb, {"colour": "b"}))
+    p_type = np.exp(heads.attribute_log_probs(emb, {"type": "a"}))
+    np.testing.assert_allclose(hard, np.log(p_type) + np.log(p_col), atol=1e-4)
+    np.testing.assert_allclose(soft, np.log(p_type) + np.log(0.3 + 0.7 * p_col), atol=1e-4)
+    assert np.all(soft >= hard - 1e-6)
+    # unknown fields / values contribute nothing
+    assert np.all(heads.attribute_log_probs(emb, {"material": "silk", "type": "zzz"}) == 0)
 
 
 def test_embeddings_are_normalised_and_empty_rows_stay_empty(trained):
