@@ -53,6 +53,8 @@ def _print_result(res, args) -> None:
         if args.explain:
             for name, c in sorted(h.components.items(), key=lambda kv: -kv[1].contribution):
                 print(f"       {name:<18} rank {c.rank:>4}  score {c.score:9.4f}  +{c.contribution:.4f}")
+            if h.predicted:
+                print("       seen in the photo: " + ", ".join(f"{f} {v} ({p:.2f})" for f, (v, p) in h.predicted.items()))
     if res.facets:
         for field, counts in res.facets.items():
             print(f"  [{field}] " + ", ".join(f"{v} ({n})" for v, n in counts.items()))

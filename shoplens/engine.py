@@ -119,6 +119,8 @@ class Engine:
             why = f"they are now {heads.fingerprint}"
             if heads.fingerprint == info.get("fingerprint"):
                 return heads
+            if info.get("space_fingerprint") and heads.space_fingerprint == info["space_fingerprint"]:
+                return heads      # same shared space, only the attribute classifiers were refit
         # Never mix: the store's aligned vectors were made by other heads (e.g. shoplens was
         # upgraded and ships new defaults). Cross-modal components stay off until re-indexing.
         _say(f"{self.store}: aligned vectors were made by heads {info.get('fingerprint')} but {why}; "

@@ -118,6 +118,9 @@ class Hit:
     title: str | None = None
     components: dict[str, ComponentScore] = field(default_factory=dict)
     product: Product | None = None
+    # What the alignment heads read from the photo (field -> (value, probability)), for hits found
+    # by text->image: a photo-only product has no attribute text to show why it matched.
+    predicted: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "score": round(float(self.score), 6), "title": self.title}
@@ -125,6 +128,9 @@ class Hit:
             d["explain"] = {k: {"score": round(v.score, 6), "rank": v.rank,
                                 "contribution": round(v.contribution, 6)}
                             for k, v in self.components.items()}
+            if self.predicted:
+                d["predicted_attributes"] = {f: {"value": v, "p": round(float(p), 4)}
+                                             for f, (v, p) in self.predicted.items()}
         return d
 
 

@@ -237,8 +237,18 @@ class Heads:
 
     @property
     def fingerprint(self) -> str:
+        """Identity of everything saved: both towers and the attribute classifiers."""
+        return self._hash(self._arrays())
+
+    @property
+    def space_fingerprint(self) -> str:
+        """Identity of the shared space alone (the towers). Stored aligned vectors stay valid while
+        it holds: refitting only the attribute classifiers (read at search time) keeps it."""
+        return self._hash({k: v for k, v in self._arrays().items() if not k.startswith("cls.")})
+
+    def _hash(self, arrays: Mapping[str, np.ndarray]) -> str:
         h = hashlib.sha1()
-        for k, v in self._arrays().items():
+        for k, v in arrays.items():
             h.update(k.encode())
             h.update(np.ascontiguousarray(v).tobytes())
         desc = {"image": self.image.inputs, "text": self.text.inputs, "mode": self.text_mode,

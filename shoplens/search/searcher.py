@@ -80,6 +80,14 @@ class Searcher:
         order = np.argsort(-scores, kind="stable")
         return Ranked(comp.name, comp.docs[order], scores[order])
 
+    def _predict_attributes(self, hits: list[Hit], docs) -> None:
+        found = [k for k, h in enumerate(hits) if "text_to_image" in h.components]
+        if not found or self.heads is None or not getattr(self.heads, "classifiers", None):
+            return
+        _, emb = self.reader.vectors["aligned:image"].vectors_of(np.asarray([docs[k] for k in found]))
+        for k, pred in zip(found, self.heads.predict_attributes(emb)):
+            hits[k].predicted = pred
+
     # -- the query -------------------------------------------------------------------------
     def search(self, q: Query) -> SearchResult:
         q.validate()
@@ -142,6 +150,7 @@ class Searcher:
         titles = self.reader.products.titles(top)
         ids = self.reader.products.ids
         hits = [Hit(id=ids[d], score=fused[d], title=titles.get(d), components=parts[d]) for d in top]
+        self._predict_attributes(hits, top)
         facets = None
         if q.facets:
             fields = None if q.facets is True else list(q.facets)

@@ -89,7 +89,10 @@ def write_generation(store: Path, fs: FeatureSet, encoders: Sequence[Encoder], h
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         products=len(products), catalogs=catalogs,
         encoders={e.name: {"modality": e.modality, "dim": e.dim, "fingerprint": e.fingerprint()} for e in encoders},
-        fields=infos, heads=heads_info, field_map=field_map,
+        fields=infos, field_map=field_map,
+        # space_fingerprint: the towers that made the aligned vectors (classifiers may change later)
+        heads=({**heads_info, "space_fingerprint": heads.space_fingerprint}
+               if heads_info is not None and heads is not None else heads_info),
         lexical={"path": "lexical", "tokenizer": TOKENIZER_VERSION, "docs": len(products)},
         ingest=ingest, timings_s={**fs.timings_s, "write": time.perf_counter() - t0})
     manifest.save(tmp)

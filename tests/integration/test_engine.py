@@ -118,7 +118,13 @@ def test_store_with_foreign_heads_never_mixes_spaces(tmp_path, engine_config, sm
     shutil.copytree(small_store, store)
     gen = store / (store / "CURRENT").read_text().strip()
     m = json.loads((gen / "manifest.json").read_text())
+    # only the attribute classifiers differ (same towers, same space): the vectors stay usable
     m["heads"]["fingerprint"] = "0000000000000000"
+    assert len(m["heads"]["space_fingerprint"]) == 16
+    (gen / "manifest.json").write_text(json.dumps(m))
+    assert Engine.open(store, engine_config).heads is not None
+    # another space
+    m["heads"]["space_fingerprint"] = "0000000000000000"
     (gen / "manifest.json").write_text(json.dumps(m))
     eng = Engine.open(store, engine_config)
     assert eng.heads is None and "re-embeds" in capsys.readouterr().err
