@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import FASHION, FIELD_MAP, REPO, feature_cache, featureset, load_fashion, make_encoders  # noqa: E402
 
 from shoplens.align.config import AlignConfig  # noqa: E402
-from shoplens.align.heads import Heads, default_heads_path  # noqa: E402
+from shoplens.align.heads import Heads, HeadsError, default_heads_path  # noqa: E402
 from shoplens.align.run import align_store, format_metrics  # noqa: E402
 
 COMMAND = ".venv/bin/python benchmarks/align_default_heads.py"
@@ -57,6 +57,10 @@ def main(argv=None) -> int:
                   "trained_on": f"all {len(products)} products of ../shared/data/fashion/catalog.csv "
                                 f"(images + productDisplayName; attributes gender/baseColour for captions)",
                   "field_map": FIELD_MAP}
+    try:                 # the heads being replaced: stores they embedded stay valid if the space is unchanged
+        previous = Heads.load(default_heads_path())
+    except (HeadsError, OSError):
+        previous = None
     with tempfile.TemporaryDirectory() as tmp:
         # compare_defaults=False: these ARE the defaults (the old ones saw every product, so
         # scoring them on this validation slice would not be a fair comparison anyway)
@@ -68,6 +72,10 @@ def main(argv=None) -> int:
             shutil.copyfile(path / name, dst / name)
     loaded = Heads.load(dst)
     assert loaded.fingerprint == heads.fingerprint
+    if previous is not None and previous.space_fingerprint == loaded.space_fingerprint:
+        loaded.meta["same_space_as"] = sorted(set(previous.meta.get("same_space_as", [])) | {previous.fingerprint}
+                                              - {loaded.fingerprint})
+        loaded.save(dst)
     write_md(cfg, loaded, metrics, commit, provenance["trained_on"], time.strftime("%Y-%m-%d"))
     return 0
 

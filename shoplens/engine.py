@@ -121,6 +121,8 @@ class Engine:
                 return heads
             if info.get("space_fingerprint") and heads.space_fingerprint == info["space_fingerprint"]:
                 return heads      # same shared space, only the attribute classifiers were refit
+            if info.get("fingerprint") in (heads.meta.get("same_space_as") or ()):
+                return heads      # older heads (e.g. earlier shipped defaults) with these very towers
         # Never mix: the store's aligned vectors were made by other heads (e.g. shoplens was
         # upgraded and ships new defaults). Cross-modal components stay off until re-indexing.
         _say(f"{self.store}: aligned vectors were made by heads {info.get('fingerprint')} but {why}; "

@@ -32,7 +32,9 @@ def test_text_search_finds_matching_products_with_explain(small_engine):
     assert res.hits[0].components and {"bm25", "text_dense:e5"} <= set(res.hits[0].components)
     assert res.understanding["attributes"]["baseColour"] == "Black"
     j = res.to_json(explain=True)
-    assert set(j) >= {"query", "results"} and set(j["results"][0]) == {"id", "score", "title", "explain"}
+    assert set(j) >= {"query", "results"} and set(j["results"][0]) == {"id", "score", "title", "explain",
+                                                                       "predicted_attributes"}
+    assert j["results"][0]["predicted_attributes"]["type"]["value"]      # what the heads read from its photo
 
 
 def test_chinese_query_matches_english_titles(small_engine):
@@ -123,7 +125,14 @@ def test_store_with_foreign_heads_never_mixes_spaces(tmp_path, engine_config, sm
     assert len(m["heads"]["space_fingerprint"]) == 16
     (gen / "manifest.json").write_text(json.dumps(m))
     assert Engine.open(store, engine_config).heads is not None
+    # a store built by the previous release (no space fingerprint; heads = the previous shipped
+    # defaults, whose towers the current defaults keep): still searchable after the upgrade
+    del m["heads"]["space_fingerprint"]
+    m["heads"]["fingerprint"] = "14f8724eaaea06e6"
+    (gen / "manifest.json").write_text(json.dumps(m))
+    assert Engine.open(store, engine_config).heads is not None
     # another space
+    m["heads"]["fingerprint"] = "0000000000000000"
     m["heads"]["space_fingerprint"] = "0000000000000000"
     (gen / "manifest.json").write_text(json.dumps(m))
     eng = Engine.open(store, engine_config)
