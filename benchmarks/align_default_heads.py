@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     loaded = Heads.load(dst)
     assert loaded.fingerprint == heads.fingerprint
     if previous is not None and previous.space_fingerprint == loaded.space_fingerprint:
-        loaded.meta["same_space_as"] = sorted(set(previous.meta.get("same_space_as", [])) | {previous.fingerprint}
+        loaded.meta["same_space_as"] = sorted((set(previous.meta.get("same_space_as", [])) | {previous.fingerprint})
                                               - {loaded.fingerprint})
         loaded.save(dst)
     write_md(cfg, loaded, metrics, commit, provenance["trained_on"], time.strftime("%Y-%m-%d"))

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterator
 
+from .jsonlines import iter_objects
 from .records import IngestIssue, IngestReport, Product
 
 KNOWN = {"id", "title", "description", "image", "images", "video", "videos", "reviews", "review", "price"}
@@ -40,18 +41,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
                 yield i, row, None
     elif suffix in (".jsonl", ".ndjson", ".json"):
         with open(path, encoding="utf-8") as f:
-            for i, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    yield i, None, f"invalid JSON ({e.msg} at column {e.colno})"
-                    continue
-                if not isinstance(obj, dict):
-                    yield i, None, f"expected a JSON object, got {type(obj).__name__}"
-                    continue
-                yield i, obj, None
+            yield from iter_objects(f)
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
         try:

@@ -64,6 +64,7 @@ def _print_result(res, args) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from .engine import Engine
+    from .jsonlines import iter_objects
     from .search.query import Query, QueryError, parse_filters
     engine = Engine.open(args.store, _engine_config(args))
     weights = json.loads(args.weights) if args.weights else None
@@ -72,13 +73,9 @@ def cmd_search(args: argparse.Namespace) -> int:
             raise UserError("--batch reads queries from a file; do not also give TEXT or --image")
         src = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
         with src:
-            for n, line in enumerate(src, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise UserError(f"{args.batch}, line {n}: invalid JSON ({e.msg})") from None
+            for n, obj, err in iter_objects(src):
+                if err:
+                    raise UserError(f"{args.batch}, line {n}: {err}")
                 q = Query.from_json(obj, k=args.k, where=f"{args.batch}, line {n}")
                 if weights:
                     q.weights = weights

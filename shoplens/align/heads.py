@@ -176,18 +176,22 @@ class Heads:
 
     def predict_attributes(self, image_emb: np.ndarray, min_prob: float = 0.0
                            ) -> list[dict[str, tuple[str, float]]]:
-        """Per row: field -> (most likely value, probability), from the multi-task classifiers."""
+        """Per row: field -> (most likely value, probability), from the attribute classifiers."""
         out: list[dict[str, tuple[str, float]]] = [dict() for _ in range(len(image_emb))]
-        for fld, (classes, W, b) in self.classifiers.items():
-            logits = np.asarray(image_emb, np.float32) @ W + b
-            logits -= logits.max(axis=1, keepdims=True)
-            p = np.exp(logits)
-            p /= p.sum(axis=1, keepdims=True)
+        for fld, (classes, _W, _b) in self.classifiers.items():
+            p = np.exp(self._log_probs(image_emb, fld))
             k = p.argmax(axis=1)
             for i, (j, pj) in enumerate(zip(k, p[np.arange(len(k)), k])):
                 if pj >= min_prob:
                     out[i][fld] = (classes[int(j)], float(pj))
         return out
+
+    def _log_probs(self, image_emb: np.ndarray, fld: str) -> np.ndarray:
+        """(n, classes) log-softmax of field `fld`'s classifier on the image embeddings."""
+        _classes, W, b = self.classifiers[fld]
+        logits = np.asarray(image_emb, np.float32) @ W + b
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
     def attribute_log_probs(self, image_emb: np.ndarray, wanted: Mapping[str, str],
                             floors: Mapping[str, float] | None = None) -> np.ndarray:
@@ -206,15 +210,11 @@ class Heads:
         for fld, value in wanted.items():
             if fld not in self.classifiers:
                 continue
-            classes, W, b = self.classifiers[fld]
             try:
-                j = classes.index(value)
+                j = self.classifiers[fld][0].index(value)
             except ValueError:
                 continue
-            logits = emb @ W + b
-            m = logits.max(axis=1, keepdims=True)
-            lse = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
-            logp = logits[:, j] - lse
+            logp = self._log_probs(emb, fld)[:, j]
             floor = float((floors or {}).get(fld, 0.0))
             if floor > 0:
                 logp = np.log(floor + (1.0 - floor) * np.exp(logp))

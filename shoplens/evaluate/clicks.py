@@ -15,7 +15,6 @@ dicts {search_id, query, doc, position, action}.
 """
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from ..jsonlines import iter_objects
 from .judgments import Judgments, normalise
 from .trec import EvalFileError
 
@@ -54,15 +54,9 @@ def _ubi_docs(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if not path.is_file():
         raise EvalFileError(path, None, None, "file not found")
     with open(path, encoding="utf-8-sig") as f:
-        for no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EvalFileError(path, no, None, f"invalid JSON: {e.msg} (column {e.colno})") from None
-            if not isinstance(d, dict):
-                raise EvalFileError(path, no, None, f"expected a JSON object, got {type(d).__name__}")
+        for no, d, err in iter_objects(f):
+            if err:
+                raise EvalFileError(path, no, None, err)
             if len(d) == 1 and next(iter(d)) in BULK_ACTIONS:
                 continue                      # bulk action line ahead of a document
             yield no, d

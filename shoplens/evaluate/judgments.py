@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from ..jsonlines import parse_object
 from ..preprocess import lexicon
 from ..records import Product
 from .trec import EvalFileError, Qrels, open_output, parse_grade, read_qrels, write_qrels
@@ -227,12 +228,9 @@ def load_queries(path: str | Path) -> list[dict[str, Any]]:
                 raise EvalFileError(path, no, None, "expected 'qid<TAB>query text'")
             q = {"qid": qid.strip(), "text": text.strip(), "filters": {}}
         else:
-            try:
-                q = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EvalFileError(path, no, None, f"invalid JSON: {e.msg} (column {e.colno})") from None
-            if not isinstance(q, dict):
-                raise EvalFileError(path, no, None, "expected a JSON object")
+            q, err = parse_object(line)
+            if err:
+                raise EvalFileError(path, no, None, err)
             if q.get("qid") in (None, ""):
                 raise EvalFileError(path, no, "qid", "missing query id")
             q["qid"] = str(q["qid"])
