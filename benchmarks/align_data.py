@@ -3,6 +3,7 @@
 Features go through shoplens' own FeatureCache / encode_catalog, so a second
 run (or a retrain) never re-encodes anything.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,9 +29,14 @@ def load_fashion(limit: int | None = None) -> list[Product]:
     with open(FASHION / "catalog.csv", newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
             img = FASHION / r["image"]
-            out.append(Product(id=r["id"], title=r["productDisplayName"] or None,
-                               images=(str(img),) if img.is_file() else (),
-                               attributes={c: r[c] for c in ATTR_COLS if r.get(c)}))
+            out.append(
+                Product(
+                    id=r["id"],
+                    title=r["productDisplayName"] or None,
+                    images=(str(img),) if img.is_file() else (),
+                    attributes={c: r[c] for c in ATTR_COLS if r.get(c)},
+                )
+            )
             if limit and len(out) >= limit:
                 break
     return out
@@ -42,8 +48,11 @@ def load_text_only(limit: int | None = None) -> list[Product]:
         for r in csv.DictReader(f):
             if not r.get("productDisplayName"):
                 continue
-            out.append(Product(id="t" + r["id"], title=r["productDisplayName"],
-                               attributes={c: r[c] for c in ATTR_COLS if r.get(c)}))
+            out.append(
+                Product(
+                    id="t" + r["id"], title=r["productDisplayName"], attributes={c: r[c] for c in ATTR_COLS if r.get(c)}
+                )
+            )
             if limit and len(out) >= limit:
                 break
     return out
@@ -54,24 +63,33 @@ def make_encoders(threads: int = 2, cache_dir: Path | None = None) -> dict:
     cfg = EncoderConfig()
     try:
         from shoplens.encoders.registry import create
+
         names = list(cfg.image) + list(cfg.text)
         return {n: create(n, threads=threads, batch_size=32, cache_dir=cache_dir) for n in names}
-    except ImportError:      # registry not written yet: same classes, built directly
+    except ImportError:  # registry not written yet: same classes, built directly
         from shoplens.encoders.colour import ColourHistogramEncoder
         from shoplens.encoders.onnx_cnn import EfficientNetLite0Encoder, MobileNetV2Encoder
         from shoplens.encoders.text import E5Encoder, USEEncoder
+
         kw = dict(threads=threads, batch_size=32, cache_dir=cache_dir)
-        return {"mobilenet_v2": MobileNetV2Encoder(**kw), "efficientnet_lite0": EfficientNetLite0Encoder(**kw),
-                "colour": ColourHistogramEncoder(**kw), "e5": E5Encoder(**kw), "use": USEEncoder(**kw)}
+        return {
+            "mobilenet_v2": MobileNetV2Encoder(**kw),
+            "efficientnet_lite0": EfficientNetLite0Encoder(**kw),
+            "colour": ColourHistogramEncoder(**kw),
+            "e5": E5Encoder(**kw),
+            "use": USEEncoder(**kw),
+        }
 
 
 def feature_cache(path: Path | None = None):
     from shoplens.features.cache import FeatureCache
+
     return FeatureCache(path or OUT / "align_cache" / "features.sqlite")
 
 
 def featureset(products, encoders, cache, progress=True):
     from shoplens.features.extract import encode_catalog
+
     text = [e for e in encoders.values() if e.modality == "text"]
     image = [e for e in encoders.values() if e.modality == "image"]
     return encode_catalog(products, text, image, cache, progress=progress)
@@ -79,6 +97,7 @@ def featureset(products, encoders, cache, progress=True):
 
 if __name__ == "__main__":
     import argparse
+
     ap = argparse.ArgumentParser(description="warm the feature cache for the fashion catalog")
     ap.add_argument("--text-only", type=int, default=0, help="also encode N text-only titles")
     a = ap.parse_args()

@@ -8,6 +8,7 @@ features come from the benchmark feature cache (benchmarks/out/align_cache),
 so a rerun only retrains. Writes heads.npz / heads.json / metrics.json and
 TRAINING.md (command, data, seed, metrics) next to them.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from align_data import FASHION, FIELD_MAP, REPO, feature_cache, featureset, load_fashion, make_encoders  # noqa: E402
+from align_data import FIELD_MAP, REPO, feature_cache, featureset, load_fashion, make_encoders  # noqa: E402
 
 from shoplens.align.config import AlignConfig  # noqa: E402
 from shoplens.align.heads import Heads, HeadsError, default_heads_path  # noqa: E402
@@ -30,10 +31,14 @@ COMMAND = ".venv/bin/python benchmarks/align_default_heads.py"
 
 def main(argv=None) -> int:
     import argparse
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--md-only", action="store_true",
-                    help="do not retrain: rewrite TRAINING.md from the shipped heads, metrics.json and "
-                         "benchmarks/out/align_quality.json (e.g. after the held-out benchmark finished)")
+    ap.add_argument(
+        "--md-only",
+        action="store_true",
+        help="do not retrain: rewrite TRAINING.md from the shipped heads, metrics.json and "
+        "benchmarks/out/align_quality.json (e.g. after the held-out benchmark finished)",
+    )
     a = ap.parse_args(argv)
     cfg = AlignConfig()
     if a.md_only:
@@ -41,31 +46,50 @@ def main(argv=None) -> int:
         loaded = Heads.load(dst)
         metrics = json.loads((dst / "metrics.json").read_text())
         cfg = AlignConfig.from_json(loaded.meta["recipe"])
-        write_md(cfg, loaded, metrics, loaded.meta.get("base_commit", ""), loaded.meta.get("trained_on", ""),
-                 loaded.meta.get("created", "")[:10])
+        write_md(
+            cfg,
+            loaded,
+            metrics,
+            loaded.meta.get("base_commit", ""),
+            loaded.meta.get("trained_on", ""),
+            loaded.meta.get("created", "")[:10],
+        )
         return 0
     encs = make_encoders()
     cache = feature_cache()
     products = load_fashion()
     fs = featureset(products, encs, cache)
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         commit = ""
-    provenance = {"source": "shipped defaults", "command": COMMAND, "base_commit": commit,
-                  "trained_on": f"all {len(products)} products of ../shared/data/fashion/catalog.csv "
-                                f"(images + productDisplayName; attributes gender/baseColour for captions)",
-                  "field_map": FIELD_MAP}
-    try:                 # the heads being replaced: stores they embedded stay valid if the space is unchanged
+    provenance = {
+        "source": "shipped defaults",
+        "command": COMMAND,
+        "base_commit": commit,
+        "trained_on": f"all {len(products)} products of ../shared/data/fashion/catalog.csv "
+        f"(images + productDisplayName; attributes gender/baseColour for captions)",
+        "field_map": FIELD_MAP,
+    }
+    try:  # the heads being replaced: stores they embedded stay valid if the space is unchanged
         previous = Heads.load(default_heads_path())
     except (HeadsError, OSError):
         previous = None
     with tempfile.TemporaryDirectory() as tmp:
         # compare_defaults=False: these ARE the defaults (the old ones saw every product, so
         # scoring them on this validation slice would not be a fair comparison anyway)
-        heads, metrics, path = align_store(fs, cache, encs, cfg, Path(tmp) / "heads", field_map=FIELD_MAP,
-                                           provenance=provenance, compare_defaults=False)
+        heads, metrics, path = align_store(
+            fs,
+            cache,
+            encs,
+            cfg,
+            Path(tmp) / "heads",
+            field_map=FIELD_MAP,
+            provenance=provenance,
+            compare_defaults=False,
+        )
         dst = default_heads_path()
         dst.mkdir(parents=True, exist_ok=True)
         for name in ("heads.npz", "heads.json", "metrics.json"):
@@ -73,8 +97,9 @@ def main(argv=None) -> int:
     loaded = Heads.load(dst)
     assert loaded.fingerprint == heads.fingerprint
     if previous is not None and previous.space_fingerprint == loaded.space_fingerprint:
-        loaded.meta["same_space_as"] = sorted((set(previous.meta.get("same_space_as", [])) | {previous.fingerprint})
-                                              - {loaded.fingerprint})
+        loaded.meta["same_space_as"] = sorted(
+            (set(previous.meta.get("same_space_as", [])) | {previous.fingerprint}) - {loaded.fingerprint}
+        )
         loaded.save(dst)
     write_md(cfg, loaded, metrics, commit, provenance["trained_on"], time.strftime("%Y-%m-%d"))
     return 0
@@ -89,11 +114,15 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
     if qpath.is_file():
         q = json.loads(qpath.read_text())
         ref = q.get("reference_bm25", {}).get("en")
-        want = {json.dumps(cfg.with_(refit_full=False).to_json(), sort_keys=True):
-                "trained on 90% of the non-held-out products (10% internal validation slice)",
-                json.dumps(cfg.with_(refit_full=False, val_fraction=0.0).to_json(), sort_keys=True):
-                "trained on all non-held-out products (as these heads: refit on every pair)"}
-        found = {}          # label -> row (several ablation names can hold the shipped recipe)
+        want = {
+            json.dumps(
+                cfg.with_(refit_full=False).to_json(), sort_keys=True
+            ): "trained on 90% of the non-held-out products (10% internal validation slice)",
+            json.dumps(
+                cfg.with_(refit_full=False, val_fraction=0.0).to_json(), sort_keys=True
+            ): "trained on all non-held-out products (as these heads: refit on every pair)",
+        }
+        found = {}  # label -> row (several ablation names can hold the shipped recipe)
         for r in q.get("results", {}).values():
             key = json.dumps(r.get("recipe"), sort_keys=True)
             if r.get("recipe") and key in want:
@@ -112,11 +141,14 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
                 "| recipe trained | EN cosine | EN search | ZH cosine | ZH search (query understanding) "
                 "| EN paraphrases, search | title -> photo R@10 | photo -> title R@10 |",
                 "|---|---|---|---|---|---|---|---|",
-                *[f"| {label} | {r['ndcg10_en']:.3f} ({r['ratio_en']:.2f}× BM25) | "
-                  f"{r['ndcg10_en_boost']:.3f} (**{r['ratio_en_boost']:.2f}×**) | {r['ndcg10_zh']:.3f} "
-                  f"({r['ratio_zh']:.2f}×) | {r['ndcg10_zh_mixed_boost']:.3f} (**{r['ratio_zh_mixed_boost']:.2f}×**) | "
-                  f"{r['ndcg10_en_paraphrase_boost']:.3f} ({r['ratio_en_paraphrase_boost']:.2f}× BM25 on them) | "
-                  f"{r['title_to_image_R@10']:.3f} | {r['image_to_title_R@10']:.3f} |" for label, r in rows],
+                *[
+                    f"| {label} | {r['ndcg10_en']:.3f} ({r['ratio_en']:.2f}× BM25) | "
+                    f"{r['ndcg10_en_boost']:.3f} (**{r['ratio_en_boost']:.2f}×**) | {r['ndcg10_zh']:.3f} "
+                    f"({r['ratio_zh']:.2f}×) | {r['ndcg10_zh_mixed_boost']:.3f} (**{r['ratio_zh_mixed_boost']:.2f}×**) | "  # noqa: E501
+                    f"{r['ndcg10_en_paraphrase_boost']:.3f} ({r['ratio_en_paraphrase_boost']:.2f}× BM25 on them) | "
+                    f"{r['title_to_image_R@10']:.3f} | {r['image_to_title_R@10']:.3f} |"
+                    for label, r in rows
+                ],
                 "",
             ]
     md = [
@@ -129,14 +161,16 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
         f"* data: {trained_on}",
         f"* inputs: image {loaded.image_inputs}, text {loaded.text_inputs} (e5 mode `{loaded.text_mode}`),"
         f" {loaded.dim}-d shared space"
-        + (f" (an ensemble of {loaded.groups} heads of {loaded.dim // loaded.groups}-d, seeds "
-           f"{cfg.seed}..{cfg.seed + loaded.groups - 1}, each L2-normalised, concatenated / sqrt({loaded.groups}))"
-           if loaded.groups > 1 else ""),
+        + (
+            f" (an ensemble of {loaded.groups} heads of {loaded.dim // loaded.groups}-d, seeds "
+            f"{cfg.seed}..{cfg.seed + loaded.groups - 1}, each L2-normalised, concatenated / sqrt({loaded.groups}))"
+            if loaded.groups > 1
+            else ""
+        ),
         f"* encoder fingerprints: `{json.dumps(loaded.input_fingerprints)}`",
         f"* seed: {cfg.seed}; recipe: `{json.dumps(cfg.to_json())}`",
         f"* heads fingerprint: `{loaded.fingerprint}`; files: {size / 1e6:.2f} MB (float16)",
-        f"* trained: {date} from commit {commit or '?'}; {metrics.get('seconds_total')} s "
-        f"on {cfg.threads} threads",
+        f"* trained: {date} from commit {commit or '?'}; {metrics.get('seconds_total')} s on {cfg.threads} threads",
         "",
         "Validation (a seeded held-out 10% of the pairs; the shipped heads were then refit on all pairs):",
         "",
@@ -150,9 +184,11 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
         "",
     ]
     (dst / "TRAINING.md").write_text("\n".join(md), encoding="utf-8")
-    print(f"default heads written to {dst} ({size / 1e6:.2f} MB); validation: "
-          f"t2i R@10 {val['text_to_image']['R@10']:.3f}, i2t R@10 {val['image_to_text']['R@10']:.3f}"
-          f"{'' if bench else ' (no kept recipe v2 row in align_quality.json yet: rerun with --md-only later)'}")
+    print(
+        f"default heads written to {dst} ({size / 1e6:.2f} MB); validation: "
+        f"t2i R@10 {val['text_to_image']['R@10']:.3f}, i2t R@10 {val['image_to_text']['R@10']:.3f}"
+        f"{'' if bench else ' (no kept recipe v2 row in align_quality.json yet: rerun with --md-only later)'}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Feature sets: the shipped encoders (MobileNetV2 + EfficientNet-Lite0 average-poo
 with its mirror image, with max-pooled and two intermediate MobileNetV2 stages added.
 Writes benchmarks/out/align_feature_probe.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,6 +40,7 @@ def rich_features(products) -> dict[str, np.ndarray]:
 
     from shoplens.encoders.mobilenet import load_pretrained
     from shoplens.encoders.onnx_cnn import import_torch, load_efficientnet_lite0
+
     torch = import_torch()
 
     class MB(torch.nn.Module):
@@ -62,8 +64,16 @@ def rich_features(products) -> dict[str, np.ndarray]:
             return self.n.extract_features(x)
 
     def session(model, outs, path):
-        torch.onnx.export(model.eval(), torch.zeros(1, 3, 224, 224), str(path), input_names=["input"],
-                          output_names=outs, dynamic_axes={"input": {0: "b"}}, opset_version=17, dynamo=False)
+        torch.onnx.export(
+            model.eval(),
+            torch.zeros(1, 3, 224, 224),
+            str(path),
+            input_names=["input"],
+            output_names=outs,
+            dynamic_axes={"input": {0: "b"}},
+            opset_version=17,
+            dynamo=False,
+        )
         so = ort.SessionOptions()
         so.intra_op_num_threads = 2
         return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
@@ -73,7 +83,7 @@ def rich_features(products) -> dict[str, np.ndarray]:
     smb, sef = session(MB(), ["mid", "mid2", "fmap"], tmp / "mb.onnx"), session(EF(), ["fmap"], tmp / "ef.onnx")
     out: dict[str, np.ndarray] = {}
     for s in tqdm(range(0, len(products), 32), desc="probe features", unit="batch"):
-        chunk = [load_image(p.images[0]) for p in products[s:s + 32]]
+        chunk = [load_image(p.images[0]) for p in products[s : s + 32]]
         a = np.stack([to_array(im, size=224, resize=224, mean=IMAGENET_MEAN, std=IMAGENET_STD) for im in chunk])
         e = np.stack([to_array(im, size=224, resize=224, mean=(127 / 255,) * 3, std=(128 / 255,) * 3) for im in chunk])
         acc: dict[str, np.ndarray] = {}
@@ -81,16 +91,23 @@ def rich_features(products) -> dict[str, np.ndarray]:
             aa, ee = (a[..., ::-1].copy(), e[..., ::-1].copy()) if flip else (a, e)
             mid, mid2, fm = smb.run(None, {"input": aa})
             (efm,) = sef.run(None, {"input": ee})
-            for k, v in (("mb_avg", fm.mean((2, 3))), ("mb_max", fm.max((2, 3))), ("mb_mid", mid),
-                         ("mb_mid2", mid2), ("ef_avg", efm.mean((2, 3))), ("ef_max", efm.max((2, 3)))):
+            for k, v in (
+                ("mb_avg", fm.mean((2, 3))),
+                ("mb_max", fm.max((2, 3))),
+                ("mb_mid", mid),
+                ("mb_mid2", mid2),
+                ("ef_avg", efm.mean((2, 3))),
+                ("ef_max", efm.max((2, 3))),
+            ):
                 acc[k] = acc.get(k, 0) + v / 2
         for k, v in acc.items():
-            out.setdefault(k, np.zeros((len(products), v.shape[1]), np.float32))[s:s + len(v)] = v
+            out.setdefault(k, np.zeros((len(products), v.shape[1]), np.float32))[s : s + len(v)] = v
     return out
 
 
 def main() -> int:
     from sklearn.linear_model import LogisticRegression
+
     t0 = time.perf_counter()
     encs = make_encoders()
     products = load_fashion()
@@ -112,9 +129,17 @@ def main() -> int:
         return (m - mu) / np.sqrt(((m[train] - mu) ** 2).sum(1).mean())
 
     rich = rich_features(products)
-    sets = {"shipped encoders (centre crop)": [fs.image["mobilenet_v2"], fs.image["efficientnet_lite0"]],
-            "uncropped + mirror, avg+max pooled, MobileNetV2 stages 14/17":
-                [rich["mb_avg"], rich["ef_avg"], rich["mb_max"], rich["ef_max"], rich["mb_mid"], rich["mb_mid2"]]}
+    sets = {
+        "shipped encoders (centre crop)": [fs.image["mobilenet_v2"], fs.image["efficientnet_lite0"]],
+        "uncropped + mirror, avg+max pooled, MobileNetV2 stages 14/17": [
+            rich["mb_avg"],
+            rich["ef_avg"],
+            rich["mb_max"],
+            rich["ef_max"],
+            rich["mb_mid"],
+            rich["mb_mid2"],
+        ],
+    }
     results = {}
     for name, mats in sets.items():
         Z = np.concatenate([block(m) for m in mats] + [block(fs.image["colour"])], 1)
@@ -124,8 +149,9 @@ def main() -> int:
             te = [j for j, i in enumerate(test) if f in attrs[i]]
             clf = LogisticRegression(C=2.0, max_iter=500).fit(Z[tr], [attrs[i][f] for i in tr])
             probs[f] = (list(clf.classes_), clf.predict_proba(Z[test]))
-            acc[f] = float(np.mean(np.array(probs[f][0])[probs[f][1][te].argmax(1)]
-                                   == np.array([attrs[test[j]][f] for j in te])))
+            acc[f] = float(
+                np.mean(np.array(probs[f][0])[probs[f][1][te].argmax(1)] == np.array([attrs[test[j]][f] for j in te]))
+            )
         S = np.zeros((len(qids), len(test)))
         for qi, want in enumerate(parsed):
             for f, v in want.items():
@@ -134,8 +160,12 @@ def main() -> int:
                     S[qi] += np.log(0.3 + 0.7 * p) if f == "colour" else np.log(p + 1e-9)
         r = ndcg10(S, qids, qrels)
         results[name] = {"dims": int(Z.shape[1]), "accuracy": acc, "ndcg10_en": r, "ratio_en": r / ref}
-        print(f"{name}: {Z.shape[1]}-d, accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in acc.items())
-              + f"; EN NDCG@10 {r:.3f} ({r / ref:.3f}x BM25)", flush=True)
+        print(
+            f"{name}: {Z.shape[1]}-d, accuracy "
+            + ", ".join(f"{k} {v:.3f}" for k, v in acc.items())
+            + f"; EN NDCG@10 {r:.3f} ({r / ref:.3f}x BM25)",
+            flush=True,
+        )
     (OUT / "align_feature_probe.json").write_text(json.dumps({"reference_bm25_en": ref, "results": results}, indent=2))
     print(f"BM25 reference {ref:.4f}; {time.perf_counter() - t0:.0f}s")
     return 0

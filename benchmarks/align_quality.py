@@ -19,6 +19,7 @@ Protocol
   photo is in the top 10 among the held-out photos.
 Writes a markdown table to stdout and results JSON to benchmarks/out/align_quality.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,12 +46,19 @@ from shoplens.evaluate.metrics import evaluate  # noqa: E402
 from shoplens.preprocess import lexicon  # noqa: E402
 from shoplens.search.understand import understand  # noqa: E402
 
-KEPT = AlignConfig()           # the shipped recipe (defaults of AlignConfig)
+KEPT = AlignConfig()  # the shipped recipe (defaults of AlignConfig)
 # The first kept recipe (before ensembles / stronger dropout / two captions per product): the older
 # ablation rows are defined against it so they keep measuring what they measured.
 PREV = KEPT.with_(input_dropout=0.1, captions_per_product=1, ensemble=1, dim=256)
-PLAIN = PREV.with_(attribute_captions=False, multitask_weight=0.0, text_only_prob=0.0, hard_negatives=0.0,
-                   block_hidden=0, title_prob=1.0, input_dropout=0.0)
+PLAIN = PREV.with_(
+    attribute_captions=False,
+    multitask_weight=0.0,
+    text_only_prob=0.0,
+    hard_negatives=0.0,
+    block_hidden=0,
+    title_prob=1.0,
+    input_dropout=0.0,
+)
 D25 = PREV.with_(input_dropout=0.25)
 PAIR = D25.with_(captions_per_product=2)
 
@@ -124,19 +132,23 @@ class BM25:
 # --------------------------------------------------------------------------- queries
 def make_queries(attrs: list[dict], seed: int = 0) -> tuple[dict, dict, dict]:
     """EN / ZH / paraphrase queries for every (gender, colour, type) combination, with graded qrels."""
-    combos = sorted({(a["gender"], a["colour"], a["type"]) for a in attrs
-                     if all(k in a for k in ("gender", "colour", "type"))})
+    combos = sorted(
+        {(a["gender"], a["colour"], a["type"]) for a in attrs if all(k in a for k in ("gender", "colour", "type"))}
+    )
     rng = random.Random(seed)
     en, zh, para, qrels = {}, {}, {}, {}
     for k, (g, c, t) in enumerate(combos):
         qid = f"q{k:04d}"
         en[qid] = f"{lexicon.wording('gender', g)} {lexicon.wording('colour', c)} {lexicon.wording('type', t)}"
-        zh[qid] = (f"{lexicon.wording('gender', g, 'zh')} {lexicon.wording('colour', c, 'zh')} "
-                   f"{lexicon.wording('type', t, 'zh')}")
+        zh[qid] = (
+            f"{lexicon.wording('gender', g, 'zh')} {lexicon.wording('colour', c, 'zh')} "
+            f"{lexicon.wording('type', t, 'zh')}"
+        )
         gt, ct, tt = (lexicon.lookup(f, v) for f, v in (("gender", g), ("colour", c), ("type", t)))
         gw, cw, tw = rng.choice(gt.en), rng.choice(ct.en), rng.choice(tt.en)
-        para[qid] = rng.choice((f"{cw} {tw} for {gw}", f"{gw} {tw} {cw}", f"{cw} {gw} {tw}",
-                                f"{gw} {cw} {tw}")).replace("for for ", "for ")
+        para[qid] = rng.choice(
+            (f"{cw} {tw} for {gw}", f"{gw} {tw} {cw}", f"{cw} {gw} {tw}", f"{gw} {cw} {tw}")
+        ).replace("for for ", "for ")
         qrels[qid] = {}
     for i, a in enumerate(attrs):
         for k, (g, c, t) in enumerate(combos):
@@ -179,8 +191,9 @@ def evaluate_heads(heads, fs, test_rows, queries, qrels, encs, cache) -> dict:
     out = {}
     qids = list(queries["en"])
     for name in ("en", "en_paraphrase", "zh"):
-        out[f"ndcg10_{name}"] = ndcg10(embed_queries(heads, [queries[name][q] for q in qids], encs, cache) @ gallery.T,
-                                       qids, qrels)
+        out[f"ndcg10_{name}"] = ndcg10(
+            embed_queries(heads, [queries[name][q] for q in qids], encs, cache) @ gallery.T, qids, qrels
+        )
     # Chinese through query understanding: the query and its English rendering, embeddings averaged
     zh_en = [understand(queries["zh"][q]).english for q in qids]
     e_zh = embed_queries(heads, [queries["zh"][q] for q in qids], encs, cache)
@@ -189,16 +202,24 @@ def evaluate_heads(heads, fs, test_rows, queries, qrels, encs, cache) -> dict:
     mix = e_zh + e_zh_en
     mix /= np.linalg.norm(mix, axis=1, keepdims=True)
     out["ndcg10_zh_mixed"] = ndcg10(mix @ gallery.T, qids, qrels)
-    if heads.classifiers:           # + predicted-attribute boost from query understanding
-        for name, emb, texts in (("en", embed_queries(heads, [queries["en"][q] for q in qids], encs, cache),
-                                  [queries["en"][q] for q in qids]),
-                                 ("en_paraphrase", embed_queries(heads, [queries["en_paraphrase"][q] for q in qids],
-                                                                 encs, cache), [queries["en_paraphrase"][q] for q in qids]),
-                                 ("zh_mixed", mix, [queries["zh"][q] for q in qids])):
+    if heads.classifiers:  # + predicted-attribute boost from query understanding
+        for name, emb, texts in (
+            (
+                "en",
+                embed_queries(heads, [queries["en"][q] for q in qids], encs, cache),
+                [queries["en"][q] for q in qids],
+            ),
+            (
+                "en_paraphrase",
+                embed_queries(heads, [queries["en_paraphrase"][q] for q in qids], encs, cache),
+                [queries["en_paraphrase"][q] for q in qids],
+            ),
+            ("zh_mixed", mix, [queries["zh"][q] for q in qids]),
+        ):
             wanted, cos = [understand(t).fields for t in texts], emb @ gallery.T
             lp = np.stack([heads.attribute_log_probs(gallery, w, FLOORS) for w in wanted])
             out[f"ndcg10_{name}_boost"] = ndcg10(rescore_candidates(cos, lp), qids, qrels)
-            if name == "en":        # ablation: every asked attribute required (no floors)
+            if name == "en":  # ablation: every asked attribute required (no floors)
                 hard = np.stack([heads.attribute_log_probs(gallery, w) for w in wanted])
                 out["ndcg10_en_boost_no_floors"] = ndcg10(rescore_candidates(cos, hard), qids, qrels)
     # exact title -> image among the held-out photos
@@ -228,8 +249,11 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", nargs="*", help="substring filter on variant names")
     ap.add_argument("--text-only", type=int, default=8000, help="text-only titles for that ablation")
     ap.add_argument("--out", type=Path, default=OUT / "align_quality.json")
-    ap.add_argument("--merge", action="store_true",
-                    help="keep the other rows already in --out (same seed / held-out split) and print them too")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other rows already in --out (same seed / held-out split) and print them too",
+    )
     a = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -247,16 +271,22 @@ def main(argv=None) -> int:
 
     # Reference: BM25 over the held-out titles with English queries (same run).
     bm25 = BM25([products[i].title or "" for i in test_rows])
-    ref = {"en": ndcg10(np.stack([bm25.scores(queries["en"][q]) for q in qids]), qids, qrels),
-           "en_paraphrase": ndcg10(np.stack([bm25.scores(queries["en_paraphrase"][q]) for q in qids]), qids, qrels)}
-    print(f"held-out image-only catalog: {len(test_rows)} products, {len(qids)} attribute queries; "
-          f"BM25-over-titles NDCG@10: EN {ref['en']:.4f}, EN paraphrases {ref['en_paraphrase']:.4f}", flush=True)
+    ref = {
+        "en": ndcg10(np.stack([bm25.scores(queries["en"][q]) for q in qids]), qids, qrels),
+        "en_paraphrase": ndcg10(np.stack([bm25.scores(queries["en_paraphrase"][q]) for q in qids]), qids, qrels),
+    }
+    print(
+        f"held-out image-only catalog: {len(test_rows)} products, {len(qids)} attribute queries; "
+        f"BM25-over-titles NDCG@10: EN {ref['en']:.4f}, EN paraphrases {ref['en_paraphrase']:.4f}",
+        flush=True,
+    )
 
     variants = {"kept recipe": KEPT} if a.only == "kept" else dict(VARIANTS)
     if a.variants:
         variants = {k: v for k, v in {**VARIANTS, **EXTRA_VARIANTS}.items() if any(s in k for s in a.variants)}
-    text_only = load_text_only(a.text_only) if any(v is not None and v.text_only_prob > 0
-                                                   for v in variants.values()) else []
+    text_only = (
+        load_text_only(a.text_only) if any(v is not None and v.text_only_prob > 0 for v in variants.values()) else []
+    )
     results = {}
     if a.merge and a.out.is_file():
         old = json.loads(a.out.read_text())
@@ -266,8 +296,16 @@ def main(argv=None) -> int:
         t1 = time.perf_counter()
         base = cfg or KEPT
         base = base.with_(refit_full=False)
-        data = build_align_data(fs, cache, encs, base, field_map=FIELD_MAP, rows=train_rows,
-                                text_only=text_only if base.text_only_prob > 0 else (), progress=True)
+        data = build_align_data(
+            fs,
+            cache,
+            encs,
+            base,
+            field_map=FIELD_MAP,
+            rows=train_rows,
+            text_only=text_only if base.text_only_prob > 0 else (),
+            progress=True,
+        )
         if cfg is None:
             heads, val = untrained_heads(data, base), {}
         else:
@@ -285,28 +323,53 @@ def main(argv=None) -> int:
         r["recipe"] = base.to_json() if cfg is not None else None
         r["seconds"] = round(time.perf_counter() - t1, 1)
         results[name] = r
-        print(f"{name}: EN {r['ratio_en']:.3f}x  ZH {r['ratio_zh']:.3f}x  ZH+und. {r['ratio_zh_mixed']:.3f}x  "
-              f"title->image R@10 {r['title_to_image_R@10']:.3f}  ({r['seconds']}s)", flush=True)
+        print(
+            f"{name}: EN {r['ratio_en']:.3f}x  ZH {r['ratio_zh']:.3f}x  ZH+und. {r['ratio_zh_mixed']:.3f}x  "
+            f"title->image R@10 {r['title_to_image_R@10']:.3f}  ({r['seconds']}s)",
+            flush=True,
+        )
 
     print()
-    print("| recipe | EN NDCG@10 (×BM25) | EN paraphrase (×BM25 same queries) | ZH raw (×BM25-EN) "
-          "| ZH + understanding (×BM25-EN) | EN + attr boost | ZH + und. + attr boost | title→image R@10 "
-          "| image→title R@10 |")
+    print(
+        "| recipe | EN NDCG@10 (×BM25) | EN paraphrase (×BM25 same queries) | ZH raw (×BM25-EN) "
+        "| ZH + understanding (×BM25-EN) | EN + attr boost | ZH + und. + attr boost | title→image R@10 "
+        "| image→title R@10 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        boost = (f"{r['ndcg10_en_boost']:.3f} ({r['ratio_en_boost']:.2f}×) | {r['ndcg10_zh_mixed_boost']:.3f} "
-                 f"({r['ratio_zh_mixed_boost']:.2f}×)") if "ndcg10_en_boost" in r else "– | –"
-        print(f"| {name} | {r['ndcg10_en']:.3f} ({r['ratio_en']:.2f}×) | {r['ndcg10_en_paraphrase']:.3f} "
-              f"({r['ratio_en_paraphrase']:.2f}×) | {r['ndcg10_zh']:.3f} ({r['ratio_zh']:.2f}×) | "
-              f"{r['ndcg10_zh_mixed']:.3f} ({r['ratio_zh_mixed']:.2f}×) | {boost} | {r['title_to_image_R@10']:.3f} | "
-              f"{r['image_to_title_R@10']:.3f} |")
-    print(f"\nBM25 over titles (reference, EN queries): NDCG@10 {ref['en']:.4f}; "
-          f"held-out {len(test_rows)} image-only products, {len(qids)} queries; {time.perf_counter() - t0:.0f}s")
+        boost = (
+            (
+                f"{r['ndcg10_en_boost']:.3f} ({r['ratio_en_boost']:.2f}×) | {r['ndcg10_zh_mixed_boost']:.3f} "
+                f"({r['ratio_zh_mixed_boost']:.2f}×)"
+            )
+            if "ndcg10_en_boost" in r
+            else "– | –"
+        )
+        print(
+            f"| {name} | {r['ndcg10_en']:.3f} ({r['ratio_en']:.2f}×) | {r['ndcg10_en_paraphrase']:.3f} "
+            f"({r['ratio_en_paraphrase']:.2f}×) | {r['ndcg10_zh']:.3f} ({r['ratio_zh']:.2f}×) | "
+            f"{r['ndcg10_zh_mixed']:.3f} ({r['ratio_zh_mixed']:.2f}×) | {boost} | {r['title_to_image_R@10']:.3f} | "
+            f"{r['image_to_title_R@10']:.3f} |"
+        )
+    print(
+        f"\nBM25 over titles (reference, EN queries): NDCG@10 {ref['en']:.4f}; "
+        f"held-out {len(test_rows)} image-only products, {len(qids)} queries; {time.perf_counter() - t0:.0f}s"
+    )
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps({"reference_bm25": ref, "heldout_products": int(len(test_rows)),
-                                 "queries": len(qids), "seed": a.seed, "example_queries":
-                                 {k: [v[q] for q in qids[:5]] for k, v in queries.items()},
-                                 "results": results}, indent=2, ensure_ascii=False))
+    a.out.write_text(
+        json.dumps(
+            {
+                "reference_bm25": ref,
+                "heldout_products": int(len(test_rows)),
+                "queries": len(qids),
+                "seed": a.seed,
+                "example_queries": {k: [v[q] for q in qids[:5]] for k, v in queries.items()},
+                "results": results,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     print(f"results: {a.out}")
     return 0
 

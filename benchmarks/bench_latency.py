@@ -19,15 +19,16 @@ Rerun:
         --queries 30 --image-queries 20                                # quick check of the script
 Writes benchmarks/out/bench_latency.json.
 """
+
 from __future__ import annotations
 
 import argparse
 import csv
 import sys
-import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -36,8 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 from bench_quality import annotate, make_queries  # noqa: E402
 
-COMPONENTS = ("bm25", "text_dense:e5", "text_dense:use", "text_to_image", "image_encode", "image",
-              "image_to_text", "attributes", "fuse", "total")
+COMPONENTS = (
+    "bm25",
+    "text_dense:e5",
+    "text_dense:use",
+    "text_to_image",
+    "image_encode",
+    "image",
+    "image_to_text",
+    "attributes",
+    "fuse",
+    "total",
+)
 VARIANTS = ("Pack of 2", "Slim Fit", "Classic", "New Season", "Edition", "Regular Fit", "Premium", "Limited")
 
 
@@ -72,7 +83,9 @@ def text_only_catalog(n: int, vary_titles: bool, unique: int | None = None) -> P
 def flat_copy(index):
     """The same vectors in an exact IndexFlatIP (for flat-vs-HNSW at the same scale)."""
     import faiss
+
     from shoplens.store.vectors import FaissIndex
+
     vecs = index.index.reconstruct_n(0, index.index.ntotal)
     flat = faiss.IndexFlatIP(index.dim)
     flat.add(np.ascontiguousarray(vecs, np.float32))
@@ -80,8 +93,11 @@ def flat_copy(index):
 
 
 def summarise(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    return {c: {"n": len(v), "p50": C.pct(v, 50), "p99": C.pct(v, 99), "mean": float(np.mean(v))}
-            for c, v in samples.items() if v}
+    return {
+        c: {"n": len(v), "p50": C.pct(v, 50), "p99": C.pct(v, 99), "mean": float(np.mean(v))}
+        for c, v in samples.items()
+        if v
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -89,16 +105,24 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--small", type=int, default=None, help="fashion products with photos (default all 7,710)")
     ap.add_argument("--large", type=int, default=100_000, help="text-only products for the large store")
     ap.add_argument("--vary-titles", action="store_true", help="repeats get varied titles (encodes every text)")
-    ap.add_argument("--unique", type=int, default=20_000,
-                    help="distinct text-only products repeated to reach --large (0: all 42,573)")
+    ap.add_argument(
+        "--unique",
+        type=int,
+        default=20_000,
+        help="distinct text-only products repeated to reach --large (0: all 42,573)",
+    )
     ap.add_argument("--queries", type=int, default=150, help="attribute combos; each asked in EN and ZH")
     ap.add_argument("--image-queries", type=int, default=100)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--no-flat", action="store_true", help="skip the flat-vs-HNSW comparison")
-    ap.add_argument("--exact-threshold", type=int, default=None,
-                    help="IndexConfig.exact_threshold for the large store (small test runs: force HNSW)")
+    ap.add_argument(
+        "--exact-threshold",
+        type=int,
+        default=None,
+        help="IndexConfig.exact_threshold for the large store (small test runs: force HNSW)",
+    )
     a = ap.parse_args(argv)
 
     C.ensure_onnx()
@@ -111,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     l_cfg = C.engine_config()
     if a.exact_threshold is not None:
         from dataclasses import replace
+
         l_cfg = replace(l_cfg, index=replace(l_cfg.index, exact_threshold=a.exact_threshold))
         l_store = l_store.with_name(l_store.name + f"_t{a.exact_threshold}")
     large, l_build, l_info = C.open_or_build(l_cat, l_store, l_cfg, rebuild=a.rebuild, align=False)
@@ -124,11 +149,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     text_queries = [("en", q["text"]) for q in qs] + [("zh", q["zh"]) for q in qs]
     rng = np.random.default_rng(a.seed)
     img_rows = [r for r in rows if r.get("image")]
-    img_queries = [str(Path(r["image"]) if Path(r["image"]).is_absolute() else C.FASHION / r["image"])
-                   for r in (img_rows[i] for i in rng.permutation(len(img_rows))[:a.image_queries])]
+    img_queries = [
+        str(Path(r["image"]) if Path(r["image"]).is_absolute() else C.FASHION / r["image"])
+        for r in (img_rows[i] for i in rng.permutation(len(img_rows))[: a.image_queries])
+    ]
     img_bytes = [Path(p).read_bytes() for p in img_queries]
 
-    for e in stores.values():                       # lazy model loads / first-touch are not latency
+    for e in stores.values():  # lazy model loads / first-touch are not latency
         for t in ("warm up shoes", "男士 黑色 运动鞋", "blue jeans for women"):
             e.search(text=t, k=a.k)
             e.searcher.qenc._cache.clear()
@@ -159,17 +186,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         flat = {f: flat_copy(vecs[f]) for f in tqdm(hnsw_fields, desc="flat copies of HNSW fields", leave=False)}
         fh: dict[str, dict[str, list[float]]] = {"hnsw": defaultdict(list), "flat": defaultdict(list)}
         recall: dict[str, list[float]] = defaultdict(list)
-        for j, (lang, text) in enumerate(tqdm(text_queries, desc="flat vs HNSW (warm query vectors)", unit="q")):
-            large.search(text=text, k=a.k)                     # caches this query's vectors
+        for j, (_lang, text) in enumerate(tqdm(text_queries, desc="flat vs HNSW (warm query vectors)", unit="q")):
+            large.search(text=text, k=a.k)  # caches this query's vectors
             got = {}
-            for mode in (("hnsw", "flat") if j % 2 == 0 else ("flat", "hnsw")):
+            for mode in ("hnsw", "flat") if j % 2 == 0 else ("flat", "hnsw"):
                 vecs.update(hnsw if mode == "hnsw" else flat)
                 res = large.search(text=text, k=a.k)
                 for c, ms in res.timings_ms.items():
                     fh[mode][c].append(ms)
                 got[mode] = res.ids
             vecs.update(hnsw)
-            for f in hnsw_fields:                               # per-field top-10 recall of HNSW vs exact
+            for f in hnsw_fields:  # per-field top-10 recall of HNSW vs exact
                 name = f.split(":", 1)[1] if f.startswith("text:") else None
                 if name is None or name not in large.searcher.qenc.text:
                     continue
@@ -178,14 +205,22 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 _, d_f = flat[f].search(qv, a.k)
                 recall[f].append(len(set(d_h.tolist()) & set(d_f.tolist())) / max(len(d_f), 1))
             large.searcher.qenc._cache.clear()
-        flat_vs_hnsw = {"fields": hnsw_fields, "hnsw": summarise(fh["hnsw"]), "flat": summarise(fh["flat"]),
-                        "recall@10_hnsw_vs_exact": {f: float(np.mean(v)) for f, v in recall.items()}}
+        flat_vs_hnsw = {
+            "fields": hnsw_fields,
+            "hnsw": summarise(fh["hnsw"]),
+            "flat": summarise(fh["flat"]),
+            "recall@10_hnsw_vs_exact": {f: float(np.mean(v)) for f, v in recall.items()},
+        }
 
     summary = {name: {kind: summarise(comp) for kind, comp in per.items()} for name, per in samples.items()}
-    print(f"\n### Query latency (ms), {len(qs)} EN + {len(qs)} ZH attribute queries"
-          f"{f', {len(img_bytes)} image queries' if img_bytes else ''}; k={a.k}\n")
-    print(f"vector indexes: {s_name}: {sorted(set(kinds[s_name].values()))}, {l_name}: "
-          f"{sorted(set(kinds[l_name].values()))}\n")
+    print(
+        f"\n### Query latency (ms), {len(qs)} EN + {len(qs)} ZH attribute queries"
+        f"{f', {len(img_bytes)} image queries' if img_bytes else ''}; k={a.k}\n"
+    )
+    print(
+        f"vector indexes: {s_name}: {sorted(set(kinds[s_name].values()))}, {l_name}: "
+        f"{sorted(set(kinds[l_name].values()))}\n"
+    )
     cols = [(name, kind) for name in stores for kind in ("en", "zh", "image") if kind in summary.get(name, {})]
     hdr = ["component"] + [f"{n} {k} p50 / p99" for n, k in cols]
     tbl = []
@@ -208,21 +243,45 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"\n### {l_name} / {s_name} latency ratio (same queries, interleaved)\n")
     print(C.md_table(["component", "lang", "p50 ratio", "p99 ratio"], ratio_rows))
     if flat_vs_hnsw:
-        print(f"\n### Flat vs HNSW at {l_name} (same store and queries; query vectors cached, so dense = search only)\n")
+        print(
+            f"\n### Flat vs HNSW at {l_name} (same store and queries; query vectors cached, so dense = search only)\n"
+        )
         fr = []
         for c in COMPONENTS:
             h, f = flat_vs_hnsw["hnsw"].get(c), flat_vs_hnsw["flat"].get(c)
             if h and f:
-                fr.append([c, f"{f['p50']:.2f} / {f['p99']:.2f}", f"{h['p50']:.2f} / {h['p99']:.2f}",
-                           f["p50"] / h["p50"], f["p99"] / h["p99"]])
+                fr.append(
+                    [
+                        c,
+                        f"{f['p50']:.2f} / {f['p99']:.2f}",
+                        f"{h['p50']:.2f} / {h['p99']:.2f}",
+                        f["p50"] / h["p50"],
+                        f["p99"] / h["p99"],
+                    ]
+                )
         print(C.md_table(["component", "flat p50 / p99 ms", "HNSW p50 / p99 ms", "flat/HNSW p50", "flat/HNSW p99"], fr))
-        print(f"\nHNSW recall@10 vs exact: "
-              f"{', '.join(f'{f}: {v:.3f}' for f, v in flat_vs_hnsw['recall@10_hnsw_vs_exact'].items())}")
-    result = {"stores": {s_name: {"path": str(s_store), "build_s": s_build, "build": s_info, "indexes": kinds[s_name]},
-                         l_name: {"path": str(l_store), "build_s": l_build, "build": l_info, "indexes": kinds[l_name],
-                                  "vary_titles": a.vary_titles, "unique_source_products": a.unique or 42573}},
-              "queries": {"en": len(qs), "zh": len(qs), "image": len(img_bytes)}, "k": a.k,
-              "latency_ms": summary, "large_over_small": ratio_rows, "flat_vs_hnsw": flat_vs_hnsw}
+        print(
+            f"\nHNSW recall@10 vs exact: "
+            f"{', '.join(f'{f}: {v:.3f}' for f, v in flat_vs_hnsw['recall@10_hnsw_vs_exact'].items())}"
+        )
+    result = {
+        "stores": {
+            s_name: {"path": str(s_store), "build_s": s_build, "build": s_info, "indexes": kinds[s_name]},
+            l_name: {
+                "path": str(l_store),
+                "build_s": l_build,
+                "build": l_info,
+                "indexes": kinds[l_name],
+                "vary_titles": a.vary_titles,
+                "unique_source_products": a.unique or 42573,
+            },
+        },
+        "queries": {"en": len(qs), "zh": len(qs), "image": len(img_bytes)},
+        "k": a.k,
+        "latency_ms": summary,
+        "large_over_small": ratio_rows,
+        "flat_vs_hnsw": flat_vs_hnsw,
+    }
     path = C.write_json("bench_latency", result)
     print(f"\nwrote {path}")
     return result

@@ -18,9 +18,8 @@ Small / quick:
     .venv/bin/python benchmarks/bench_quality.py --products 500 --queries 60 --image-queries 100
 Writes benchmarks/out/bench_quality.json (or bench_quality_<N>.json with --products N).
 """
-from __future__ import annotations
 
-from shoplens.config import SearchConfig  # noqa: E402  (labels the default fusion weights)
+from __future__ import annotations
 
 import argparse
 import hashlib
@@ -28,12 +27,15 @@ import io
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageEnhance
 from tqdm.auto import tqdm
+
+from shoplens.config import SearchConfig  # noqa: E402  (labels the default fusion weights)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common as C  # noqa: E402
@@ -74,6 +76,7 @@ PART_VARIANTS: dict[str, dict[str, float]] = {
 
 # ---------------------------------------------------------------------------- (a) text
 
+
 def annotate(rows: Sequence[dict[str, str]]) -> list[dict[str, str]]:
     """Rows with a `_type` key (lexicon product type of the title)."""
     out = []
@@ -84,14 +87,17 @@ def annotate(rows: Sequence[dict[str, str]]) -> list[dict[str, str]]:
     return out
 
 
-def make_queries(rows: Sequence[dict[str, str]], n: int, seed: int = 0, min_exact: int = 2
-                 ) -> list[dict[str, Any]]:
+def make_queries(rows: Sequence[dict[str, str]], n: int, seed: int = 0, min_exact: int = 2) -> list[dict[str, Any]]:
     """Attribute queries from (type, gender, colour) combos with >= min_exact grade-2 products.
 
     Half "men black shoes" wording, half "blue jeans for women"; each also gets a Chinese wording."""
     from shoplens.preprocess.lexicon import wording
-    combos = Counter((r["_type"], r.get("gender", ""), r.get("baseColour", "")) for r in rows
-                     if r["_type"] and r.get("gender") in GENDER_EN and r.get("baseColour"))
+
+    combos = Counter(
+        (r["_type"], r.get("gender", ""), r.get("baseColour", ""))
+        for r in rows
+        if r["_type"] and r.get("gender") in GENDER_EN and r.get("baseColour")
+    )
     eligible = sorted(c for c, k in combos.items() if k >= min_exact)
     rng = np.random.default_rng(seed)
     pick = [eligible[i] for i in rng.permutation(len(eligible))[:n]]
@@ -100,8 +106,15 @@ def make_queries(rows: Sequence[dict[str, str]], n: int, seed: int = 0, min_exac
         tw, cw = wording("type", t, "en"), wording("colour", c, "en")
         text = f"{GENDER_EN[g]} {cw} {tw}" if i % 2 == 0 else f"{cw} {tw} for {GENDER_EN[g]}"
         zh = f"{wording('gender', g, 'zh')} {wording('colour', c, 'zh')} {wording('type', t, 'zh')}"
-        queries.append({"qid": f"q{i:03d}", "text": text, "zh": zh,
-                        "attrs": {"type": t, "gender": g, "colour": c}, "exact": combos[(t, g, c)]})
+        queries.append(
+            {
+                "qid": f"q{i:03d}",
+                "text": text,
+                "zh": zh,
+                "attrs": {"type": t, "gender": g, "colour": c},
+                "exact": combos[(t, g, c)],
+            }
+        )
     return queries
 
 
@@ -109,19 +122,29 @@ def qrels_for(queries: Sequence[dict[str, Any]], rows: Sequence[dict[str, str]])
     out = {}
     for q in queries:
         a = q["attrs"]
-        out[q["qid"]] = {r["id"]: (2 if r.get("baseColour") == a["colour"] else 1) for r in rows
-                         if r["_type"] == a["type"] and r.get("gender") == a["gender"]}
+        out[q["qid"]] = {
+            r["id"]: (2 if r.get("baseColour") == a["colour"] else 1)
+            for r in rows
+            if r["_type"] == a["type"] and r.get("gender") == a["gender"]
+        }
     return out
 
 
-def bm25_titles_runs(rows: Sequence[dict[str, str]], queries: Sequence[dict[str, Any]], k: int = 10
-                     ) -> dict[str, list[str]]:
+def bm25_titles_runs(
+    rows: Sequence[dict[str, str]], queries: Sequence[dict[str, Any]], k: int = 10
+) -> dict[str, list[str]]:
     bm = C.OkapiBM25([r.get("productDisplayName") or "" for r in rows])
     return {q["qid"]: [rows[i]["id"] for i in bm.top(q["text"], k)] for q in queries}
 
 
-def engine_runs(engine, queries: Sequence[dict[str, Any]], weights: dict[str, float] | None = None,
-                field: str = "text", k: int = 10, desc: str | None = None) -> dict[str, list[str]]:
+def engine_runs(
+    engine,
+    queries: Sequence[dict[str, Any]],
+    weights: dict[str, float] | None = None,
+    field: str = "text",
+    k: int = 10,
+    desc: str | None = None,
+) -> dict[str, list[str]]:
     runs = {}
     for q in tqdm(queries, desc=desc or "hybrid", unit="q", leave=False, disable=desc is None):
         runs[q["qid"]] = engine.search(text=q[field], k=k, weights=weights).ids
@@ -132,29 +155,46 @@ def only(component: str) -> dict[str, float]:
     return {c: (1.0 if c == component else 0.0) for c in COMPONENTS}
 
 
-def text_quality(engine, rows, queries, *, variants: dict[str, dict[str, float]] | None = None,
-                 components: bool = True, chinese: bool = True, progress: bool = True) -> dict[str, Any]:
+def text_quality(
+    engine,
+    rows,
+    queries,
+    *,
+    variants: dict[str, dict[str, float]] | None = None,
+    components: bool = True,
+    chinese: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
     qrels = qrels_for(queries, rows)
     res: dict[str, Any] = {"queries": len(queries)}
     ref, ref_pq, impl = C.mean_ndcg(bm25_titles_runs(rows, queries), qrels)
     hyb_runs = engine_runs(engine, queries, desc="hybrid (en)" if progress else None)
     hyb, hyb_pq, _ = C.mean_ndcg(hyb_runs, qrels)
     res.update(ndcg_impl=impl, bm25_titles=ref, hybrid=hyb, ratio=hyb / ref if ref else float("inf"))
-    res["per_query"] = {q["qid"]: {"text": q["text"], "exact": q["exact"], "bm25_titles": ref_pq.get(q["qid"]),
-                                   "hybrid": hyb_pq.get(q["qid"])} for q in queries}
+    res["per_query"] = {
+        q["qid"]: {
+            "text": q["text"],
+            "exact": q["exact"],
+            "bm25_titles": ref_pq.get(q["qid"]),
+            "hybrid": hyb_pq.get(q["qid"]),
+        }
+        for q in queries
+    }
     if chinese:
-        zh, zh_pq, _ = C.mean_ndcg(engine_runs(engine, queries, field="zh",
-                                               desc="hybrid (zh)" if progress else None), qrels)
+        zh, zh_pq, _ = C.mean_ndcg(
+            engine_runs(engine, queries, field="zh", desc="hybrid (zh)" if progress else None), qrels
+        )
         res["hybrid_zh"] = zh
         for q in queries:
             res["per_query"][q["qid"]].update(zh=q["zh"], hybrid_zh=zh_pq.get(q["qid"]))
     if components:
         res["components"] = {}
         for comp in COMPONENTS:
-            if comp == "attributes":          # re-ranks the other components' pool; not a retriever alone
+            if comp == "attributes":  # re-ranks the other components' pool; not a retriever alone
                 continue
-            v, pq, _ = C.mean_ndcg(engine_runs(engine, queries, only(comp),
-                                               desc=f"only {comp}" if progress else None), qrels)
+            v, pq, _ = C.mean_ndcg(
+                engine_runs(engine, queries, only(comp), desc=f"only {comp}" if progress else None), qrels
+            )
             res["components"][comp] = v
             for q in queries:
                 res["per_query"][q["qid"]][comp] = pq.get(q["qid"])
@@ -164,13 +204,13 @@ def text_quality(engine, rows, queries, *, variants: dict[str, dict[str, float]]
             if not w:
                 res["weights"][name] = hyb
                 continue
-            v, _, _ = C.mean_ndcg(engine_runs(engine, queries, w, desc=f"weights {name}" if progress else None),
-                                  qrels)
+            v, _, _ = C.mean_ndcg(engine_runs(engine, queries, w, desc=f"weights {name}" if progress else None), qrels)
             res["weights"][name] = v
     return res
 
 
 # ---------------------------------------------------------------------------- (b) images
+
 
 def _crop(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     w, h = img.size
@@ -188,8 +228,9 @@ def _resize(img: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 
 def _rotate(img: Image.Image, rng: np.random.Generator) -> Image.Image:
-    return img.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BILINEAR, expand=False,
-                      fillcolor=(255, 255, 255))
+    return img.rotate(
+        float(rng.uniform(-10, 10)), resample=Image.Resampling.BILINEAR, expand=False, fillcolor=(255, 255, 255)
+    )
 
 
 def _jitter(img: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -220,15 +261,22 @@ def image_path(row: dict[str, str]) -> Path:
     return p if p.is_absolute() else C.FASHION / p
 
 
-def image_quality(engine, rows: Sequence[dict[str, str]], n: int, seed: int = 0, *,
-                  kinds: Sequence[str] = ("all", *AUG_KINDS), progress: bool = True,
-                  keep_feats: bool = False) -> dict[str, Any]:
+def image_quality(
+    engine,
+    rows: Sequence[dict[str, str]],
+    n: int,
+    seed: int = 0,
+    *,
+    kinds: Sequence[str] = ("all", *AUG_KINDS),
+    progress: bool = True,
+    keep_feats: bool = False,
+) -> dict[str, Any]:
     """Rank-1 rate per augmentation setting ('all' = the full chain) on n seeded products."""
     rng = np.random.default_rng(seed)
     with_img = [r for r in rows if r.get("image") and image_path(r).is_file()]
     sample = [with_img[i] for i in rng.permutation(len(with_img))[:n]]
     sha = {}
-    for r in with_img:                           # identical photos under other ids (catalog duplicates)
+    for r in with_img:  # identical photos under other ids (catalog duplicates)
         sha.setdefault(hashlib.sha1(image_path(r).read_bytes()).hexdigest(), []).append(r["id"])
     dup_of = {i: set(v) for v in sha.values() if len(v) > 1 for i in v}
     stats: dict[str, dict[str, Any]] = {}
@@ -250,21 +298,35 @@ def image_quality(engine, rows: Sequence[dict[str, str]], n: int, seed: int = 0,
                 feats[kind].append((r["id"], data))
             if not hit1 and kind == "all" and len(misses) < 50:
                 top = res.hits[0] if res.hits else None
-                misses.append({"id": r["id"], "title": r.get("productDisplayName"),
-                               "rank": ids.index(r["id"]) + 1 if r["id"] in ids else None,
-                               "top1": top.id if top else None, "top1_title": top.title if top else None,
-                               "top1_components": {k: v.rank for k, v in top.components.items()} if top else None})
-        stats[kind] = {"n": len(sample), "rank1": r1 / max(len(sample), 1),
-                       "rank1_or_identical_photo": r1_dup / max(len(sample), 1), "hits@5": r5 / max(len(sample), 1)}
-    out: dict[str, Any] = {"per_augmentation": stats, "misses_all": misses,
-                           "products_with_duplicate_photo": len(dup_of)}
+                misses.append(
+                    {
+                        "id": r["id"],
+                        "title": r.get("productDisplayName"),
+                        "rank": ids.index(r["id"]) + 1 if r["id"] in ids else None,
+                        "top1": top.id if top else None,
+                        "top1_title": top.title if top else None,
+                        "top1_components": {k: v.rank for k, v in top.components.items()} if top else None,
+                    }
+                )
+        stats[kind] = {
+            "n": len(sample),
+            "rank1": r1 / max(len(sample), 1),
+            "rank1_or_identical_photo": r1_dup / max(len(sample), 1),
+            "hits@5": r5 / max(len(sample), 1),
+        }
+    out: dict[str, Any] = {
+        "per_augmentation": stats,
+        "misses_all": misses,
+        "products_with_duplicate_photo": len(dup_of),
+    }
     if keep_feats:
         out["_queries"] = feats
     return out
 
 
-def image_weight_study(engine, items: list, variants: dict[str, dict[str, float]], progress: bool = True
-                       ) -> dict[str, float]:
+def image_weight_study(
+    engine, items: list, variants: dict[str, dict[str, float]], progress: bool = True
+) -> dict[str, float]:
     """Rank-1 of the same augmented queries under other fusion weights (engine.search(weights=))."""
     out = {}
     for name, w in variants.items():
@@ -276,12 +338,14 @@ def image_weight_study(engine, items: list, variants: dict[str, dict[str, float]
     return out
 
 
-def part_weight_study(engine, queries: dict[str, list], variants: dict[str, dict[str, float]],
-                      progress: bool = True) -> dict[str, dict[str, float]]:
+def part_weight_study(
+    engine, queries: dict[str, list], variants: dict[str, dict[str, float]], progress: bool = True
+) -> dict[str, dict[str, float]]:
     """Rank-1 per image-part weighting, scored exactly in numpy from the store's cached per-encoder features
     (what a rebuild with other combine.IMAGE_PART_WEIGHTS would index)."""
     from shoplens.features.cache import FeatureCache, file_key
     from shoplens.features.combine import combine_image
+
     table = engine.reader.products
     prods = table.all_products()
     paths = [p.images[0] if p.images else None for p in prods]
@@ -319,6 +383,7 @@ def part_weight_study(engine, queries: dict[str, list], variants: dict[str, dict
 
 # ---------------------------------------------------------------------------- main
 
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--products", type=int, default=None, help="subset size (default: all 7,710)")
@@ -340,20 +405,28 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"catalog {cat} ({len(rows)} products), store {store}", file=sys.stderr)
     engine, build_s, info = C.open_or_build(cat, store, rebuild=a.rebuild, align=not a.no_align)
     rows = annotate(rows)
-    engine.search(text="warm up", k=1)            # lazy model loads are not part of quality
-    result: dict[str, Any] = {"products": len(rows), "store": str(store), "build_s": build_s, "build": info,
-                              "heads": (engine.manifest.heads or {}).get("source"), "seed": a.seed}
+    engine.search(text="warm up", k=1)  # lazy model loads are not part of quality
+    result: dict[str, Any] = {
+        "products": len(rows),
+        "store": str(store),
+        "build_s": build_s,
+        "build": info,
+        "heads": (engine.manifest.heads or {}).get("source"),
+        "seed": a.seed,
+    }
     name = "bench_quality" + (f"_{n}" if n else "")
     t0 = time.perf_counter()
     if not a.skip_text:
         queries = make_queries(rows, a.queries, a.seed)
-        result["text"] = text_quality(engine, rows, queries,
-                                      variants=None if a.no_variants else WEIGHT_VARIANTS,
-                                      components=not a.no_variants)
+        result["text"] = text_quality(
+            engine, rows, queries, variants=None if a.no_variants else WEIGHT_VARIANTS, components=not a.no_variants
+        )
         t = result["text"]
         print("\n### (a) attribute text queries: NDCG@10 (graded 2/1/0)\n")
-        rows_md = [["BM25 over titles (Okapi k1=1.2 b=0.75)", t["bm25_titles"], 1.0],
-                   ["hybrid engine.search(text) [default weights]", t["hybrid"], t["ratio"]]]
+        rows_md = [
+            ["BM25 over titles (Okapi k1=1.2 b=0.75)", t["bm25_titles"], 1.0],
+            ["hybrid engine.search(text) [default weights]", t["hybrid"], t["ratio"]],
+        ]
         if "hybrid_zh" in t:
             rows_md.append(["hybrid, same queries in Chinese", t["hybrid_zh"], t["hybrid_zh"] / t["bm25_titles"]])
         for comp, v in (t.get("components") or {}).items():
@@ -363,17 +436,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 rows_md.append([f"hybrid, weights {vname}", v, v / t["bm25_titles"]])
         print(C.md_table(["system", "NDCG@10", "× BM25-titles"], rows_md))
         ok = t["ratio"] >= 1.10
-        print(f"\n{t['queries']} queries; target hybrid >= 1.10x BM25-titles: "
-              f"{'PASS' if ok else 'FAIL'} ({t['ratio']:.3f}x); ndcg via {t['ndcg_impl']}")
+        print(
+            f"\n{t['queries']} queries; target hybrid >= 1.10x BM25-titles: "
+            f"{'PASS' if ok else 'FAIL'} ({t['ratio']:.3f}x); ndcg via {t['ndcg_impl']}"
+        )
         result["text_pass"] = ok
     if not a.skip_image:
         im = image_quality(engine, rows, a.image_queries, a.seed, keep_feats=not a.no_variants)
         qs = im.pop("_queries", None)
         result["image"] = im
         print("\n### (b) augmented photo -> own product at rank 1\n")
-        print(C.md_table(["augmentation", "queries", "rank-1", "rank-1 or identical photo", "hits@5"],
-                         [[k, v["n"], v["rank1"], v["rank1_or_identical_photo"], v["hits@5"]]
-                          for k, v in im["per_augmentation"].items()]))
+        print(
+            C.md_table(
+                ["augmentation", "queries", "rank-1", "rank-1 or identical photo", "hits@5"],
+                [
+                    [k, v["n"], v["rank1"], v["rank1_or_identical_photo"], v["hits@5"]]
+                    for k, v in im["per_augmentation"].items()
+                ],
+            )
+        )
         r1 = im["per_augmentation"]["all"]["rank1"]
         result["image_pass"] = r1 >= 0.90
         print(f"\ntarget rank-1 >= 0.90 on the full chain: {'PASS' if r1 >= 0.9 else 'FAIL'} ({r1:.3f})")
@@ -381,8 +462,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             iw = image_weight_study(engine, qs["all"], IMAGE_WEIGHT_VARIANTS)
             result["image_weights"] = {"default": r1, **iw}
             print("\n### (b) fusion weights for image queries (same augmented photos, full chain)\n")
-            print(C.md_table(["weights", "rank-1"], [[f"default (image {SearchConfig().weights['image']}, image_to_text {SearchConfig().weights['image_to_text']})", r1],
-                                                     *[[k, v] for k, v in iw.items()]]))
+            print(
+                C.md_table(
+                    ["weights", "rank-1"],
+                    [
+                        [
+                            f"default (image {SearchConfig().weights['image']}, image_to_text {SearchConfig().weights['image_to_text']})",  # noqa: E501
+                            r1,
+                        ],
+                        *[[k, v] for k, v in iw.items()],
+                    ],
+                )
+            )
             sub = {k: qs[k] for k in ("all", "jitter", "crop") if k in qs}
             ps = part_weight_study(engine, sub, PART_VARIANTS)
             result["image_part_weights"] = ps

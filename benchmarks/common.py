@@ -5,6 +5,7 @@ Paths, subset catalogs of the shared fashion data, a robust `build_store`
 graded relevance for attribute queries, NDCG, Okapi BM25, percentiles,
 markdown tables and JSON output.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,9 @@ import shutil
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +33,7 @@ FASHION = DATA / "fashion"
 CATALOG = FASHION / "catalog.csv"
 TEXT_ONLY = FASHION / "styles_text_only.csv"
 OUT = REPO / "benchmarks" / "out"
-ONNX_DIR = OUT / "onnx"                # pre-exported ONNX files shared by every benchmark
+ONNX_DIR = OUT / "onnx"  # pre-exported ONNX files shared by every benchmark
 STORES = OUT / "stores"
 CATALOGS = OUT / "catalogs"
 ATTR_COLS = ("gender", "masterCategory", "subCategory", "baseColour", "season", "usage")
@@ -39,8 +41,10 @@ ATTR_COLS = ("gender", "masterCategory", "subCategory", "baseColour", "season", 
 
 # ---------------------------------------------------------------------------- config / engine
 
+
 def engine_config(threads: int | None = None, onnx_dir: Path = ONNX_DIR):
     from shoplens.config import EncoderConfig, EngineConfig
+
     kw = {"cache_dir": Path(onnx_dir)}
     if threads:
         kw["threads"] = threads
@@ -51,6 +55,7 @@ def ensure_onnx(onnx_dir: Path = ONNX_DIR) -> dict[str, str]:
     """Export (once) every configured ONNX image encoder into `onnx_dir`, so builds exclude export time."""
     from shoplens.config import EncoderConfig
     from shoplens.encoders import registry
+
     out = {}
     for name in EncoderConfig().image:
         enc = registry.create(name, threads=1, batch_size=1, cache_dir=Path(onnx_dir))
@@ -59,13 +64,21 @@ def ensure_onnx(onnx_dir: Path = ONNX_DIR) -> dict[str, str]:
     return out
 
 
-def build_store(catalog: Path | str, store: Path | str, config=None, *, fresh: bool = True,
-                align: bool = True, progress: bool = False):
+def build_store(
+    catalog: Path | str,
+    store: Path | str,
+    config=None,
+    *,
+    fresh: bool = True,
+    align: bool = True,
+    progress: bool = False,
+):
     """Engine.build with auto-alignment when the align module supports it, else without.
 
     Returns (engine, seconds, info) where info says whether alignment was used."""
     from shoplens.config import BuildConfig
     from shoplens.engine import Engine
+
     store = Path(store)
     if fresh and store.exists():
         shutil.rmtree(store)
@@ -80,8 +93,7 @@ def build_store(catalog: Path | str, store: Path | str, config=None, *, fresh: b
         # The alignment stage is being rewritten elsewhere; the feature cache keeps every
         # encoded vector, so the retry without it only re-does the cheap write.
         info = {"auto_align": False, "align_error": f"{type(e).__name__}: {e}"}
-        eng = Engine.build(catalog, store, config, BuildConfig(auto_align=False, progress=progress,
-                                                               rebuild=True))
+        eng = Engine.build(catalog, store, config, BuildConfig(auto_align=False, progress=progress, rebuild=True))
     return eng, time.perf_counter() - t0, info
 
 
@@ -94,9 +106,10 @@ def seed_cache(store: Path, sources: Sequence[Path] | None = None) -> int:
     """Copy cached encoder features into a new store's feature cache, so a benchmark store is not
     re-encoded from scratch (only for quality/latency stores; bench_indexing always starts cold)."""
     import sqlite3
+
     dst = Path(store) / "cache" / "features.sqlite"
     dst.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(f"file:{dst}", uri=True)   # uri=True: ATTACH below opens sources read-only
+    db = sqlite3.connect(f"file:{dst}", uri=True)  # uri=True: ATTACH below opens sources read-only
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE IF NOT EXISTS feats (fp TEXT, key TEXT, vec BLOB, PRIMARY KEY (fp, key))")
     for src in sources if sources is not None else seed_sources():
@@ -104,7 +117,7 @@ def seed_cache(store: Path, sources: Sequence[Path] | None = None) -> int:
             continue
         try:
             db.execute("ATTACH DATABASE ? AS src", (f"file:{src}?mode=ro",))
-        except sqlite3.Error as e:                       # vanished or unreadable: seeding is best-effort
+        except sqlite3.Error as e:  # vanished or unreadable: seeding is best-effort
             print(f"seed_cache: skipped {src}: {e}", file=sys.stderr)
             continue
         try:
@@ -118,18 +131,27 @@ def seed_cache(store: Path, sources: Sequence[Path] | None = None) -> int:
     return n
 
 
-def open_or_build(catalog: Path, store: Path, config=None, *, rebuild: bool = False, align: bool = True,
-                  progress: bool = True, seed: bool = True):
+def open_or_build(
+    catalog: Path,
+    store: Path,
+    config=None,
+    *,
+    rebuild: bool = False,
+    align: bool = True,
+    progress: bool = True,
+    seed: bool = True,
+):
     """Reuse a built store when its manifest exists (and rebuild is off), else build it
     (its feature cache first seeded from earlier runs' caches unless seed=False)."""
     from shoplens.engine import Engine
     from shoplens.store.layout import current_generation
+
     config = config or engine_config()
     if not rebuild and store.is_dir():
         try:
             if current_generation(store) is not None:
                 return Engine.open(store, config), 0.0, {"reused": True}
-        except Exception:                                    # noqa: BLE001 - unreadable: rebuild
+        except Exception:  # noqa: BLE001 - unreadable: rebuild
             pass
     if store.exists():
         shutil.rmtree(store)
@@ -139,6 +161,7 @@ def open_or_build(catalog: Path, store: Path, config=None, *, rebuild: bool = Fa
 
 
 # ---------------------------------------------------------------------------- data
+
 
 def read_fashion_rows(limit: int | None = None, path: Path = CATALOG) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
@@ -150,8 +173,7 @@ def read_fashion_rows(limit: int | None = None, path: Path = CATALOG) -> list[di
     return rows
 
 
-def subset_rows(rows: list[dict[str, str]], n: int | None, seed: int = 0, spread: bool = True
-                ) -> list[dict[str, str]]:
+def subset_rows(rows: list[dict[str, str]], n: int | None, seed: int = 0, spread: bool = True) -> list[dict[str, str]]:
     """n rows: a seeded random sample (spread=True, so small subsets still cover many types) or the first n."""
     if not n or n >= len(rows):
         return rows
@@ -185,8 +207,10 @@ def fashion_catalog(n: int | None, seed: int = 0, name: str | None = None) -> tu
 
 # ---------------------------------------------------------------------------- relevance
 
+
 def lexicon_type(title: str | None) -> str | None:
     from shoplens.preprocess.lexicon import product_type
+
     return product_type(title)
 
 
@@ -208,14 +232,16 @@ def ndcg_at(ranked_ids: Sequence[str], qrels: dict[str, int], k: int = 10) -> fl
     return dcg / idcg if idcg > 0 else 0.0
 
 
-def mean_ndcg(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]], k: int = 10
-              ) -> tuple[float, dict[str, float], str]:
+def mean_ndcg(
+    runs: dict[str, list[str]], qrels: dict[str, dict[str, int]], k: int = 10
+) -> tuple[float, dict[str, float], str]:
     """Mean NDCG@k over queries; shoplens.evaluate.metrics when present (trec_eval-exact), else local.
 
     Runs are ranked id lists; they are turned into descending scores so trec_eval's
     re-sort keeps the engine's order."""
     try:
         from shoplens.evaluate.metrics import evaluate
+
         run = {q: {d: float(len(ids) - i) for i, d in enumerate(ids)} for q, ids in runs.items()}
         ev = evaluate(run, qrels, [f"ndcg@{k}"])
         per_q = {q: v[f"ndcg@{k}"] for q, v in ev.per_query.items()}
@@ -264,11 +290,12 @@ class OkapiBM25:
     def top(self, query: str, k: int = 10) -> list[int]:
         s = self.scores(query)
         nz = np.flatnonzero(s > 0)
-        order = nz[np.lexsort((nz, -s[nz]))]                # score desc, ties by doc order
+        order = nz[np.lexsort((nz, -s[nz]))]  # score desc, ties by doc order
         return order[:k].tolist()
 
 
 # ---------------------------------------------------------------------------- output
+
 
 def pct(values: Iterable[float], q: float) -> float:
     v = np.asarray(list(values), np.float64)
@@ -282,6 +309,7 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
                 return "—"
             return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
         return str(x)
+
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(cell(x) for x in r) + " |" for r in rows]
     return "\n".join(lines)
@@ -292,14 +320,23 @@ def environment() -> dict[str, Any]:
         load = os.getloadavg()
     except OSError:
         load = None
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "loadavg": load,
-            "machine": platform.machine(), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "loadavg": load,
+        "machine": platform.machine(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
 
 
 def write_json(name: str, payload: dict[str, Any]) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.json"
-    payload = {"benchmark": name, "command": " ".join([Path(sys.executable).name, *sys.argv]),
-               "env": environment(), **payload}
+    payload = {
+        "benchmark": name,
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "env": environment(),
+        **payload,
+    }
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
     return path

@@ -3,6 +3,7 @@
 The public entry point is :class:`shoplens.engine.Engine`; everything else is a
 pipeline stage that the engine wires together.
 """
+
 import os as _os
 
 # torch (pulled in for the one-time ONNX export) loads an OpenMP runtime whose
@@ -19,5 +20,6 @@ def __getattr__(name):
     # Lazy so `import shoplens` stays cheap (the CLI imports heavy stages on demand).
     if name == "Engine":
         from .engine import Engine
+
         return Engine
     raise AttributeError(name)

@@ -4,26 +4,31 @@ Validation never aborts on one bad row: the row (or just the bad field) is
 skipped and reported with file, row and field, so a shop with a few broken
 rows still gets the rest indexed. Only an unreadable file is fatal.
 """
+
 from __future__ import annotations
 
 import csv
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from .errors import CatalogError  # noqa: F401  (re-exported)
 from .jsonlines import iter_objects
 from .records import IngestIssue, IngestReport, Product
 
 KNOWN = {"id", "title", "description", "image", "images", "video", "videos", "reviews", "review", "price"}
 # Common alternative column names, so real exports load without renaming.
-ALIASES = {"productDisplayName": "title", "name": "title", "product_name": "title",
-           "image_path": "image", "image_url": "image", "desc": "description"}
+ALIASES = {
+    "productDisplayName": "title",
+    "name": "title",
+    "product_name": "title",
+    "image_path": "image",
+    "image_url": "image",
+    "desc": "description",
+}
 MAX_FIELD_CHARS = 100_000
-
-
-class CatalogError(ValueError):
-    """The catalog as a whole cannot be read (missing file, unknown format, no id column)."""
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -35,7 +40,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
             if not reader.fieldnames or "id" not in reader.fieldnames:
                 raise CatalogError(f"{path}: header has no 'id' column (got {reader.fieldnames})")
             for i, row in enumerate(reader, start=1):
-                if None in row:            # more cells than header columns
+                if None in row:  # more cells than header columns
                     yield i, None, f"{len(row[None])} more cells than the header has columns"
                     continue
                 yield i, row, None
@@ -44,6 +49,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
             yield from iter_objects(f)
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
+
         try:
             table = pq.read_table(path)
         except Exception as e:  # pyarrow raises several types for corrupt files
@@ -93,8 +99,7 @@ def _resolve(path_value: Any, base: Path) -> str:
     return str(p.resolve())
 
 
-def _product(raw: dict[str, Any], base: Path, where: tuple[str, int],
-             issues: list[IngestIssue]) -> Product:
+def _product(raw: dict[str, Any], base: Path, where: tuple[str, int], issues: list[IngestIssue]) -> Product:
     """Build one Product; field-level problems drop that field and are appended to `issues`."""
     file, row = where
     data = {ALIASES.get(k, k): v for k, v in raw.items() if k is not None}
@@ -152,9 +157,16 @@ def _product(raw: dict[str, Any], base: Path, where: tuple[str, int],
             field_issue(k, f"attribute values must be scalar, got {type(v).__name__}")
             continue
         attributes[str(k)] = str(v).strip()
-    return Product(id=pid, title=out.get("title"), description=out.get("description"),
-                   images=tuple(media["images"]), videos=tuple(media["videos"]),
-                   reviews=tuple(reviews), price=out.get("price"), attributes=attributes)
+    return Product(
+        id=pid,
+        title=out.get("title"),
+        description=out.get("description"),
+        images=tuple(media["images"]),
+        videos=tuple(media["videos"]),
+        reviews=tuple(reviews),
+        price=out.get("price"),
+        attributes=attributes,
+    )
 
 
 def load_catalog(path: str | Path, limit: int | None = None) -> tuple[list[Product], IngestReport]:
@@ -176,9 +188,10 @@ def load_catalog(path: str | Path, limit: int | None = None) -> tuple[list[Produ
             report.rows_skipped.append(IngestIssue(str(path), row_no, "id", str(e)))
             continue
         if product.id in by_id:
-            report.duplicates.append(IngestIssue(
-                str(path), row_no, "id", f"duplicate id, replaces row {by_id[product.id][0]}", product.id))
-            del by_id[product.id]            # re-insert so order follows the winning row
+            report.duplicates.append(
+                IngestIssue(str(path), row_no, "id", f"duplicate id, replaces row {by_id[product.id][0]}", product.id)
+            )
+            del by_id[product.id]  # re-insert so order follows the winning row
         by_id[product.id] = (row_no, product)
         if limit is not None and len(by_id) >= limit:
             break

@@ -1,4 +1,5 @@
 """Explicit configuration objects; nothing in shoplens reads globals."""
+
 from __future__ import annotations
 
 import os
@@ -44,20 +45,22 @@ class SearchConfig:
     # Fields that are a preference, not a requirement: a product in another colour is still a partial
     # match for "black shoes"; one of another type or gender is not (floor 0).
     predicted_attribute_floors: dict[str, float] = field(default_factory=lambda: {"colour": 0.3})
-    weights: dict[str, float] = field(default_factory=lambda: {
-        "bm25": 1.0,
-        "text_dense:e5": 1.0,
-        "text_dense:use": 0.5,
-        # 2.0 scored +2.6% NDCG on attribute queries but let look-alike photos outrank the one
-        # product whose title has a rare keyword; 1.0 keeps exact words decisive.
-        "text_to_image": 1.0,
-        "image": 1.0,
-        # Small on purpose: products with photos are ranked by photo similarity (0.5 here cost
-        # augmented-photo rank-1 0.68 vs 0.96 at 0, benchmarks/bench_quality.py); modality-aware
-        # fusion scales it up for text-only products, which only this component can reach.
-        "image_to_text": 0.05,
-        "attributes": 0.5,
-    })
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "bm25": 1.0,
+            "text_dense:e5": 1.0,
+            "text_dense:use": 0.5,
+            # 2.0 scored +2.6% NDCG on attribute queries but let look-alike photos outrank the one
+            # product whose title has a rare keyword; 1.0 keeps exact words decisive.
+            "text_to_image": 1.0,
+            "image": 1.0,
+            # Small on purpose: products with photos are ranked by photo similarity (0.5 here cost
+            # augmented-photo rank-1 0.68 vs 0.96 at 0, benchmarks/bench_quality.py); modality-aware
+            # fusion scales it up for text-only products, which only this component can reach.
+            "image_to_text": 0.05,
+            "attributes": 0.5,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,9 @@ class EngineConfig:
 class BuildConfig:
     """How `index` treats an existing store."""
 
-    delete_missing: bool = False     # drop stored products absent from the new catalog
-    rebuild: bool = False            # ignore the existing generation entirely
-    auto_align: bool = True          # train heads on first build when there are enough pairs
+    delete_missing: bool = False  # drop stored products absent from the new catalog
+    rebuild: bool = False  # ignore the existing generation entirely
+    auto_align: bool = True  # train heads on first build when there are enough pairs
     # Below this many image-title pairs the shipped heads (trained on 7.7k fashion pairs) are
     # used as they are; `shoplens align` trains on any store with >= AlignConfig.min_pairs.
     auto_align_min_pairs: int = 2000

@@ -3,12 +3,14 @@
 The CLI and (later) the HTTP server call only this; it wires the pipeline
 stages (catalog -> features -> store -> search) with explicit config.
 """
+
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .catalog import load_catalog
 from .config import BuildConfig, EngineConfig
@@ -50,8 +52,7 @@ class Encoders:
 
 
 class Engine:
-    def __init__(self, store_dir: str | Path, config: EngineConfig | None = None,
-                 encoders: Encoders | None = None):
+    def __init__(self, store_dir: str | Path, config: EngineConfig | None = None, encoders: Encoders | None = None):
         """Prefer `Engine.open`; this reads the live generation of an existing store.
         `encoders` lets a build hand over its already-loaded models."""
         self.store = Path(store_dir)
@@ -65,12 +66,17 @@ class Engine:
 
     # ---- opening / building ---------------------------------------------------------------
     @classmethod
-    def open(cls, store_dir: str | Path, config: EngineConfig | None = None) -> "Engine":
+    def open(cls, store_dir: str | Path, config: EngineConfig | None = None) -> Engine:
         return cls(store_dir, config)
 
     @classmethod
-    def build(cls, catalog: str | Path | Sequence[str | Path], store_dir: str | Path,
-              config: EngineConfig | None = None, build: BuildConfig | None = None) -> "Engine":
+    def build(
+        cls,
+        catalog: str | Path | Sequence[str | Path],
+        store_dir: str | Path,
+        config: EngineConfig | None = None,
+        build: BuildConfig | None = None,
+    ) -> Engine:
         """Index a catalog into a store (create, or upsert into an existing one) and open it."""
         config, build = config or EngineConfig(), build or BuildConfig()
         store = Path(store_dir)
@@ -91,15 +97,29 @@ class Engine:
             try:
                 fs = _features(merged, encoders, cache, config, build.progress)
                 heads, heads_info = _heads_for_build(store, fs, encoders, cache, config, build)
-                ingest = {"catalog_rows": sum(r.rows_read for r in reports),
-                          "rows_skipped": sum(len(r.rows_skipped) for r in reports),
-                          "fields_dropped": sum(len(r.field_issues) for r in reports) + len(fs.issues),
-                          "duplicates": sum(len(r.duplicates) for r in reports), **changes}
+                ingest = {
+                    "catalog_rows": sum(r.rows_read for r in reports),
+                    "rows_skipped": sum(len(r.rows_skipped) for r in reports),
+                    "fields_dropped": sum(len(r.field_issues) for r in reports) + len(fs.issues),
+                    "duplicates": sum(len(r.duplicates) for r in reports),
+                    **changes,
+                }
                 if fs.issues:
-                    _say(f"{len(fs.issues)} images could not be used, e.g.:\n" +
-                         "\n".join(f"    - {i}" for i in fs.issues[:3]), build.progress)
-                write_generation(store, fs, encoders.all, heads, heads_info,
-                                 [str(Path(c).resolve()) for c in catalogs], ingest, config.index)
+                    _say(
+                        f"{len(fs.issues)} images could not be used, e.g.:\n"
+                        + "\n".join(f"    - {i}" for i in fs.issues[:3]),
+                        build.progress,
+                    )
+                write_generation(
+                    store,
+                    fs,
+                    encoders.all,
+                    heads,
+                    heads_info,
+                    [str(Path(c).resolve()) for c in catalogs],
+                    ingest,
+                    config.index,
+                )
             finally:
                 cache.close()
         engine = cls(store, config, encoders)
@@ -110,6 +130,7 @@ class Engine:
         if not info:
             return None
         from .align.heads import Heads, HeadsError, default_heads_path
+
         path = default_heads_path() if info.get("source") == "shipped defaults" else Path(info["path"])
         try:
             heads = Heads.load(path if path.is_absolute() else self.store / path)
@@ -120,14 +141,17 @@ class Engine:
             if heads.fingerprint == info.get("fingerprint"):
                 return heads
             if info.get("space_fingerprint") and heads.space_fingerprint == info["space_fingerprint"]:
-                return heads      # same shared space, only the attribute classifiers were refit
+                return heads  # same shared space, only the attribute classifiers were refit
             if info.get("fingerprint") in (heads.meta.get("same_space_as") or ()):
-                return heads      # older heads (e.g. earlier shipped defaults) with these very towers
+                return heads  # older heads (e.g. earlier shipped defaults) with these very towers
         # Never mix: the store's aligned vectors were made by other heads (e.g. shoplens was
         # upgraded and ships new defaults). Cross-modal components stay off until re-indexing.
-        _say(f"{self.store}: aligned vectors were made by heads {info.get('fingerprint')} but {why}; "
-             f"text->image and image->text are off until `shoplens index` (or `align`) re-embeds "
-             f"the store (cached features make that quick)", True)
+        _say(
+            f"{self.store}: aligned vectors were made by heads {info.get('fingerprint')} but {why}; "
+            f"text->image and image->text are off until `shoplens index` (or `align`) re-embeds "
+            f"the store (cached features make that quick)",
+            True,
+        )
         return None
 
     # ---- querying -------------------------------------------------------------------------
@@ -135,12 +159,26 @@ class Engine:
     def manifest(self) -> Manifest:
         return self.reader.manifest
 
-    def search(self, text: str | None = None, image: str | bytes | Path | None = None, k: int = 10,
-               filters: dict[str, Any] | None = None, *, facets: list[str] | bool | None = None,
-               strict_attributes: bool = False, weights: dict[str, float] | None = None) -> SearchResult:
-        q = Query(text=text, image=str(image) if isinstance(image, Path) else image, k=k,
-                  filters=dict(filters or {}), facets=facets, strict_attributes=strict_attributes,
-                  weights=weights)
+    def search(
+        self,
+        text: str | None = None,
+        image: str | bytes | Path | None = None,
+        k: int = 10,
+        filters: dict[str, Any] | None = None,
+        *,
+        facets: list[str] | bool | None = None,
+        strict_attributes: bool = False,
+        weights: dict[str, float] | None = None,
+    ) -> SearchResult:
+        q = Query(
+            text=text,
+            image=str(image) if isinstance(image, Path) else image,
+            k=k,
+            filters=dict(filters or {}),
+            facets=facets,
+            strict_attributes=strict_attributes,
+            weights=weights,
+        )
         return self.searcher.search(q)
 
     def search_query(self, q: Query) -> SearchResult:
@@ -148,8 +186,7 @@ class Engine:
 
     def search_batch(self, queries: Iterable[dict[str, Any]], k: int = 10) -> list[SearchResult]:
         """Batch search: each dict has any of text/image/filters; models are loaded once."""
-        return [self.searcher.search(Query.from_json(q, k=k, where=f"query {i + 1}"))
-                for i, q in enumerate(queries)]
+        return [self.searcher.search(Query.from_json(q, k=k, where=f"query {i + 1}")) for i, q in enumerate(queries)]
 
     def products(self, ids: Sequence[str]) -> dict[str, Product]:
         table: ProductTable = self.reader.products
@@ -161,20 +198,35 @@ class Engine:
     def align(self, config: Any | None = None, progress: bool = True) -> dict[str, Any]:
         """Retrain the alignment heads on this store's pairs and publish a re-embedded generation."""
         from .align.run import align_store
+
         with writer_lock(self.store):
             products = self.reader.products.all_products()
             cache = FeatureCache(self.store / "cache" / "features.sqlite")
             fs = _features(products, self.encoders, cache, self.config, progress)
             t0 = time.perf_counter()
-            heads, metrics, path = align_store(fs, cache, {**self.encoders.text, **self.encoders.image}, config,
-                                               self.store / "heads", progress=progress,
-                                               log=lambda m: _say(m, progress))
+            heads, metrics, path = align_store(
+                fs,
+                cache,
+                {**self.encoders.text, **self.encoders.image},
+                config,
+                self.store / "heads",
+                progress=progress,
+                log=lambda m: _say(m, progress),
+            )
             fs.timings_s["align"] = time.perf_counter() - t0
             info = _heads_info(self.store, heads, metrics, path)
-            write_generation(self.store, fs, self.encoders.all, heads, info, self.manifest.catalogs,
-                             {**self.manifest.ingest, "aligned": True}, self.config.index)
+            write_generation(
+                self.store,
+                fs,
+                self.encoders.all,
+                heads,
+                info,
+                self.manifest.catalogs,
+                {**self.manifest.ingest, "aligned": True},
+                self.config.index,
+            )
             cache.close()
-        self.__init__(self.store, self.config, self.encoders)          # reopen on the new generation
+        self.__init__(self.store, self.config, self.encoders)  # reopen on the new generation
         return metrics
 
     def close(self) -> None:
@@ -185,17 +237,28 @@ def _heads_info(store: Path, heads: Any, metrics: dict[str, Any], path: str | Pa
     """Manifest entry for heads that `align_store` returned (it keeps the shipped defaults when
     they beat heads trained on a small store)."""
     if metrics.get("adopted") == "default":
-        return {"path": "default", "fingerprint": heads.fingerprint, "source": "shipped defaults",
-                "metrics": metrics}
-    return {"path": str(Path(path).relative_to(store)), "fingerprint": heads.fingerprint,
-            "source": "trained on this store", "metrics": metrics}
+        return {"path": "default", "fingerprint": heads.fingerprint, "source": "shipped defaults", "metrics": metrics}
+    return {
+        "path": str(Path(path).relative_to(store)),
+        "fingerprint": heads.fingerprint,
+        "source": "trained on this store",
+        "metrics": metrics,
+    }
 
 
-def _features(products: list[Product], encoders: Encoders, cache: FeatureCache, config: EngineConfig,
-              progress: bool) -> FeatureSet:
-    return encode_catalog(products, list(encoders.text.values()), list(encoders.image.values()), cache,
-                          batch_size=config.encoders.batch_size, progress=progress,
-                          max_bytes=config.index.max_image_bytes, max_pixels=config.index.max_image_pixels)
+def _features(
+    products: list[Product], encoders: Encoders, cache: FeatureCache, config: EngineConfig, progress: bool
+) -> FeatureSet:
+    return encode_catalog(
+        products,
+        list(encoders.text.values()),
+        list(encoders.image.values()),
+        cache,
+        batch_size=config.encoders.batch_size,
+        progress=progress,
+        max_bytes=config.index.max_image_bytes,
+        max_pixels=config.index.max_image_pixels,
+    )
 
 
 def _merge_with_store(store: Path, products: list[Product], build: BuildConfig) -> tuple[list[Product], dict]:
@@ -207,7 +270,7 @@ def _merge_with_store(store: Path, products: list[Product], build: BuildConfig) 
     old = ProductTable(gen / "products.sqlite")
     try:
         old_products = old.all_products()
-        old_hash = old.hashes()                  # stored at build time; no need to re-hash
+        old_hash = old.hashes()  # stored at build time; no need to re-hash
     finally:
         old.close()
     new_by_id = {p.id: p for p in products}
@@ -217,14 +280,21 @@ def _merge_with_store(store: Path, products: list[Product], build: BuildConfig) 
     missing = sum(1 for p in old_products if p.id not in new_by_id)
     merged = [new_by_id.get(p.id, p) for p in old_products if p.id in new_by_id or not build.delete_missing]
     merged += [p for p in products if p.id not in old_hash]
-    return merged, {"added": added, "updated": updated, "unchanged": unchanged, "deleted": missing if build.delete_missing else 0,
-                    "kept_from_store": 0 if build.delete_missing else missing}
+    return merged, {
+        "added": added,
+        "updated": updated,
+        "unchanged": unchanged,
+        "deleted": missing if build.delete_missing else 0,
+        "kept_from_store": 0 if build.delete_missing else missing,
+    }
 
 
-def _heads_for_build(store: Path, fs: FeatureSet, encoders: Encoders, cache: FeatureCache,
-                     config: EngineConfig, build: BuildConfig) -> tuple[Any | None, dict[str, Any] | None]:
+def _heads_for_build(
+    store: Path, fs: FeatureSet, encoders: Encoders, cache: FeatureCache, config: EngineConfig, build: BuildConfig
+) -> tuple[Any | None, dict[str, Any] | None]:
     """Heads trained on this store if compatible, else train them (enough pairs), else the shipped defaults."""
     from .align.heads import Heads, HeadsError, default_heads_path
+
     fps = encoders.fingerprints()
     gen = None if build.rebuild else (current_generation(store) if store.is_dir() else None)
     if gen is not None:
@@ -238,14 +308,25 @@ def _heads_for_build(store: Path, fs: FeatureSet, encoders: Encoders, cache: Fea
                 pass
     if build.auto_align:
         from .align.run import align_store, count_pairs
+
         pairs = count_pairs(fs)
         if pairs < build.auto_align_min_pairs:
-            _say(f"{pairs} image-title pairs (< {build.auto_align_min_pairs}): using the shipped text-image "
-                 f"heads; `shoplens align --store {store}` trains heads on this catalog", build.progress)
+            _say(
+                f"{pairs} image-title pairs (< {build.auto_align_min_pairs}): using the shipped text-image "
+                f"heads; `shoplens align --store {store}` trains heads on this catalog",
+                build.progress,
+            )
         else:
             t0 = time.perf_counter()
-            heads, metrics, path = align_store(fs, cache, {**encoders.text, **encoders.image}, None, store / "heads",
-                                               progress=build.progress, log=lambda m: _say(m, build.progress))
+            heads, metrics, path = align_store(
+                fs,
+                cache,
+                {**encoders.text, **encoders.image},
+                None,
+                store / "heads",
+                progress=build.progress,
+                log=lambda m: _say(m, build.progress),
+            )
             fs.timings_s["align"] = time.perf_counter() - t0
             return heads, _heads_info(store, heads, metrics, path)
     path = default_heads_path()
@@ -258,5 +339,9 @@ def _heads_for_build(store: Path, fs: FeatureSet, encoders: Encoders, cache: Fea
     if stale:
         _say(f"default heads were trained on other versions of {stale}; text->image search is off", build.progress)
         return None, None
-    return heads, {"path": "default", "fingerprint": heads.fingerprint, "source": "shipped defaults",
-                   "metrics": getattr(heads, "metrics", None)}
+    return heads, {
+        "path": "default",
+        "fingerprint": heads.fingerprint,
+        "source": "shipped defaults",
+        "metrics": getattr(heads, "metrics", None),
+    }

@@ -3,10 +3,12 @@
 Callers differ only in what they do with a bad line (a catalog reports it and goes on, an
 evaluation file stops), so the parsing and its wording live here once.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 
 def parse_object(line: str) -> tuple[dict[str, Any] | None, str | None]:

@@ -4,12 +4,14 @@ These are the stable contract between stages (catalog -> encode -> store ->
 search) and for later stages (ranker, feedback, serving): add optional fields,
 never rename or repurpose existing ones.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, asdict
-from typing import Any, Iterator
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class Product:
     id: str
     title: str | None = None
     description: str | None = None
-    images: tuple[str, ...] = ()          # absolute paths
+    images: tuple[str, ...] = ()  # absolute paths
     videos: tuple[str, ...] = ()
     reviews: tuple[str, ...] = ()
     price: float | None = None
@@ -43,7 +45,7 @@ class Product:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Product":
+    def from_json(cls, d: dict[str, Any]) -> Product:
         return cls(
             id=str(d["id"]),
             title=d.get("title"),
@@ -84,18 +86,20 @@ class IngestReport:
     file: str
     rows_read: int = 0
     products: int = 0
-    rows_skipped: list[IngestIssue] = field(default_factory=list)     # whole row dropped
-    field_issues: list[IngestIssue] = field(default_factory=list)     # row kept, one modality dropped
-    duplicates: list[IngestIssue] = field(default_factory=list)       # earlier row replaced
+    rows_skipped: list[IngestIssue] = field(default_factory=list)  # whole row dropped
+    field_issues: list[IngestIssue] = field(default_factory=list)  # row kept, one modality dropped
+    duplicates: list[IngestIssue] = field(default_factory=list)  # earlier row replaced
 
     def all_issues(self) -> list[IngestIssue]:
         return self.rows_skipped + self.field_issues + self.duplicates
 
     def summary(self, examples: int = 3) -> str:
         lines = [f"{self.file}: {self.rows_read} rows read, {self.products} products kept"]
-        for label, items in (("rows skipped", self.rows_skipped),
-                             ("fields dropped (row kept)", self.field_issues),
-                             ("duplicate ids (last one wins)", self.duplicates)):
+        for label, items in (
+            ("rows skipped", self.rows_skipped),
+            ("fields dropped (row kept)", self.field_issues),
+            ("duplicate ids (last one wins)", self.duplicates),
+        ):
             if items:
                 lines.append(f"  {len(items)} {label}, e.g.:")
                 lines += [f"    - {i}" for i in items[:examples]]
@@ -106,9 +110,9 @@ class IngestReport:
 class ComponentScore:
     """One retrieval component's view of a hit, for `explain`."""
 
-    score: float          # the component's raw similarity / BM25 score
-    rank: int             # 1-based rank within that component
-    contribution: float   # what it added to the fused score
+    score: float  # the component's raw similarity / BM25 score
+    rank: int  # 1-based rank within that component
+    contribution: float  # what it added to the fused score
 
 
 @dataclass
@@ -125,12 +129,14 @@ class Hit:
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "score": round(float(self.score), 6), "title": self.title}
         if explain:
-            d["explain"] = {k: {"score": round(v.score, 6), "rank": v.rank,
-                                "contribution": round(v.contribution, 6)}
-                            for k, v in self.components.items()}
+            d["explain"] = {
+                k: {"score": round(v.score, 6), "rank": v.rank, "contribution": round(v.contribution, 6)}
+                for k, v in self.components.items()
+            }
             if self.predicted:
-                d["predicted_attributes"] = {f: {"value": v, "p": round(float(p), 4)}
-                                             for f, (v, p) in self.predicted.items()}
+                d["predicted_attributes"] = {
+                    f: {"value": v, "p": round(float(p), 4)} for f, (v, p) in self.predicted.items()
+                }
         return d
 
 
@@ -158,8 +164,7 @@ class SearchResult:
         return [h.id for h in self.hits]
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
-        d: dict[str, Any] = {"query": self.query,
-                             "results": [h.to_json(explain) for h in self.hits]}
+        d: dict[str, Any] = {"query": self.query, "results": [h.to_json(explain) for h in self.hits]}
         if self.facets is not None:
             d["facets"] = self.facets
         if explain and self.understanding is not None:

@@ -1,4 +1,5 @@
 """Shared fixtures: real shared data, real models, one small real store per session."""
+
 from __future__ import annotations
 
 import csv
@@ -15,15 +16,22 @@ FASHION = SHARED / "fashion"
 def fashion_rows(n: int, offset: int = 0) -> list[dict]:
     with open(FASHION / "catalog.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    return rows[offset:offset + n]
+    return rows[offset : offset + n]
 
 
 def fashion_products(n: int, step: int = 1):
     """`n` real fashion products as records, every `step`-th row (spread over brands)."""
     from shoplens.records import Product
-    return [Product(id=r["id"], title=r["productDisplayName"], images=(str(FASHION / r["image"]),),
-                    attributes={"gender": r["gender"], "baseColour": r["baseColour"]})
-            for r in fashion_rows(n * step)[::step]][:n]
+
+    return [
+        Product(
+            id=r["id"],
+            title=r["productDisplayName"],
+            images=(str(FASHION / r["image"]),),
+            attributes={"gender": r["gender"], "baseColour": r["baseColour"]},
+        )
+        for r in fashion_rows(n * step)[::step]
+    ][:n]
 
 
 def write_catalog(path: Path, rows: list[dict]) -> Path:
@@ -33,9 +41,13 @@ def write_catalog(path: Path, rows: list[dict]) -> Path:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
         for r in rows:
-            w.writerow({**{c: r.get(c, "") for c in cols},
-                        "title": r.get("title", r.get("productDisplayName", "")),
-                        "image": str(FASHION / r["image"]) if r.get("image") else ""})
+            w.writerow(
+                {
+                    **{c: r.get(c, "") for c in cols},
+                    "title": r.get("title", r.get("productDisplayName", "")),
+                    "image": str(FASHION / r["image"]) if r.get("image") else "",
+                }
+            )
     return path
 
 
@@ -48,6 +60,7 @@ def onnx_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def engine_config(onnx_cache):
     from shoplens.config import EncoderConfig, EngineConfig
+
     return EngineConfig(encoders=EncoderConfig(cache_dir=onnx_cache))
 
 
@@ -62,6 +75,7 @@ def small_store(tmp_path_factory, small_catalog, engine_config):
     """A real store over 240 shared fashion products (titles, attributes, photos)."""
     from shoplens.config import BuildConfig
     from shoplens.engine import Engine
+
     store = tmp_path_factory.mktemp("store") / "s"
     Engine.build(small_catalog, store, engine_config, BuildConfig(progress=False, auto_align=False))
     return store
@@ -70,4 +84,5 @@ def small_store(tmp_path_factory, small_catalog, engine_config):
 @pytest.fixture(scope="session")
 def small_engine(small_store, engine_config):
     from shoplens.engine import Engine
+
     return Engine.open(small_store, engine_config)

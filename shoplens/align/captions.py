@@ -9,11 +9,12 @@ individual titles. Wordings vary (all lexicon synonyms, several templates,
 English and Chinese, subsets of the attributes) so that the heads generalise
 to wordings no benchmark has seen.
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from shoplens.preprocess import lexicon
 from shoplens.records import Product
@@ -32,31 +33,51 @@ SUBSETS: tuple[tuple[str, ...], ...] = (
 )
 
 EN_TEMPLATES = {
-    ("gender", "colour", "type"): ("{gender} {colour} {type}", "{colour} {type} for {gender_for}",
-                                   "{gender} {type} {colour}", "{colour} {gender} {type}",
-                                   "{gender_pos} {colour} {type}", "{colour} {type} {gender}"),
+    ("gender", "colour", "type"): (
+        "{gender} {colour} {type}",
+        "{colour} {type} for {gender_for}",
+        "{gender} {type} {colour}",
+        "{colour} {gender} {type}",
+        "{gender_pos} {colour} {type}",
+        "{colour} {type} {gender}",
+    ),
     ("colour", "type"): ("{colour} {type}", "{type} in {colour}", "{type} {colour}"),
     ("gender", "type"): ("{gender} {type}", "{type} for {gender_for}", "{gender_pos} {type}"),
     ("type",): ("{type}",),
 }
 ZH_TEMPLATES = {
-    ("gender", "colour", "type"): ("{gender} {colour} {type}", "{gender}{colour}{type}", "{colour}{gender}{type}",
-                                   "{colour}{type} {gender}", "{colour}的{gender}{type}"),
+    ("gender", "colour", "type"): (
+        "{gender} {colour} {type}",
+        "{gender}{colour}{type}",
+        "{colour}{gender}{type}",
+        "{colour}{type} {gender}",
+        "{colour}的{gender}{type}",
+    ),
     ("colour", "type"): ("{colour} {type}", "{colour}{type}", "{colour}的{type}"),
     ("gender", "type"): ("{gender} {type}", "{gender}{type}", "{type} {gender}"),
     ("type",): ("{type}",),
 }
 # Short colour forms ("黑") read oddly alone with a space; they are fine glued to a noun.
-_FOR_GENDER = {"Men": ("men",), "Women": ("women",), "Boys": ("boys",), "Girls": ("girls",),
-               "Unisex": ("men and women", "everyone")}
-_POS_GENDER = {"Men": ("men's", "mens"), "Women": ("women's", "womens", "ladies"),
-               "Boys": ("boys'", "boys"), "Girls": ("girls'", "girls"), "Unisex": ("unisex",)}
+_FOR_GENDER = {
+    "Men": ("men",),
+    "Women": ("women",),
+    "Boys": ("boys",),
+    "Girls": ("girls",),
+    "Unisex": ("men and women", "everyone"),
+}
+_POS_GENDER = {
+    "Men": ("men's", "mens"),
+    "Women": ("women's", "womens", "ladies"),
+    "Boys": ("boys'", "boys"),
+    "Girls": ("girls'", "girls"),
+    "Unisex": ("unisex",),
+}
 
 
 @dataclass(frozen=True)
 class Caption:
     text: str
-    lang: str                               # "en" | "zh"
+    lang: str  # "en" | "zh"
     attributes: tuple[tuple[str, str], ...]  # (lexicon field, canonical value) it mentions
 
 
@@ -92,8 +113,9 @@ def _forms(fld: str, value: str, lang: str) -> tuple[str, ...]:
     return forms or (value.lower(),)
 
 
-def attribute_captions(attrs: Mapping[str, str], n: int = 8, seed: int = 0,
-                       langs: Sequence[str] = ("en", "zh")) -> list[Caption]:
+def attribute_captions(
+    attrs: Mapping[str, str], n: int = 8, seed: int = 0, langs: Sequence[str] = ("en", "zh")
+) -> list[Caption]:
     """`n` captions per language for one attribute combination, in varied wordings."""
     if "type" not in attrs:
         return []
@@ -126,8 +148,9 @@ def attribute_captions(attrs: Mapping[str, str], n: int = 8, seed: int = 0,
     return out
 
 
-def captions_for_products(product_attrs: Sequence[Mapping[str, str]], n: int = 8, seed: int = 0,
-                          langs: Sequence[str] = ("en", "zh")) -> tuple[list[Caption], list[list[int]]]:
+def captions_for_products(
+    product_attrs: Sequence[Mapping[str, str]], n: int = 8, seed: int = 0, langs: Sequence[str] = ("en", "zh")
+) -> tuple[list[Caption], list[list[int]]]:
     """Captions for every distinct (type, colour, gender) combination, and for each product
     the indices of the captions it is a positive for."""
     captions: list[Caption] = []

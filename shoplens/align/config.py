@@ -1,4 +1,5 @@
 """Settings for training the cross-modal alignment heads."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
@@ -11,36 +12,36 @@ class AlignConfig:
     dim: int = 256
     image_inputs: tuple[str, ...] = ("mobilenet_v2", "efficientnet_lite0", "colour")
     text_inputs: tuple[str, ...] = ("e5", "use")
-    text_mode: str = "passage"             # e5 mode for captions at training AND queries at search time
-    block_hidden: int = 0                  # >0: residual MLP block after the linear map (hidden width)
-    ensemble: int = 3                      # >1: that many heads (seeds seed, seed+1, ...), each L2-normalised,
-                                           # concatenated / sqrt(ensemble): output is ensemble * dim wide
+    text_mode: str = "passage"  # e5 mode for captions at training AND queries at search time
+    block_hidden: int = 0  # >0: residual MLP block after the linear map (hidden width)
+    ensemble: int = 3  # >1: that many heads (seeds seed, seed+1, ...), each L2-normalised,
+    # concatenated / sqrt(ensemble): output is ensemble * dim wide
 
     # Optimisation: symmetric (multi-positive) InfoNCE, learnable temperature, AdamW.
     epochs: int = 60
     batch_size: int = 512
     lr: float = 2e-3
     weight_decay: float = 0.05
-    temperature: float = 0.05              # initial; learnable unless learn_temperature=False
+    temperature: float = 0.05  # initial; learnable unless learn_temperature=False
     learn_temperature: bool = True
     input_dropout: float = 0.25
     seed: int = 0
     threads: int = 2
 
     # Data.
-    val_fraction: float = 0.1              # held-out pairs for the reported metrics
+    val_fraction: float = 0.1  # held-out pairs for the reported metrics
     min_val: int = 50
-    min_pairs: int = 200                   # fewer image-text pairs than this: refuse to train
-    refit_full: bool = True                # after validating, retrain on all pairs (same recipe)
+    min_pairs: int = 200  # fewer image-text pairs than this: refuse to train
+    refit_full: bool = True  # after validating, retrain on all pairs (same recipe)
 
     # Ideas that measurably help (see benchmarks/align_quality.py for the ablations).
-    attribute_captions: bool = True        # "men black shoes" / "男士 黑色 运动鞋" captions, attribute positives
-    captions_per_combo: int = 8            # per language, per (type, colour, gender) combination
+    attribute_captions: bool = True  # "men black shoes" / "男士 黑色 运动鞋" captions, attribute positives
+    captions_per_combo: int = 8  # per language, per (type, colour, gender) combination
     caption_langs: tuple[str, ...] = ("en", "zh")
-    title_prob: float = 0.5                # share of samples whose caption is the product's title
-    captions_per_product: int = 2          # 2: every product brings its title AND an attribute caption
-    text_only_prob: float = 0.0            # share whose caption is a text-only product's title (same combo)
-    multitask_weight: float = 0.3          # predict type/colour/gender from the image embedding
+    title_prob: float = 0.5  # share of samples whose caption is the product's title
+    captions_per_product: int = 2  # 2: every product brings its title AND an attribute caption
+    text_only_prob: float = 0.0  # share whose caption is a text-only product's title (same combo)
+    multitask_weight: float = 0.3  # predict type/colour/gender from the image embedding
     multitask_fields: tuple[str, ...] = ("type", "colour", "gender")
     # >0: after contrastive training, refit each field's classifier as an L2-regularised softmax
     # regression on the final (frozen) image embedding, sklearn-style C (larger = weaker penalty).
@@ -48,16 +49,16 @@ class AlignConfig:
     # them better than the jointly trained ones (benchmarks/align_quality.py, held-out photo-only
     # catalog: EN NDCG@10 1.05x vs 1.02x BM25-over-titles).
     classifier_c: float = 3.0
-    hard_negatives: float = 0.0            # share of batches drawn from few product types
+    hard_negatives: float = 0.0  # share of batches drawn from few product types
 
-    def with_(self, **kw: Any) -> "AlignConfig":
+    def with_(self, **kw: Any) -> AlignConfig:
         return replace(self, **kw)
 
     def to_json(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "AlignConfig":
+    def from_json(cls, d: dict[str, Any]) -> AlignConfig:
         known = {f for f in cls.__dataclass_fields__}
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
         return cls(**kw)

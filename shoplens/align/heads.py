@@ -21,6 +21,7 @@ dims, text query mode, training recipe, seed, metrics, provenance). Each file
 is written atomically, the JSON last, and the JSON carries the fingerprint of
 the weights so a half-replaced pair is detected on load.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,20 +29,19 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 2            # 2: towers may have `groups` > 1 (ensembles); single heads still write 1
+from ..errors import HeadsError  # noqa: F401  (re-exported)
+
+FORMAT_VERSION = 2  # 2: towers may have `groups` > 1 (ensembles); single heads still write 1
 WEIGHTS_FILE = "heads.npz"
 META_FILE = "heads.json"
 CURRENT_FILE = "CURRENT"
-
-
-class HeadsError(RuntimeError):
-    pass
 
 
 def default_heads_path() -> Path:
@@ -50,7 +50,7 @@ def default_heads_path() -> Path:
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3)))
 
 
 def _l2(x: np.ndarray) -> np.ndarray:
@@ -79,14 +79,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
 class Tower:
     """One side (image or text): inputs -> shared space."""
 
-    inputs: list[str]                       # encoder names, in concatenation order
+    inputs: list[str]  # encoder names, in concatenation order
     input_dims: list[int]
-    means: list[np.ndarray]                 # per-input centring vectors
-    scales: list[float]                     # per-input scalar scales
-    W: np.ndarray                           # (sum(input_dims), dim)
-    b: np.ndarray                           # (dim,)
-    block: dict[str, np.ndarray] | None = None   # W1 (dim,h), b1, W2 (h,dim), b2
-    groups: int = 1                         # ensemble members: slices of the output normalised separately
+    means: list[np.ndarray]  # per-input centring vectors
+    scales: list[float]  # per-input scalar scales
+    W: np.ndarray  # (sum(input_dims), dim)
+    b: np.ndarray  # (dim,)
+    block: dict[str, np.ndarray] | None = None  # W1 (dim,h), b1, W2 (h,dim), b2
+    groups: int = 1  # ensemble members: slices of the output normalised separately
 
     def embed(self, feats: Mapping[str, np.ndarray]) -> np.ndarray:
         missing = [n for n in self.inputs if n not in feats]
@@ -94,7 +94,7 @@ class Tower:
             raise HeadsError(f"heads need features from encoder(s) {missing}; got {sorted(feats)}")
         mats = []
         rows = None
-        for name, d, mu, s in zip(self.inputs, self.input_dims, self.means, self.scales):
+        for name, d in zip(self.inputs, self.input_dims):
             f = np.asarray(feats[name], dtype=np.float32)
             if f.ndim == 1:
                 f = f[None, :]
@@ -116,7 +116,7 @@ class Tower:
             n, d = z.shape
             z = _l2(z.reshape(n * self.groups, d // self.groups)).reshape(n, d) / np.sqrt(self.groups)
         out = _l2(z)
-        out[~present] = 0.0          # a row with no features at all (no image / no text) stays empty
+        out[~present] = 0.0  # a row with no features at all (no image / no text) stays empty
         return out
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
@@ -129,16 +129,21 @@ class Tower:
         return d
 
     @classmethod
-    def from_arrays(cls, prefix: str, meta: dict[str, Any], arrs: Mapping[str, np.ndarray]) -> "Tower":
+    def from_arrays(cls, prefix: str, meta: dict[str, Any], arrs: Mapping[str, np.ndarray]) -> Tower:
         inputs = list(meta["inputs"])
         block = None
         if f"{prefix}.block.W1" in arrs:
             block = {k: arrs[f"{prefix}.block.{k}"].astype(np.float32) for k in ("W1", "b1", "W2", "b2")}
-        return cls(inputs=inputs, input_dims=[int(x) for x in meta["input_dims"]],
-                   means=[arrs[f"{prefix}.mean.{n}"].astype(np.float32) for n in inputs],
-                   scales=[float(s) for s in meta["scales"]],
-                   W=arrs[f"{prefix}.W"].astype(np.float32), b=arrs[f"{prefix}.b"].astype(np.float32),
-                   block=block, groups=int(meta.get("groups", 1)))
+        return cls(
+            inputs=inputs,
+            input_dims=[int(x) for x in meta["input_dims"]],
+            means=[arrs[f"{prefix}.mean.{n}"].astype(np.float32) for n in inputs],
+            scales=[float(s) for s in meta["scales"]],
+            W=arrs[f"{prefix}.W"].astype(np.float32),
+            b=arrs[f"{prefix}.b"].astype(np.float32),
+            block=block,
+            groups=int(meta.get("groups", 1)),
+        )
 
 
 @dataclass
@@ -146,11 +151,11 @@ class Heads:
     image: Tower
     text: Tower
     dim: int = 256
-    text_mode: str = "passage"              # e5 mode to encode query text with
-    input_fingerprints: dict[str, str] = field(default_factory=dict)   # encoder name -> fingerprint
+    text_mode: str = "passage"  # e5 mode to encode query text with
+    input_fingerprints: dict[str, str] = field(default_factory=dict)  # encoder name -> fingerprint
     # Optional multi-task attribute classifiers on the image embedding: field -> (classes, W, b).
     classifiers: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)     # recipe, seed, metrics, provenance, ...
+    meta: dict[str, Any] = field(default_factory=dict)  # recipe, seed, metrics, provenance, ...
 
     # ------------------------------------------------------------------ inference
     @property
@@ -174,8 +179,7 @@ class Heads:
         """(n, dim) L2-normalised; encode query text with mode=`self.text_mode`."""
         return self.text.embed(feats)
 
-    def predict_attributes(self, image_emb: np.ndarray, min_prob: float = 0.0
-                           ) -> list[dict[str, tuple[str, float]]]:
+    def predict_attributes(self, image_emb: np.ndarray, min_prob: float = 0.0) -> list[dict[str, tuple[str, float]]]:
         """Per row: field -> (most likely value, probability), from the attribute classifiers."""
         out: list[dict[str, tuple[str, float]]] = [dict() for _ in range(len(image_emb))]
         for fld, (classes, _W, _b) in self.classifiers.items():
@@ -193,8 +197,9 @@ class Heads:
         logits -= logits.max(axis=1, keepdims=True)
         return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
-    def attribute_log_probs(self, image_emb: np.ndarray, wanted: Mapping[str, str],
-                            floors: Mapping[str, float] | None = None) -> np.ndarray:
+    def attribute_log_probs(
+        self, image_emb: np.ndarray, wanted: Mapping[str, str], floors: Mapping[str, float] | None = None
+    ) -> np.ndarray:
         """(n,) sum over the wanted lexicon fields (e.g. {"colour": "Black", "type": "shoes"}) of
         log(floor + (1 - floor) * P(value | image)) from the attribute classifiers; fields or values
         the classifiers do not know contribute 0. Lets search rank photo-only products by what the
@@ -225,8 +230,7 @@ class Heads:
 
     def check_compatible(self, fingerprints: Mapping[str, str]) -> list[str]:
         """Names of inputs whose encoder fingerprint differs from the one the heads were trained on."""
-        return [n for n, fp in self.input_fingerprints.items()
-                if n in fingerprints and fingerprints[n] != fp]
+        return [n for n, fp in self.input_fingerprints.items() if n in fingerprints and fingerprints[n] != fp]
 
     # ------------------------------------------------------------------ persistence
     def _arrays(self) -> dict[str, np.ndarray]:
@@ -251,8 +255,13 @@ class Heads:
         for k, v in arrays.items():
             h.update(k.encode())
             h.update(np.ascontiguousarray(v).tobytes())
-        desc = {"image": self.image.inputs, "text": self.text.inputs, "mode": self.text_mode,
-                "scales": [self.image.scales, self.text.scales], "inputs": self.input_fingerprints}
+        desc = {
+            "image": self.image.inputs,
+            "text": self.text.inputs,
+            "mode": self.text_mode,
+            "scales": [self.image.scales, self.text.scales],
+            "inputs": self.input_fingerprints,
+        }
         if self.groups > 1:
             desc["groups"] = self.groups
         h.update(json.dumps(desc, sort_keys=True).encode())
@@ -260,20 +269,30 @@ class Heads:
 
     def metadata(self) -> dict[str, Any]:
         m = dict(self.meta)
-        m.update({
-            "format_version": 1 if self.groups == 1 else FORMAT_VERSION,
-            "fingerprint": self.fingerprint,
-            "dim": self.dim,
-            "text_mode": self.text_mode,
-            "image": {"inputs": self.image.inputs, "input_dims": self.image.input_dims,
-                      "scales": self.image.scales, "block": self.image.block is not None,
-                      "groups": self.image.groups},
-            "text": {"inputs": self.text.inputs, "input_dims": self.text.input_dims,
-                     "scales": self.text.scales, "block": self.text.block is not None,
-                     "groups": self.text.groups},
-            "input_fingerprints": dict(self.input_fingerprints),
-            "classifiers": {f: c for f, (c, _W, _b) in self.classifiers.items()},
-        })
+        m.update(
+            {
+                "format_version": 1 if self.groups == 1 else FORMAT_VERSION,
+                "fingerprint": self.fingerprint,
+                "dim": self.dim,
+                "text_mode": self.text_mode,
+                "image": {
+                    "inputs": self.image.inputs,
+                    "input_dims": self.image.input_dims,
+                    "scales": self.image.scales,
+                    "block": self.image.block is not None,
+                    "groups": self.image.groups,
+                },
+                "text": {
+                    "inputs": self.text.inputs,
+                    "input_dims": self.text.input_dims,
+                    "scales": self.text.scales,
+                    "block": self.text.block is not None,
+                    "groups": self.text.groups,
+                },
+                "input_fingerprints": dict(self.input_fingerprints),
+                "classifiers": {f: c for f, (c, _W, _b) in self.classifiers.items()},
+            }
+        )
         return m
 
     def save(self, path: str | Path) -> Path:
@@ -284,12 +303,13 @@ class Heads:
         _atomic_write(path / WEIGHTS_FILE, buf.getvalue())
         meta = self.metadata()
         meta["weights_sha1"] = hashlib.sha1(buf.getvalue()).hexdigest()
-        _atomic_write(path / META_FILE, (json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True)
-                                         + "\n").encode("utf-8"))
+        _atomic_write(
+            path / META_FILE, (json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        )
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Heads":
+    def load(cls, path: str | Path) -> Heads:
         """Load heads from a directory holding heads.json/heads.npz, or from a versioned
         store directory whose CURRENT file names the version to use."""
         path = Path(path)
@@ -300,44 +320,82 @@ class Heads:
             raise HeadsError(f"no trained heads in {path} (expected {META_FILE} and {WEIGHTS_FILE})")
         meta = json.loads(meta_p.read_text(encoding="utf-8"))
         if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            raise HeadsError(f"{path}: heads format {meta.get('format_version')} is newer than this "
-                             f"shoplens understands ({FORMAT_VERSION})")
+            raise HeadsError(
+                f"{path}: heads format {meta.get('format_version')} is newer than this "
+                f"shoplens understands ({FORMAT_VERSION})"
+            )
         raw = w_p.read_bytes()
         if meta.get("weights_sha1") and hashlib.sha1(raw).hexdigest() != meta["weights_sha1"]:
             raise HeadsError(f"{path}: {WEIGHTS_FILE} does not match {META_FILE} (interrupted save?)")
         with np.load(io.BytesIO(raw)) as z:
             arrs = {k: z[k] for k in z.files}
-        classifiers = {f: (list(c), arrs[f"cls.{f}.W"].astype(np.float32), arrs[f"cls.{f}.b"].astype(np.float32))
-                       for f, c in (meta.get("classifiers") or {}).items()}
-        keep = {k: v for k, v in meta.items() if k not in {
-            "format_version", "fingerprint", "dim", "text_mode", "image", "text", "input_fingerprints",
-            "classifiers", "weights_sha1"}}
-        heads = cls(image=Tower.from_arrays("image", meta["image"], arrs),
-                    text=Tower.from_arrays("text", meta["text"], arrs),
-                    dim=int(meta["dim"]), text_mode=meta.get("text_mode", "passage"),
-                    input_fingerprints=dict(meta.get("input_fingerprints") or {}),
-                    classifiers=classifiers, meta=keep)
+        classifiers = {
+            f: (list(c), arrs[f"cls.{f}.W"].astype(np.float32), arrs[f"cls.{f}.b"].astype(np.float32))
+            for f, c in (meta.get("classifiers") or {}).items()
+        }
+        keep = {
+            k: v
+            for k, v in meta.items()
+            if k
+            not in {
+                "format_version",
+                "fingerprint",
+                "dim",
+                "text_mode",
+                "image",
+                "text",
+                "input_fingerprints",
+                "classifiers",
+                "weights_sha1",
+            }
+        }
+        heads = cls(
+            image=Tower.from_arrays("image", meta["image"], arrs),
+            text=Tower.from_arrays("text", meta["text"], arrs),
+            dim=int(meta["dim"]),
+            text_mode=meta.get("text_mode", "passage"),
+            input_fingerprints=dict(meta.get("input_fingerprints") or {}),
+            classifiers=classifiers,
+            meta=keep,
+        )
         if meta.get("fingerprint") and heads.fingerprint != meta["fingerprint"]:
             raise HeadsError(f"{path}: weights fingerprint {heads.fingerprint} != recorded {meta['fingerprint']}")
         return heads
 
-    def quantised(self) -> "Heads":
+    def quantised(self) -> Heads:
         """A copy whose weights are rounded to float16 exactly as `save` stores them."""
+
         def q(a):
             return None if a is None else np.asarray(a, np.float32).astype(np.float16).astype(np.float32)
 
         def qt(t: Tower) -> Tower:
-            return Tower(t.inputs, t.input_dims, [q(m) for m in t.means], list(t.scales), q(t.W), q(t.b),
-                         None if t.block is None else {k: q(v) for k, v in t.block.items()}, t.groups)
-        return Heads(qt(self.image), qt(self.text), self.dim, self.text_mode, dict(self.input_fingerprints),
-                     {f: (c, q(W), q(b)) for f, (c, W, b) in self.classifiers.items()}, dict(self.meta))
+            return Tower(
+                t.inputs,
+                t.input_dims,
+                [q(m) for m in t.means],
+                list(t.scales),
+                q(t.W),
+                q(t.b),
+                None if t.block is None else {k: q(v) for k, v in t.block.items()},
+                t.groups,
+            )
+
+        return Heads(
+            qt(self.image),
+            qt(self.text),
+            self.dim,
+            self.text_mode,
+            dict(self.input_fingerprints),
+            {f: (c, q(W), q(b)) for f, (c, W, b) in self.classifiers.items()},
+            dict(self.meta),
+        )
 
 
 def _block_diag(mats: list[np.ndarray]) -> np.ndarray:
     out = np.zeros((sum(m.shape[0] for m in mats), sum(m.shape[1] for m in mats)), np.float32)
     r = c = 0
     for m in mats:
-        out[r:r + m.shape[0], c:c + m.shape[1]] = m
+        out[r : r + m.shape[0], c : c + m.shape[1]] = m
         r, c = r + m.shape[0], c + m.shape[1]
     return out
 
@@ -359,20 +417,30 @@ def _ensemble_tower(towers: list[Tower]) -> Tower:
         W, b = t.W.astype(np.float32).copy(), t.b.astype(np.float32).copy()
         off = 0
         for d, mu, s, mu0, s0 in zip(t.input_dims, t.means, t.scales, t0.means, t0.scales):
-            rows = W[off:off + d]
+            rows = W[off : off + d]
             b = b + ((mu0 - mu) * s).astype(np.float32) @ rows
-            W[off:off + d] = rows * (s / s0)
+            W[off : off + d] = rows * (s / s0)
             off += d
         Ws.append(W)
         bs.append(b)
     block = None
     if t0.block is not None:
-        block = {"W1": _block_diag([t.block["W1"] for t in towers]),
-                 "b1": np.concatenate([t.block["b1"] for t in towers]),
-                 "W2": _block_diag([t.block["W2"] for t in towers]),
-                 "b2": np.concatenate([t.block["b2"] for t in towers])}
-    return Tower(list(t0.inputs), list(t0.input_dims), [m.copy() for m in t0.means], list(t0.scales),
-                 np.concatenate(Ws, axis=1), np.concatenate(bs), block, groups=len(towers))
+        block = {
+            "W1": _block_diag([t.block["W1"] for t in towers]),
+            "b1": np.concatenate([t.block["b1"] for t in towers]),
+            "W2": _block_diag([t.block["W2"] for t in towers]),
+            "b2": np.concatenate([t.block["b2"] for t in towers]),
+        }
+    return Tower(
+        list(t0.inputs),
+        list(t0.input_dims),
+        [m.copy() for m in t0.means],
+        list(t0.scales),
+        np.concatenate(Ws, axis=1),
+        np.concatenate(bs),
+        block,
+        groups=len(towers),
+    )
 
 
 def ensemble_heads(members: list[Heads]) -> Heads:
@@ -392,11 +460,19 @@ def ensemble_heads(members: list[Heads]) -> Heads:
     classifiers = {}
     for fld, (classes, _W, _b) in h0.classifiers.items():
         if all(fld in h.classifiers and h.classifiers[fld][0] == classes for h in members):
-            classifiers[fld] = (list(classes),
-                                np.concatenate([h.classifiers[fld][1] for h in members], axis=0) / np.sqrt(g),
-                                np.mean([h.classifiers[fld][2] for h in members], axis=0))
+            classifiers[fld] = (
+                list(classes),
+                np.concatenate([h.classifiers[fld][1] for h in members], axis=0) / np.sqrt(g),
+                np.mean([h.classifiers[fld][2] for h in members], axis=0),
+            )
     meta = dict(h0.meta)
     meta["ensemble"] = {"members": g, "seeds": [h.meta.get("seed") for h in members]}
-    return Heads(image=_ensemble_tower([h.image for h in members]), text=_ensemble_tower([h.text for h in members]),
-                 dim=sum(h.dim for h in members), text_mode=h0.text_mode,
-                 input_fingerprints=dict(h0.input_fingerprints), classifiers=classifiers, meta=meta)
+    return Heads(
+        image=_ensemble_tower([h.image for h in members]),
+        text=_ensemble_tower([h.text for h in members]),
+        dim=sum(h.dim for h in members),
+        text_mode=h0.text_mode,
+        input_fingerprints=dict(h0.input_fingerprints),
+        classifiers=classifiers,
+        meta=meta,
+    )

@@ -4,27 +4,26 @@
 catalog has enough image-text pairs) calls. Captions are encoded through the
 store's FeatureCache, so retraining never re-encodes anything.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from shoplens.records import Product
 from shoplens.search.understand import infer_field_map
 
+from ..errors import TooFewPairs  # noqa: F401  (re-exported)
 from .captions import CAPTION_FIELDS, captions_for_products, product_attributes
 from .config import AlignConfig
 from .heads import CURRENT_FILE, Heads, HeadsError, _atomic_write, default_heads_path
 from .train import AlignData, evaluate_pairs, split_pairs, train_heads
-
-
-class TooFewPairs(ValueError):
-    """The catalog has too few products with both a photo and a title to train heads."""
 
 
 def count_pairs(featureset) -> int:
@@ -37,9 +36,11 @@ def check_pairs(featureset, config: AlignConfig | None = None) -> tuple[bool, st
     cfg = config or AlignConfig()
     n = count_pairs(featureset)
     if n < cfg.min_pairs:
-        return False, (f"alignment skipped: the catalog has {n} products with both a photo and a title, "
-                       f"fewer than the {cfg.min_pairs} needed to train its own text-image heads; "
-                       f"search keeps using the default heads shipped with shoplens")
+        return False, (
+            f"alignment skipped: the catalog has {n} products with both a photo and a title, "
+            f"fewer than the {cfg.min_pairs} needed to train its own text-image heads; "
+            f"search keeps using the default heads shipped with shoplens"
+        )
     return True, f"{n} image-title pairs: training text-image heads on this catalog"
 
 
@@ -55,9 +56,17 @@ def _field_map(products: Sequence[Product]) -> dict[str, str]:
     return infer_field_map(values)
 
 
-def build_align_data(featureset, cache, encoders: Mapping[str, Any], config: AlignConfig | None = None, *,
-                     field_map: Mapping[str, str] | None = None, text_only: Sequence[Product] = (),
-                     rows: np.ndarray | None = None, progress: bool = True) -> AlignData:
+def build_align_data(
+    featureset,
+    cache,
+    encoders: Mapping[str, Any],
+    config: AlignConfig | None = None,
+    *,
+    field_map: Mapping[str, str] | None = None,
+    text_only: Sequence[Product] = (),
+    rows: np.ndarray | None = None,
+    progress: bool = True,
+) -> AlignData:
     """Turn a FeatureSet (+ optional text-only products) into `AlignData`.
 
     `rows` restricts training to those FeatureSet rows (e.g. a benchmark's
@@ -74,8 +83,11 @@ def build_align_data(featureset, cache, encoders: Mapping[str, Any], config: Ali
     pattrs = [product_attributes(p, fm) for p in products]
 
     # Text-only material: products in the store without an image, plus any extra ones.
-    extra = [p for i, p in enumerate(featureset.products) if not has_img[i] and p.title
-             and (rows is None or i in set(np.asarray(rows, int).tolist()))]
+    extra = [
+        p
+        for i, p in enumerate(featureset.products)
+        if not has_img[i] and p.title and (rows is None or i in set(np.asarray(rows, int).tolist()))
+    ]
     extra += [p for p in text_only if p.title]
     eattrs = [product_attributes(p, fm) for p in extra] if cfg.text_only_prob > 0 else []
 
@@ -143,24 +155,37 @@ def build_align_data(featureset, cache, encoders: Mapping[str, Any], config: Ali
             if bar:
                 bar.close()
         text_feats[name] = np.asarray(vecs, np.float32)[back]
-    image_feats = {n: np.asarray(featureset.image[n], np.float32)[idx] for n in cfg.image_inputs
-                   if n in featureset.image}
+    image_feats = {
+        n: np.asarray(featureset.image[n], np.float32)[idx] for n in cfg.image_inputs if n in featureset.image
+    }
     missing = [n for n in cfg.image_inputs if n not in featureset.image]
     if missing:
         raise KeyError(f"image features {missing} needed by the heads are not in the feature set")
     fps = {n: encoders[n].fingerprint() for n in list(cfg.image_inputs) + list(cfg.text_inputs) if n in encoders}
-    return AlignData(image=image_feats, text=text_feats, product_ids=[p.id for p in products],
-                     attr=np.asarray([ids(a) for a in pattrs], np.int64).reshape(len(products), len(fields)),
-                     fields=fields, classes=classes, title_cap=title_cap, title_group=title_group,
-                     attr_caps=attr_caps, text_only_caps=text_only_caps,
-                     cap_kind=np.asarray(kind, np.int64), cap_attr=np.asarray(cattr, np.int64).reshape(len(kind), len(fields)),
-                     cap_group=np.asarray(cgroup, np.int64), input_fingerprints=fps, caption_texts=texts)
+    return AlignData(
+        image=image_feats,
+        text=text_feats,
+        product_ids=[p.id for p in products],
+        attr=np.asarray([ids(a) for a in pattrs], np.int64).reshape(len(products), len(fields)),
+        fields=fields,
+        classes=classes,
+        title_cap=title_cap,
+        title_group=title_group,
+        attr_caps=attr_caps,
+        text_only_caps=text_only_caps,
+        cap_kind=np.asarray(kind, np.int64),
+        cap_attr=np.asarray(cattr, np.int64).reshape(len(kind), len(fields)),
+        cap_group=np.asarray(cgroup, np.int64),
+        input_fingerprints=fps,
+        caption_texts=texts,
+    )
 
 
 def _bar(total: int, desc: str, show: bool):
     if not show:
         return None
     from tqdm.auto import tqdm
+
     return tqdm(total=total, desc=desc, unit="text", leave=False)
 
 
@@ -170,9 +195,11 @@ def format_metrics(metrics: Mapping[str, Any]) -> str:
     if metrics.get("default_validation"):
         rows = [(" (trained)", val), (" (defaults)", metrics["default_validation"])]
     w = max(15, max(len("image -> text" + who) for who, _ in rows) + 1)
-    lines = [f"validation slice: {metrics.get('val_products', 0)} held-out products "
-             f"(trained on {metrics.get('train_products', 0)}; {metrics.get('pairs', 0)} image-title pairs)",
-             f"{'direction':<{w}}  R@1     R@5     R@10    MRR"]
+    lines = [
+        f"validation slice: {metrics.get('val_products', 0)} held-out products "
+        f"(trained on {metrics.get('train_products', 0)}; {metrics.get('pairs', 0)} image-title pairs)",
+        f"{'direction':<{w}}  R@1     R@5     R@10    MRR",
+    ]
     for who, v in rows:
         for key, label in (("text_to_image", "text -> image"), ("image_to_text", "image -> text")):
             m = v.get(key)
@@ -180,8 +207,10 @@ def format_metrics(metrics: Mapping[str, Any]) -> str:
                 lines.append(f"{label + who:<{w}}  {m['R@1']:.3f}   {m['R@5']:.3f}   {m['R@10']:.3f}   {m['MRR']:.3f}")
     acc = val.get("attribute_accuracy")
     if acc:
-        lines.append("attributes predicted from the photo (top-1 accuracy): "
-                     + ", ".join(f"{k} {v:.3f}" for k, v in sorted(acc.items())))
+        lines.append(
+            "attributes predicted from the photo (top-1 accuracy): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in sorted(acc.items()))
+        )
     if metrics.get("decision"):
         lines.append(metrics["decision"])
     return "\n".join(lines)
@@ -194,8 +223,9 @@ def mean_r10(val: Mapping[str, Any] | None, metric: str = "R@10") -> float | Non
     return 0.5 * (val["text_to_image"][metric] + val["image_to_text"][metric])
 
 
-def evaluate_defaults(defaults: Heads, data: AlignData, val_idx: np.ndarray, cache, encoders: Mapping[str, Any],
-                      config: AlignConfig) -> tuple[dict[str, Any] | None, str]:
+def evaluate_defaults(
+    defaults: Heads, data: AlignData, val_idx: np.ndarray, cache, encoders: Mapping[str, Any], config: AlignConfig
+) -> tuple[dict[str, Any] | None, str]:
     """The shipped heads on the same validation slice as the trained ones: (metrics or None, why not)."""
     img_missing = [n for n in defaults.image_inputs if n not in data.image]
     if img_missing:
@@ -227,11 +257,20 @@ def next_version(out_dir: Path) -> str:
     return f"v{(max(nums) + 1 if nums else 1):04d}"
 
 
-def align_store(featureset, cache, encoders: Mapping[str, Any], config: AlignConfig | None, out_dir: str | Path, *,
-                field_map: Mapping[str, str] | None = None, text_only: Sequence[Product] = (),
-                progress: bool = True, log: Callable[[str], None] | None = print,
-                provenance: Mapping[str, Any] | None = None,
-                compare_defaults: bool = True) -> tuple[Heads, dict[str, Any], Path]:
+def align_store(
+    featureset,
+    cache,
+    encoders: Mapping[str, Any],
+    config: AlignConfig | None,
+    out_dir: str | Path,
+    *,
+    field_map: Mapping[str, str] | None = None,
+    text_only: Sequence[Product] = (),
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+    provenance: Mapping[str, Any] | None = None,
+    compare_defaults: bool = True,
+) -> tuple[Heads, dict[str, Any], Path]:
     """Train heads on a store's image-title pairs and save them as a new version.
 
     Returns (heads, metrics, version directory). `encoders` needs at least the
@@ -258,8 +297,9 @@ def align_store(featureset, cache, encoders: Mapping[str, Any], config: AlignCon
     if log:
         log(msg)
     t0 = time.perf_counter()
-    data = build_align_data(featureset, cache, encoders, cfg, field_map=field_map, text_only=text_only,
-                            progress=progress)
+    data = build_align_data(
+        featureset, cache, encoders, cfg, field_map=field_map, text_only=text_only, progress=progress
+    )
     train_idx, val_idx = split_pairs(data, cfg)
     heads, metrics = train_heads(data, cfg, train_idx=train_idx, val_idx=val_idx, progress=progress, log=log)
     metrics["adopted"] = "trained"
@@ -275,23 +315,35 @@ def align_store(featureset, cache, encoders: Mapping[str, Any], config: AlignCon
         ours, theirs = mean_r10(metrics.get("validation")), mean_r10(dval)
         # R@10 saturates on a small slice (50 products: often 1.0 for both): ties go to MRR
         ours_mrr, theirs_mrr = mean_r10(metrics.get("validation"), "MRR"), mean_r10(dval, "MRR")
-        metrics["default_heads"] = {"fingerprint": defaults.fingerprint if defaults is not None else None,
-                                    "compared": theirs is not None, **({"why_not": why} if why else {})}
+        metrics["default_heads"] = {
+            "fingerprint": defaults.fingerprint if defaults is not None else None,
+            "compared": theirs is not None,
+            **({"why_not": why} if why else {}),
+        }
         if dval:
             metrics["default_validation"] = dval
         if ours is not None and theirs is not None:
-            metrics["default_heads"].update({"mean_R@10_trained": round(ours, 4), "mean_R@10_default": round(theirs, 4),
-                                             "mean_MRR_trained": round(ours_mrr, 4),
-                                             "mean_MRR_default": round(theirs_mrr, 4)})
+            metrics["default_heads"].update(
+                {
+                    "mean_R@10_trained": round(ours, 4),
+                    "mean_R@10_default": round(theirs, 4),
+                    "mean_MRR_trained": round(ours_mrr, 4),
+                    "mean_MRR_default": round(theirs_mrr, 4),
+                }
+            )
             a = f"R@10 {ours:.3f}" + (f", MRR {ours_mrr:.3f}" if round(ours, 6) == round(theirs, 6) else "")
             b = f"R@10 {theirs:.3f}" + (f", MRR {theirs_mrr:.3f}" if round(ours, 6) == round(theirs, 6) else "")
             if (round(theirs, 6), theirs_mrr) > (round(ours, 6), ours_mrr):
                 metrics["adopted"] = "default"
-                metrics["decision"] = (f"trained heads ({a}) are worse than the shipped defaults ({b}) on this "
-                                       f"store's validation slice; keeping the defaults")
+                metrics["decision"] = (
+                    f"trained heads ({a}) are worse than the shipped defaults ({b}) on this "
+                    f"store's validation slice; keeping the defaults"
+                )
             else:
-                metrics["decision"] = (f"trained heads ({a}) are at least as good as the shipped defaults ({b}) on "
-                                       f"this store's validation slice; adopting the trained heads")
+                metrics["decision"] = (
+                    f"trained heads ({a}) are at least as good as the shipped defaults ({b}) on "
+                    f"this store's validation slice; adopting the trained heads"
+                )
     metrics["seconds_total"] = round(time.perf_counter() - t0, 2)
     if metrics["adopted"] == "default":
         if log:
@@ -299,10 +351,19 @@ def align_store(featureset, cache, encoders: Mapping[str, Any], config: AlignCon
         return defaults, metrics, default_heads_path()
     out_dir = Path(out_dir)
     version = next_version(out_dir) if out_dir.exists() else "v0001"
-    heads.meta.update({"version": version, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                       "data": {"products": len(featureset.products), "pairs": metrics["pairs"],
-                                "captions": metrics["captions"], "text_only": len(text_only)},
-                       **(dict(provenance) if provenance else {})})
+    heads.meta.update(
+        {
+            "version": version,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "data": {
+                "products": len(featureset.products),
+                "pairs": metrics["pairs"],
+                "captions": metrics["captions"],
+                "text_only": len(text_only),
+            },
+            **(dict(provenance) if provenance else {}),
+        }
+    )
     heads.meta["metrics"] = {k: v for k, v in metrics.items() if k != "history"}
     target = out_dir / version
     heads.save(target)

@@ -14,12 +14,14 @@ is positive for every image in the batch that agrees with what it says
 it mentions), so shared-attribute products are not pushed apart. Optional
 multi-task classifiers predict type/colour/gender from the image embedding.
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,19 +39,19 @@ class AlignData:
     for a text-only product's title (same as 1 for positives).
     """
 
-    image: dict[str, np.ndarray]                 # name -> (N, d)
-    text: dict[str, np.ndarray]                  # name -> (T, d)
+    image: dict[str, np.ndarray]  # name -> (N, d)
+    text: dict[str, np.ndarray]  # name -> (T, d)
     product_ids: list[str]
-    attr: np.ndarray                             # (N, F) int, -1 unknown
-    fields: tuple[str, ...]                      # F lexicon fields
-    classes: dict[str, list[str]]                # field -> class names (attr ids index these)
-    title_cap: np.ndarray                        # (N,) caption row of the product's title, -1 none
-    title_group: np.ndarray                      # (N,) id of the title string, -1 none
-    attr_caps: list[np.ndarray]                  # per product: attribute-caption rows it is positive for
-    text_only_caps: list[np.ndarray]             # per product: text-only-title rows with its combo
-    cap_kind: np.ndarray                         # (T,)
-    cap_attr: np.ndarray                         # (T, F)
-    cap_group: np.ndarray                        # (T,) title group for kind 0, else -1
+    attr: np.ndarray  # (N, F) int, -1 unknown
+    fields: tuple[str, ...]  # F lexicon fields
+    classes: dict[str, list[str]]  # field -> class names (attr ids index these)
+    title_cap: np.ndarray  # (N,) caption row of the product's title, -1 none
+    title_group: np.ndarray  # (N,) id of the title string, -1 none
+    attr_caps: list[np.ndarray]  # per product: attribute-caption rows it is positive for
+    text_only_caps: list[np.ndarray]  # per product: text-only-title rows with its combo
+    cap_kind: np.ndarray  # (T,)
+    cap_attr: np.ndarray  # (T, F)
+    cap_group: np.ndarray  # (T,) title group for kind 0, else -1
     input_fingerprints: dict[str, str] = field(default_factory=dict)
     caption_texts: list[str] = field(default_factory=list)
 
@@ -64,8 +66,10 @@ class AlignData:
 
 # --------------------------------------------------------------------------- metrics
 
-def retrieval_metrics(queries: np.ndarray, gallery: np.ndarray, q_group: np.ndarray,
-                      g_group: np.ndarray, ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
+
+def retrieval_metrics(
+    queries: np.ndarray, gallery: np.ndarray, q_group: np.ndarray, g_group: np.ndarray, ks: Sequence[int] = (1, 5, 10)
+) -> dict[str, float]:
     """R@k and MRR where a gallery row is correct if its group equals the query's
     (group = identical title, so duplicates count as found)."""
     sims = queries @ gallery.T
@@ -88,11 +92,14 @@ def evaluate_pairs(heads: Heads, data: AlignData, idx: np.ndarray) -> dict[str, 
     rows = data.title_cap[idx]
     txt = heads.embed_text({k: v[rows] for k, v in data.text.items() if k in heads.text_inputs})
     grp = data.title_group[idx]
-    return {"text_to_image": retrieval_metrics(txt, img, grp, grp),
-            "image_to_text": retrieval_metrics(img, txt, grp, grp)}
+    return {
+        "text_to_image": retrieval_metrics(txt, img, grp, grp),
+        "image_to_text": retrieval_metrics(img, txt, grp, grp),
+    }
 
 
 # --------------------------------------------------------------------------- training
+
 
 def _concat(feats: Mapping[str, np.ndarray], names: Sequence[str], rows=None) -> list[np.ndarray]:
     return [np.asarray(feats[n] if rows is None else feats[n][rows], np.float32) for n in names]
@@ -110,8 +117,7 @@ def _norm_stats(mats: list[np.ndarray]) -> tuple[list[np.ndarray], list[float]]:
     return means, scales
 
 
-def _sample_captions(rng: np.random.Generator, data: AlignData, batch: np.ndarray,
-                     cfg: AlignConfig) -> np.ndarray:
+def _sample_captions(rng: np.random.Generator, data: AlignData, batch: np.ndarray, cfg: AlignConfig) -> np.ndarray:
     caps = np.empty(len(batch), dtype=np.int64)
     for k, i in enumerate(batch):
         r = rng.random()
@@ -134,7 +140,7 @@ def _sample_captions(rng: np.random.Generator, data: AlignData, batch: np.ndarra
 def _batches(rng: np.random.Generator, idx: np.ndarray, data: AlignData, cfg: AlignConfig) -> list[np.ndarray]:
     perm = idx[rng.permutation(len(idx))]
     bs = max(2, min(cfg.batch_size, len(idx)))
-    out = [perm[s:s + bs] for s in range(0, len(perm), bs)]
+    out = [perm[s : s + bs] for s in range(0, len(perm), bs)]
     if len(out) > 1 and len(out[-1]) < bs // 4:
         out[-2] = np.concatenate([out[-2], out.pop()])
     if cfg.hard_negatives > 0 and "type" in data.fields:
@@ -163,9 +169,15 @@ def split_pairs(data: AlignData, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarr
     return np.setdiff1d(np.arange(data.n), val_idx), val_idx
 
 
-def train_heads(data: AlignData, config: AlignConfig | None = None, *, train_idx: np.ndarray | None = None,
-                val_idx: np.ndarray | None = None, progress: bool = True,
-                log: Callable[[str], None] | None = None) -> tuple[Heads, dict[str, Any]]:
+def train_heads(
+    data: AlignData,
+    config: AlignConfig | None = None,
+    *,
+    train_idx: np.ndarray | None = None,
+    val_idx: np.ndarray | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> tuple[Heads, dict[str, Any]]:
     """Train heads on `data` and return (heads, metrics).
 
     Without explicit indices, a seeded `val_fraction` of the image-title pairs
@@ -182,10 +194,14 @@ def train_heads(data: AlignData, config: AlignConfig | None = None, *, train_idx
 
     heads, history = _fit_ensemble(data, cfg, train_idx, val_idx, progress, log, "train")
     fit_attribute_classifiers(heads, data, train_idx, cfg)
-    metrics: dict[str, Any] = {"validation": evaluate_pairs(heads, data, val_idx) if len(val_idx) else {},
-                               "history": history,
-                               "train_products": int(len(train_idx)), "val_products": int(len(val_idx)),
-                               "pairs": int(len(pairs)), "captions": int(len(data.cap_kind))}
+    metrics: dict[str, Any] = {
+        "validation": evaluate_pairs(heads, data, val_idx) if len(val_idx) else {},
+        "history": history,
+        "train_products": int(len(train_idx)),
+        "val_products": int(len(val_idx)),
+        "pairs": int(len(pairs)),
+        "captions": int(len(data.cap_kind)),
+    }
     if len(val_idx) and heads.classifiers:
         metrics["validation"]["attribute_accuracy"] = attribute_accuracy(heads, data, val_idx)
     if cfg.refit_full and len(val_idx):
@@ -226,7 +242,7 @@ def fit_attribute_classifiers(heads: Heads, data: AlignData, idx: np.ndarray, cf
         opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=300, history_size=20, line_search_fn="strong_wolfe")
         penalty = 1.0 / (2.0 * cfg.classifier_c)
 
-        def closure():
+        def closure(opt=opt, X=X, Y=Y, W=W, b=b, penalty=penalty):  # bound now: runs inside this iteration
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(X @ W + b, Y, reduction="sum") + penalty * (W * W).sum()
             loss.backward()
@@ -236,8 +252,11 @@ def fit_attribute_classifiers(heads: Heads, data: AlignData, idx: np.ndarray, cf
         fitted[fld] = (classes, W.detach().numpy().copy(), b.detach().numpy().copy())
     if fitted:
         heads.classifiers = fitted
-        heads.meta["classifier_fit"] = {"fit": "softmax regression on the image embedding", "C": cfg.classifier_c,
-                                     "products": int(present.sum())}
+        heads.meta["classifier_fit"] = {
+            "fit": "softmax regression on the image embedding",
+            "C": cfg.classifier_c,
+            "products": int(present.sum()),
+        }
 
 
 def attribute_accuracy(heads: Heads, data: AlignData, idx: np.ndarray) -> dict[str, float]:
@@ -257,8 +276,15 @@ def attribute_accuracy(heads: Heads, data: AlignData, idx: np.ndarray) -> dict[s
     return out
 
 
-def _fit_ensemble(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.ndarray, progress: bool,
-                  log: Callable[[str], None] | None, desc: str) -> tuple[Heads, list[dict[str, Any]]]:
+def _fit_ensemble(
+    data: AlignData,
+    cfg: AlignConfig,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    progress: bool,
+    log: Callable[[str], None] | None,
+    desc: str,
+) -> tuple[Heads, list[dict[str, Any]]]:
     """`cfg.ensemble` heads trained with seeds seed, seed+1, ... on the same split, combined by
     `ensemble_heads` (one wider unit vector). The recipe recorded is `cfg` (base seed)."""
     k = max(1, int(cfg.ensemble))
@@ -266,8 +292,9 @@ def _fit_ensemble(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_
         return _fit(data, cfg, train_idx, val_idx, progress, log, desc)
     members, history = [], []
     for m in range(k):
-        h, hist = _fit(data, cfg.with_(seed=cfg.seed + m), train_idx, val_idx, progress, log,
-                       f"{desc}, head {m + 1}/{k}")
+        h, hist = _fit(
+            data, cfg.with_(seed=cfg.seed + m), train_idx, val_idx, progress, log, f"{desc}, head {m + 1}/{k}"
+        )
         members.append(h)
         history += [{"member": m + 1, **r} for r in hist]
     heads = ensemble_heads(members)
@@ -275,8 +302,15 @@ def _fit_ensemble(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_
     return heads, history
 
 
-def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.ndarray, progress: bool,
-         log: Callable[[str], None] | None, desc: str) -> tuple[Heads, list[dict[str, Any]]]:
+def _fit(
+    data: AlignData,
+    cfg: AlignConfig,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    progress: bool,
+    log: Callable[[str], None] | None,
+    desc: str,
+) -> tuple[Heads, list[dict[str, Any]]]:
     import torch
     from tqdm.auto import tqdm
 
@@ -290,9 +324,15 @@ def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.n
         raise ValueError(f"no features for heads inputs: image {cfg.image_inputs} / text {cfg.text_inputs}")
 
     # Products usable for training: an image and at least one caption.
-    usable = np.array([(data.title_cap[i] >= 0) or (cfg.attribute_captions and len(data.attr_caps[i]) > 0)
-                       or (cfg.text_only_prob > 0 and len(data.text_only_caps[i]) > 0)
-                       for i in range(data.n)], bool)
+    usable = np.array(
+        [
+            (data.title_cap[i] >= 0)
+            or (cfg.attribute_captions and len(data.attr_caps[i]) > 0)
+            or (cfg.text_only_prob > 0 and len(data.text_only_caps[i]) > 0)
+            for i in range(data.n)
+        ],
+        bool,
+    )
     train_idx = train_idx[usable[train_idx]]
     if len(train_idx) < 2:
         raise ValueError("fewer than 2 products with an image and a caption to train on")
@@ -318,8 +358,11 @@ def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.n
             self.lin = torch.nn.Linear(d_in, dim)
             self.block = None
             if cfg.block_hidden > 0:
-                self.block = torch.nn.Sequential(torch.nn.Linear(dim, cfg.block_hidden), torch.nn.GELU(approximate="tanh"),
-                                                 torch.nn.Linear(cfg.block_hidden, dim))
+                self.block = torch.nn.Sequential(
+                    torch.nn.Linear(dim, cfg.block_hidden),
+                    torch.nn.GELU(approximate="tanh"),
+                    torch.nn.Linear(cfg.block_hidden, dim),
+                )
                 torch.nn.init.zeros_(self.block[2].weight)
                 torch.nn.init.zeros_(self.block[2].bias)
             self.drop = torch.nn.Dropout(cfg.input_dropout)
@@ -331,18 +374,19 @@ def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.n
             return torch.nn.functional.normalize(z, dim=-1)
 
     img_side, txt_side = Side(X_img.shape[1]), Side(X_txt.shape[1])
-    log_scale = torch.nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature)),
-                                   requires_grad=cfg.learn_temperature)
+    log_scale = torch.nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature)), requires_grad=cfg.learn_temperature)
     mt_fields = [f for f in cfg.multitask_fields if f in data.fields] if cfg.multitask_weight > 0 else []
     classifiers = torch.nn.ModuleDict({"f_" + f: torch.nn.Linear(dim, len(data.classes[f])) for f in mt_fields})
     params = list(img_side.parameters()) + list(txt_side.parameters()) + list(classifiers.parameters())
-    opt = torch.optim.AdamW([{"params": params}, {"params": [log_scale], "weight_decay": 0.0}],
-                            lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(
+        [{"params": params}, {"params": [log_scale], "weight_decay": 0.0}], lr=cfg.lr, weight_decay=cfg.weight_decay
+    )
     steps_per_epoch = max(1, math.ceil(len(train_idx) / max(2, min(cfg.batch_size, len(train_idx)))))
     total = max(1, cfg.epochs * steps_per_epoch)
     warm = max(1, total // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total)))
+    )
 
     history: list[dict[str, Any]] = []
     step = 0
@@ -354,8 +398,12 @@ def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.n
             if cfg.captions_per_product >= 2:
                 # two captions per product: its title and an attribute caption (each falls back to
                 # the other kind when the product lacks one)
-                caps = np.concatenate([_sample_captions(rng, data, batch, cfg.with_(title_prob=1.0)),
-                                       _sample_captions(rng, data, batch, cfg.with_(title_prob=0.0))])
+                caps = np.concatenate(
+                    [
+                        _sample_captions(rng, data, batch, cfg.with_(title_prob=1.0)),
+                        _sample_captions(rng, data, batch, cfg.with_(title_prob=0.0)),
+                    ]
+                )
                 owner = np.concatenate([np.arange(len(batch)), np.arange(len(batch))])
             else:
                 caps = _sample_captions(rng, data, batch, cfg)
@@ -371,13 +419,13 @@ def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.n
             bt, ct = torch.from_numpy(batch), torch.from_numpy(caps)
             zi = img_side(X_img[bt])
             zt = txt_side(X_txt[ct])
-            logits = log_scale.clamp(max=math.log(100.0)).exp() * zt @ zi.T      # (captions, images)
+            logits = log_scale.clamp(max=math.log(100.0)).exp() * zt @ zi.T  # (captions, images)
             # positives: titles -> same title; attribute / text-only captions -> all stated attributes agree
             ca, ai = CA[ct][:, None, :], A[bt][None, :, :]
             attr_ok = ((ca < 0) | (ca == ai)).all(-1)
             title_ok = (CG[ct][:, None] == TG[bt][None, :]) & (CG[ct][:, None] >= 0)
             pos = torch.where((CK[ct] == 0)[:, None], title_ok, attr_ok)
-            pos[torch.arange(len(ct)), torch.from_numpy(owner)] = True   # a caption always fits its own product
+            pos[torch.arange(len(ct)), torch.from_numpy(owner)] = True  # a caption always fits its own product
             neg_inf = torch.finfo(logits.dtype).min
             t2i = (torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~pos, neg_inf), 1)).mean()
             i2t = (torch.logsumexp(logits.T, 1) - torch.logsumexp(logits.T.masked_fill(~pos.T, neg_inf), 1)).mean()
@@ -386,55 +434,87 @@ def _fit(data: AlignData, cfg: AlignConfig, train_idx: np.ndarray, val_idx: np.n
                 y = A[bt][:, data.fields.index(f)]
                 if (y >= 0).any():
                     loss = loss + cfg.multitask_weight * torch.nn.functional.cross_entropy(
-                        classifiers["f_" + f](zi), y, ignore_index=-1)
+                        classifiers["f_" + f](zi), y, ignore_index=-1
+                    )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             step += 1
             losses.append(float(loss.detach()))
-        rec: dict[str, Any] = {"epoch": epoch + 1, "loss": round(float(np.mean(losses)) if losses else float("nan"), 4),
-                               "temperature": round(float(1.0 / log_scale.detach().exp()), 4)}
+        rec: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "loss": round(float(np.mean(losses)) if losses else float("nan"), 4),
+            "temperature": round(float(1.0 / log_scale.detach().exp()), 4),
+        }
         last = epoch + 1 == cfg.epochs
         if len(val_idx) and (last or (epoch + 1) % max(1, cfg.epochs // 5) == 0):
-            h = _export(img_side, txt_side, classifiers, img_names, txt_names, i_means, i_scales, t_means, t_scales,
-                        data, cfg)
+            h = _export(
+                img_side, txt_side, classifiers, img_names, txt_names, i_means, i_scales, t_means, t_scales, data, cfg
+            )
             ev = evaluate_pairs(h, data, val_idx)
             rec["val_t2i_R@10"] = round(ev["text_to_image"]["R@10"], 4)
             rec["val_i2t_R@10"] = round(ev["image_to_text"]["R@10"], 4)
             rec["val_t2i_MRR"] = round(ev["text_to_image"]["MRR"], 4)
             bar.set_postfix(loss=rec["loss"], t2i_R10=rec["val_t2i_R@10"])
             if log:
-                log(f"  epoch {epoch + 1}/{cfg.epochs}: loss {rec['loss']}, val title->image R@10 "
-                    f"{rec['val_t2i_R@10']}, image->title R@10 {rec['val_i2t_R@10']}")
+                log(
+                    f"  epoch {epoch + 1}/{cfg.epochs}: loss {rec['loss']}, val title->image R@10 "
+                    f"{rec['val_t2i_R@10']}, image->title R@10 {rec['val_i2t_R@10']}"
+                )
         else:
             bar.set_postfix(loss=rec["loss"])
         history.append(rec)
         bar.update(1)
     bar.close()
-    heads = _export(img_side, txt_side, classifiers, img_names, txt_names, i_means, i_scales, t_means, t_scales,
-                    data, cfg)
+    heads = _export(
+        img_side, txt_side, classifiers, img_names, txt_names, i_means, i_scales, t_means, t_scales, data, cfg
+    )
     return heads, history
 
 
-def _export(img_side, txt_side, classifiers, img_names, txt_names, i_means, i_scales, t_means, t_scales,
-            data: AlignData, cfg: AlignConfig) -> Heads:
+def _export(
+    img_side,
+    txt_side,
+    classifiers,
+    img_names,
+    txt_names,
+    i_means,
+    i_scales,
+    t_means,
+    t_scales,
+    data: AlignData,
+    cfg: AlignConfig,
+) -> Heads:
     def tower(side, names, means, scales, mats_dims):
         W = side.lin.weight.detach().numpy().T.copy()
         b = side.lin.bias.detach().numpy().copy()
         block = None
         if side.block is not None:
-            block = {"W1": side.block[0].weight.detach().numpy().T.copy(), "b1": side.block[0].bias.detach().numpy().copy(),
-                     "W2": side.block[2].weight.detach().numpy().T.copy(), "b2": side.block[2].bias.detach().numpy().copy()}
+            block = {
+                "W1": side.block[0].weight.detach().numpy().T.copy(),
+                "b1": side.block[0].bias.detach().numpy().copy(),
+                "W2": side.block[2].weight.detach().numpy().T.copy(),
+                "b2": side.block[2].bias.detach().numpy().copy(),
+            }
         return Tower(list(names), mats_dims, [m.copy() for m in means], list(scales), W, b, block)
 
     img = tower(img_side, img_names, i_means, i_scales, [int(data.image[n].shape[1]) for n in img_names])
     txt = tower(txt_side, txt_names, t_means, t_scales, [int(data.text[n].shape[1]) for n in txt_names])
-    cls = {f[2:]: (list(data.classes[f[2:]]), m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy())
-           for f, m in classifiers.items()}
+    cls = {
+        f[2:]: (list(data.classes[f[2:]]), m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy())
+        for f, m in classifiers.items()
+    }
     fps = {n: data.input_fingerprints[n] for n in list(img_names) + list(txt_names) if n in data.input_fingerprints}
-    return Heads(image=img, text=txt, dim=cfg.dim, text_mode=cfg.text_mode, input_fingerprints=fps,
-                 classifiers=cls, meta={"recipe": cfg.to_json(), "seed": cfg.seed})
+    return Heads(
+        image=img,
+        text=txt,
+        dim=cfg.dim,
+        text_mode=cfg.text_mode,
+        input_fingerprints=fps,
+        classifiers=cls,
+        meta={"recipe": cfg.to_json(), "seed": cfg.seed},
+    )
 
 
 def untrained_heads(data: AlignData, config: AlignConfig | None = None) -> Heads:

@@ -5,11 +5,13 @@ PIL images for images) into an L2-normalised float32 matrix. It carries a
 `fingerprint` (hash of its weights + preprocessing version) that the store
 manifest records, so vectors made by different models are never mixed.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol, Sequence, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -19,7 +21,7 @@ TextMode = Literal["query", "passage"]
 
 @runtime_checkable
 class Encoder(Protocol):
-    name: str            # short stable id, e.g. "e5", "mobilenet_v2"
+    name: str  # short stable id, e.g. "e5", "mobilenet_v2"
     modality: Modality
     dim: int
 

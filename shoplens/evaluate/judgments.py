@@ -6,6 +6,7 @@ so they are matched to a query file by normalised text (or, with no query
 file, become the query set themselves). Grades must end up integral because
 trec_eval's semantics are defined on integer relevance levels.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,9 +15,10 @@ import random
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..jsonlines import parse_object
 from ..preprocess import lexicon
@@ -36,7 +38,7 @@ class Judgments:
     qrels: Qrels
     texts: dict[str, str] = field(default_factory=dict)
     source: str = ""
-    by_text: bool = False        # qids were made up from query texts (CSV / SRW)
+    by_text: bool = False  # qids were made up from query texts (CSV / SRW)
 
     def queries(self) -> list[dict[str, Any]]:
         return [{"qid": q, "text": self.texts[q], "filters": {}} for q in self.qrels if q in self.texts]
@@ -60,8 +62,9 @@ def parse_grade_map(spec: str | None) -> dict[float, int] | None:
     return out
 
 
-def _grade(raw: Any, file: str, line: int | None, fld: str,
-           grade_map: dict[float, int] | None, scale: float | None) -> int:
+def _grade(
+    raw: Any, file: str, line: int | None, fld: str, grade_map: dict[float, int] | None, scale: float | None
+) -> int:
     try:
         v = float(raw)
     except (TypeError, ValueError):
@@ -111,8 +114,9 @@ def load_csv(path: str | Path, grade_map=None, scale=None) -> Judgments:
         dcol, gcol = _pick(header, CSV_DOC), _pick(header, CSV_GRADE)
         for col, what in ((qcol or qidcol, "query"), (dcol, "id"), (gcol, "grade")):
             if col is None:
-                raise EvalFileError(path, 1, what, f"header has no '{what}' column (got {header}); "
-                                                   "expected columns query,id,grade")
+                raise EvalFileError(
+                    path, 1, what, f"header has no '{what}' column (got {header}); expected columns query,id,grade"
+                )
         keys = _TextKeys()
         qrels: Qrels = {}
         seen: dict[tuple[str, str], int] = {}
@@ -132,23 +136,28 @@ def load_csv(path: str | Path, grade_map=None, scale=None) -> Judgments:
             if qid_raw and text:
                 keys.texts[qid] = text
             if (qid, doc) in seen:
-                raise EvalFileError(path, line, dcol, f"document {doc!r} already judged for this query "
-                                                      f"on line {seen[qid, doc]}")
+                raise EvalFileError(
+                    path, line, dcol, f"document {doc!r} already judged for this query on line {seen[qid, doc]}"
+                )
             seen[qid, doc] = line
             qrels.setdefault(qid, {})[doc] = g
     return Judgments(qrels, keys.texts, str(path), by_text=not qidcol)
 
 
 def load_srw(path: str | Path, grade_map=None, scale=None) -> Judgments:
-    """OpenSearch Search Relevance Workbench judgments: {"judgmentRatings": [{"query", "ratings": [{"docId", "rating"}]}]}."""
+    """OpenSearch Search Relevance Workbench judgments: {"judgmentRatings": [{"query", "ratings": [{"docId", "rating"}]}]}."""  # noqa: E501
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as e:
         raise EvalFileError(path, e.lineno, None, f"invalid JSON: {e.msg} (column {e.colno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("judgmentRatings"), list):
-        raise EvalFileError(path, None, "judgmentRatings", "expected an object with a 'judgmentRatings' list "
-                                                           "(OpenSearch Search Relevance Workbench format)")
+        raise EvalFileError(
+            path,
+            None,
+            "judgmentRatings",
+            "expected an object with a 'judgmentRatings' list (OpenSearch Search Relevance Workbench format)",
+        )
     keys = _TextKeys()
     qrels: Qrels = {}
     for i, entry in enumerate(data["judgmentRatings"]):
@@ -179,8 +188,9 @@ def detect_format(path: Path) -> str:
     return "trec"
 
 
-def load_judgments(path: str | Path, fmt: str = "auto", grade_map: dict[float, int] | None = None,
-                   scale: float | None = None) -> Judgments:
+def load_judgments(
+    path: str | Path, fmt: str = "auto", grade_map: dict[float, int] | None = None, scale: float | None = None
+) -> Judgments:
     """Load qrels (`qid 0 docid grade`), CSV (`query,id,grade`) or SRW judgment JSON."""
     path = Path(path)
     if not path.is_file():
@@ -193,13 +203,16 @@ def load_judgments(path: str | Path, fmt: str = "auto", grade_map: dict[float, i
     if fmt == "trec":
         q = read_qrels(path)
         if grade_map or scale:
-            q = {qid: {d: _grade(g, str(path), None, "grade", grade_map, scale) for d, g in docs.items()}
-                 for qid, docs in q.items()}
+            q = {
+                qid: {d: _grade(g, str(path), None, "grade", grade_map, scale) for d, g in docs.items()}
+                for qid, docs in q.items()
+            }
         return Judgments(q, {}, str(path))
     raise ValueError(f"unknown judgments format {fmt!r} (use auto, trec, csv or srw)")
 
 
 # ---------------------------------------------------------------- query files
+
 
 def load_queries(path: str | Path) -> list[dict[str, Any]]:
     """Queries JSONL (`{"qid", "text", "image", "filters", "lang"}`), SRW query-set JSON, or TSV `qid<TAB>text`."""
@@ -269,8 +282,11 @@ def align(judgments: Judgments, queries: list[dict[str, Any]] | None) -> tuple[l
             if key is not None:
                 qrels[q["qid"]] = judgments.qrels[key]
         used = {normalise(q.get("text") or "") for q in queries} | {q["qid"] for q in queries}
-        unmatched = [judgments.texts.get(k, k) for k in judgments.qrels
-                     if normalise(judgments.texts.get(k, "")) not in used and k not in used]
+        unmatched = [
+            judgments.texts.get(k, k)
+            for k in judgments.qrels
+            if normalise(judgments.texts.get(k, "")) not in used and k not in used
+        ]
     else:
         qrels = {q["qid"]: judgments.qrels[q["qid"]] for q in queries if q["qid"] in judgments.qrels}
         unmatched = sorted(set(judgments.qrels) - set(qrels))
@@ -279,8 +295,15 @@ def align(judgments: Judgments, queries: list[dict[str, Any]] | None) -> tuple[l
 
 # ------------------------------------------------------- judgments from attributes
 
-LEXICON_FIELD = {"gender": "gender", "basecolour": "colour", "basecolor": "colour", "colour": "colour",
-                 "color": "colour", "usage": "usage", "season": "season"}
+LEXICON_FIELD = {
+    "gender": "gender",
+    "basecolour": "colour",
+    "basecolor": "colour",
+    "colour": "colour",
+    "color": "colour",
+    "usage": "usage",
+    "season": "season",
+}
 UNISEX_MATCHES = {"men", "women"}
 
 
@@ -319,11 +342,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def from_attributes(products: Iterable[Product], fields: Sequence[str] = ("gender", "baseColour"),
-                    type_from: str | None = "title", langs: Sequence[str] = ("en",),
-                    max_queries: int | None = 200, seed: int = 0, min_relevant: int = 3,
-                    max_share: float = 0.25, negatives: int = 50,
-                    progress: bool = False) -> tuple[list[dict[str, Any]], Judgments]:
+def from_attributes(
+    products: Iterable[Product],
+    fields: Sequence[str] = ("gender", "baseColour"),
+    type_from: str | None = "title",
+    langs: Sequence[str] = ("en",),
+    max_queries: int | None = 200,
+    seed: int = 0,
+    min_relevant: int = 3,
+    max_share: float = 0.25,
+    negatives: int = 50,
+    progress: bool = False,
+) -> tuple[list[dict[str, Any]], Judgments]:
     """Attribute queries ("women blue jeans") with graded judgments from the catalog itself.
 
     Grade 2: every queried attribute and the type match. Grade 1: type and
@@ -352,10 +382,11 @@ def from_attributes(products: Iterable[Product], fields: Sequence[str] = ("gende
     gender_idx = next((i for i, f in enumerate(fields) if f.lower() == "gender"), None)
     candidates = sorted(c for c, n in combos.items() if n >= min_relevant)
     rng = random.Random(seed)
-    rng.shuffle(candidates)         # seeded order; keep the first max_queries that qualify
+    rng.shuffle(candidates)  # seeded order; keep the first max_queries that qualify
     it: Iterable = candidates
     if progress:
         from tqdm import tqdm
+
         it = tqdm(candidates, desc="judging", unit="combo", disable=None)
     limit = len(products) * max_share
     kept: list[tuple[tuple[str, ...], str | None, dict[str, int]]] = []
@@ -374,8 +405,11 @@ def from_attributes(products: Iterable[Product], fields: Sequence[str] = ("gende
         if full < min_relevant or len(grades) > limit:
             continue
         near = [rows[i][0] for i in pool if rows[i][0] not in grades]
-        near += [pid for pid, pvals, pt in rows if pt != t and pid not in grades
-                 and all(_same(f, v, pv) for f, v, pv in zip(fields, vals, pvals))]
+        near += [
+            pid
+            for pid, pvals, pt in rows
+            if pt != t and pid not in grades and all(_same(f, v, pv) for f, v, pv in zip(fields, vals, pvals))
+        ]
         near = sorted(set(near))
         for pid in rng.sample(near, min(negatives, len(near))):
             grades[pid] = 0
@@ -390,7 +424,7 @@ def from_attributes(products: Iterable[Product], fields: Sequence[str] = ("gende
             if type_from:
                 words.append(_wording("type", t, lang) if lang != "en" else lexicon.wording("type", t, "en"))
             if any(w is None for w in words):
-                continue            # no wording in this language; skip rather than mix languages
+                continue  # no wording in this language; skip rather than mix languages
             text = ("" if lang == "zh" else " ").join(words)
             en = " ".join(lexicon.wording(LEXICON_FIELD.get(f.lower(), f), v, "en") for f, v in zip(fields, vals))
             qid = "attr-" + _slug(en + " " + (t or "")) + ("" if lang == "en" else f"-{lang}")
@@ -400,5 +434,16 @@ def from_attributes(products: Iterable[Product], fields: Sequence[str] = ("gende
     return queries, Judgments(qrels, texts, "attributes")
 
 
-__all__ = ["Judgments", "align", "from_attributes", "load_csv", "load_judgments", "load_queries", "load_srw",
-           "normalise", "parse_grade_map", "write_queries", "write_qrels"]
+__all__ = [
+    "Judgments",
+    "align",
+    "from_attributes",
+    "load_csv",
+    "load_judgments",
+    "load_queries",
+    "load_srw",
+    "normalise",
+    "parse_grade_map",
+    "write_queries",
+    "write_qrels",
+]

@@ -18,19 +18,31 @@ checked in tests/unit/test_eval_metrics.py. The semantics that matter:
   scikit-learn's roc_auc_score / average_precision_score compute them; they
   are NaN (JSON null) when the pooled pairs hold a single class.
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 
 from .trec import Qrels, Run, ranked
 
-DEFAULT_METRICS = ("ndcg@10", "ndcg@5", "map", "mrr", "p@10", "recall@10", "recall@100",
-                   "hits@1", "hits@10", "roc_auc", "avg_precision")
+DEFAULT_METRICS = (
+    "ndcg@10",
+    "ndcg@5",
+    "map",
+    "mrr",
+    "p@10",
+    "recall@10",
+    "recall@100",
+    "hits@1",
+    "hits@10",
+    "roc_auc",
+    "avg_precision",
+)
 POOLED = ("roc_auc", "avg_precision")
 COUNTS = ("num_q", "num_ret", "num_rel", "num_rel_ret")
 RECALL_POINTS = tuple(i / 10 for i in range(11))
@@ -50,11 +62,17 @@ def parse_metric(name: str) -> tuple[str, int | None]:
     if n in POOLED or n in COUNTS:
         return n, None
     n = {"recip_rank": "mrr", "success": "hits"}.get(n, n)
-    m = _NAME.match(re.sub(r"^(p|recall|ndcg_cut|ndcg|map_cut|success)_(\d+)$", r"\1@\2", n)
-                    .replace("ndcg_cut@", "ndcg@").replace("map_cut@", "map@").replace("success@", "hits@"))
+    m = _NAME.match(
+        re.sub(r"^(p|recall|ndcg_cut|ndcg|map_cut|success)_(\d+)$", r"\1@\2", n)
+        .replace("ndcg_cut@", "ndcg@")
+        .replace("map_cut@", "map@")
+        .replace("success@", "hits@")
+    )
     if not m or (m.group(1) in _NEEDS_K and m.group(2) is None) or (m.group(2) and int(m.group(2)) < 1):
-        raise ValueError(f"unknown metric {name!r}; use ndcg, ndcg@K, map, map@K, mrr, mrr@K, p@K, "
-                         f"recall@K, hits@K, roc_auc, avg_precision, {', '.join(COUNTS)}")
+        raise ValueError(
+            f"unknown metric {name!r}; use ndcg, ndcg@K, map, map@K, mrr, mrr@K, p@K, "
+            f"recall@K, hits@K, roc_auc, avg_precision, {', '.join(COUNTS)}"
+        )
     return m.group(1), int(m.group(2)) if m.group(2) else None
 
 
@@ -64,21 +82,27 @@ class QueryRanking:
 
     docs: list[str]
     scores: np.ndarray
-    grades: np.ndarray          # 0 for unjudged
-    rel: np.ndarray             # bool, grade >= rel_level
-    judged: np.ndarray          # bool
-    ideal: np.ndarray           # all judged gains (>= 0), descending
+    grades: np.ndarray  # 0 for unjudged
+    rel: np.ndarray  # bool, grade >= rel_level
+    judged: np.ndarray  # bool
+    ideal: np.ndarray  # all judged gains (>= 0), descending
     num_rel: int
 
     @classmethod
-    def build(cls, docs: dict[str, float], judgments: dict[str, int], rel_level: int = 1) -> "QueryRanking":
+    def build(cls, docs: dict[str, float], judgments: dict[str, int], rel_level: int = 1) -> QueryRanking:
         order = ranked(docs)
         ids = [d for d, _ in order]
         grades = np.array([judgments.get(d, 0) for d in ids], dtype=np.int64)
         ideal = np.sort(np.maximum(np.fromiter(judgments.values(), np.float64, len(judgments)), 0))[::-1]
-        return cls(ids, np.array([s for _, s in order], dtype=np.float64), grades, grades >= rel_level,
-                   np.array([d in judgments for d in ids], dtype=bool), ideal,
-                   int(sum(1 for g in judgments.values() if g >= rel_level)))
+        return cls(
+            ids,
+            np.array([s for _, s in order], dtype=np.float64),
+            grades,
+            grades >= rel_level,
+            np.array([d in judgments for d in ids], dtype=bool),
+            ideal,
+            int(sum(1 for g in judgments.values() if g >= rel_level)),
+        )
 
     def dcg(self, k: int | None) -> float:
         g = np.maximum(self.grades[:k], 0).astype(np.float64)
@@ -144,7 +168,7 @@ class QueryRanking:
             return out
         n = len(self.rel)
         prec = np.cumsum(self.rel) / np.arange(1, n + 1)
-        interp = np.maximum.accumulate(prec[::-1])[::-1]        # max precision at this rank or deeper
+        interp = np.maximum.accumulate(prec[::-1])[::-1]  # max precision at this rank or deeper
         rel_idx = np.flatnonzero(self.rel)
         for j, r in enumerate(RECALL_POINTS):
             needed = int(r * self.num_rel + 0.9)
@@ -164,7 +188,7 @@ def roc_auc(y: Sequence[bool], s: Sequence[float]) -> float:
     ss = s[order]
     ranks = np.empty(len(s))
     _, start, counts = np.unique(ss, return_index=True, return_counts=True)
-    avg = start + (counts + 1) / 2.0                         # average 1-based rank of each tie group
+    avg = start + (counts + 1) / 2.0  # average 1-based rank of each tie group
     ranks[order] = np.repeat(avg, counts)
     return float((ranks[y].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
 
@@ -178,7 +202,7 @@ def average_precision(y: Sequence[bool], s: Sequence[float]) -> float:
         return float("nan")
     order = np.argsort(-s, kind="mergesort")
     ys, ss = y[order], s[order]
-    last = np.r_[np.flatnonzero(np.diff(ss)), len(ss) - 1]   # last index of each tie group
+    last = np.r_[np.flatnonzero(np.diff(ss)), len(ss) - 1]  # last index of each tie group
     tp = np.cumsum(ys)[last]
     fp = (last + 1) - tp
     precision = tp / (tp + fp)
@@ -198,12 +222,17 @@ class Evaluation:
     only_in_qrels: list[str] = field(default_factory=list)
 
     def to_json(self, per_query: bool = True) -> dict:
-        clean = lambda d: {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+        def clean(d):
+            return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+
         out: dict = {"metrics": clean(self.metrics)}
         if per_query:
             out["per_query"] = {q: clean(v) for q, v in sorted(self.per_query.items())}
-        out["queries"] = {"evaluated": len(self.per_query), "only_in_run": len(self.only_in_run),
-                          "only_in_qrels": len(self.only_in_qrels)}
+        out["queries"] = {
+            "evaluated": len(self.per_query),
+            "only_in_run": len(self.only_in_run),
+            "only_in_qrels": len(self.only_in_qrels),
+        }
         return out
 
     def curve_ndcg(self, ks: Iterable[int]) -> dict[int, float]:
@@ -219,8 +248,9 @@ class Evaluation:
         return np.array(RECALL_POINTS), np.mean([r.iprec_at_recall() for r in self.rankings.values()], axis=0)
 
 
-def evaluate(run: Run, qrels: Qrels, metrics: Iterable[str] = DEFAULT_METRICS,
-             rel_level: int = 1, progress: bool = False) -> Evaluation:
+def evaluate(
+    run: Run, qrels: Qrels, metrics: Iterable[str] = DEFAULT_METRICS, rel_level: int = 1, progress: bool = False
+) -> Evaluation:
     """Score a run against qrels; see the module docstring for the exact semantics."""
     names = list(dict.fromkeys(canonical(m) for m in metrics))
     parsed = {n: parse_metric(n) for n in names}
@@ -232,12 +262,14 @@ def evaluate(run: Run, qrels: Qrels, metrics: Iterable[str] = DEFAULT_METRICS,
     it: Iterable[str] = qids
     if progress and len(qids) > 200:
         from tqdm import tqdm
+
         it = tqdm(qids, desc="evaluating", unit="q", disable=None)
     for q in it:
         r = QueryRanking.build(run[q], qrels[q], rel_level)
         rankings[q] = r
-        per_query[q] = {n: r.value(kind, k) for n, (kind, k) in parsed.items()
-                        if kind not in POOLED and kind != "num_q"}
+        per_query[q] = {
+            n: r.value(kind, k) for n, (kind, k) in parsed.items() if kind not in POOLED and kind != "num_q"
+        }
         ys.append(r.rel[r.judged])
         ss.append(r.scores[r.judged])
     out: dict[str, float] = {}
@@ -254,5 +286,4 @@ def evaluate(run: Run, qrels: Qrels, metrics: Iterable[str] = DEFAULT_METRICS,
             out[n] = float(sum(v[n] for v in per_query.values()))
         else:
             out[n] = float(np.mean([v[n] for v in per_query.values()])) if per_query else 0.0
-    return Evaluation(out, per_query, rankings, rel_level,
-                      sorted(set(run) - set(qrels)), sorted(set(qrels) - set(run)))
+    return Evaluation(out, per_query, rankings, rel_level, sorted(set(run) - set(qrels)), sorted(set(qrels) - set(run)))

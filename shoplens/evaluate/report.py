@@ -4,14 +4,15 @@ The HTML embeds the PNGs as data URIs so a report can be mailed or attached
 to a ticket as a single file; the PNGs are also written beside it. Nothing
 time-dependent is written, so equal inputs give byte-identical reports.
 """
+
 from __future__ import annotations
 
 import base64
 import html
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -26,14 +27,16 @@ PNG_META = {"Software": None}
 class RunResult:
     label: str
     evaluation: Evaluation
-    texts: dict[str, str] = field(default_factory=dict)     # qid -> query text
+    texts: dict[str, str] = field(default_factory=dict)  # qid -> query text
     source: str = ""
 
 
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -62,9 +65,14 @@ def compare(a: Evaluation, b: Evaluation, metric: str) -> dict[str, float]:
     va = np.array([a.per_query[q][metric] for q in qids])
     vb = np.array([b.per_query[q][metric] for q in qids])
     diff = vb - va
-    return {"queries": len(qids), "wins": int(np.sum(diff > 1e-12)), "losses": int(np.sum(diff < -1e-12)),
-            "ties": int(np.sum(np.abs(diff) <= 1e-12)), "delta": float(diff.mean()) if len(qids) else 0.0,
-            "p_value": paired_randomization(va, vb)}
+    return {
+        "queries": len(qids),
+        "wins": int(np.sum(diff > 1e-12)),
+        "losses": int(np.sum(diff < -1e-12)),
+        "ties": int(np.sum(np.abs(diff) <= 1e-12)),
+        "delta": float(diff.mean()) if len(qids) else 0.0,
+        "p_value": paired_randomization(va, vb),
+    }
 
 
 def _metrics_png(path: Path, runs: Sequence[RunResult], names: list[str]) -> None:
@@ -90,8 +98,9 @@ def _metrics_png(path: Path, runs: Sequence[RunResult], names: list[str]) -> Non
             cell.set_facecolor("#eef2f7")
         if len(runs) == 2 and c == len(cols) - 1 and r > 0:
             txt = cell.get_text().get_text()
-            cell.get_text().set_color("#2a7d2a" if txt.startswith("+") and txt.strip("+0.") else
-                                      "#b22222" if txt.startswith("-") else "black")
+            cell.get_text().set_color(
+                "#2a7d2a" if txt.startswith("+") and txt.strip("+0.") else "#b22222" if txt.startswith("-") else "black"
+            )
     n_q = ", ".join(f"{r.label}: {len(r.evaluation.per_query)} queries" for r in runs)
     ax.set_title(f"Metrics ({n_q})", fontsize=11)
     fig.savefig(path, dpi=110, metadata=PNG_META, bbox_inches="tight", pad_inches=0.15)
@@ -103,8 +112,15 @@ def _pr_png(path: Path, runs: Sequence[RunResult]) -> None:
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for r, colour in zip(runs, COLOURS):
         rec, prec = r.evaluation.curve_pr()
-        ax.plot(rec, prec, marker="o", color=colour, label=f"{r.label} (MAP {_fmt(r.evaluation.metrics.get('map'))})"
-                if "map" in r.evaluation.metrics else r.label)
+        ax.plot(
+            rec,
+            prec,
+            marker="o",
+            color=colour,
+            label=f"{r.label} (MAP {_fmt(r.evaluation.metrics.get('map'))})"
+            if "map" in r.evaluation.metrics
+            else r.label,
+        )
     ax.set_xlabel("recall")
     ax.set_ylabel("interpolated precision")
     ax.set_xlim(0, 1)
@@ -145,8 +161,7 @@ def _per_query_png(path: Path, runs: Sequence[RunResult], metric: str) -> None:
     bins = np.linspace(0, 1, 21)
     for r, colour in zip(runs, COLOURS):
         vals = np.array([v[metric] for v in r.evaluation.per_query.values()])
-        h.hist(vals, bins=bins, alpha=0.55 if len(runs) > 1 else 0.85, color=colour, label=r.label,
-               edgecolor="white")
+        h.hist(vals, bins=bins, alpha=0.55 if len(runs) > 1 else 0.85, color=colour, label=r.label, edgecolor="white")
         s.plot(np.sort(vals)[::-1], color=colour, label=f"{r.label} (mean {vals.mean():.3f})" if len(vals) else r.label)
     h.set_xlabel(metric)
     h.set_ylabel("queries")
@@ -183,8 +198,9 @@ def _compare_png(path: Path, a: RunResult, b: RunResult, metric: str) -> None:
     bar.axhline(0, color="black", lw=0.8)
     bar.set_xlabel("queries, sorted by difference")
     bar.set_ylabel(f"Δ {metric} ({b.label} − {a.label})")
-    bar.set_title(f"wins {c['wins']} / losses {c['losses']} / ties {c['ties']}   "
-                  f"mean Δ {c['delta']:+.4f}, {_p(c['p_value'])}")
+    bar.set_title(
+        f"wins {c['wins']} / losses {c['losses']} / ties {c['ties']}   mean Δ {c['delta']:+.4f}, {_p(c['p_value'])}"
+    )
     for ax in (sc, bar):
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -202,7 +218,7 @@ def _p(p: float) -> str:
 
 def _img(path: Path, alt: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(alt)} ({path.name})</figcaption></figure>'
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(alt)} ({path.name})</figcaption></figure>'  # noqa: E501
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1150px;color:#222}
@@ -212,8 +228,13 @@ figure{display:inline-block;margin:0.5em}img{max-width:100%;border:1px solid #ee
 .scroll{max-height:480px;overflow:auto;display:inline-block}small{color:#666}"""
 
 
-def write_report(out_dir: str | Path, runs: Sequence[RunResult], title: str = "shoplens evaluation",
-                 primary: str = "ndcg@10", notes: Sequence[str] = ()) -> Path:
+def write_report(
+    out_dir: str | Path,
+    runs: Sequence[RunResult],
+    title: str = "shoplens evaluation",
+    primary: str = "ndcg@10",
+    notes: Sequence[str] = (),
+) -> Path:
     """Write index.html + metrics.png, pr_curve.png, ndcg_at_k.png, per_query.png (and compare.png)."""
     if not 1 <= len(runs) <= 2:
         raise ValueError("a report takes one run, or two to compare")
@@ -223,8 +244,12 @@ def write_report(out_dir: str | Path, runs: Sequence[RunResult], title: str = "s
     names = [n for n in runs[0].evaluation.metrics if all(n in r.evaluation.metrics for r in runs)]
     if primary not in runs[0].evaluation.per_query.get(next(iter(runs[0].evaluation.per_query), ""), {primary: 0}):
         raise ValueError(f"primary metric {primary} was not computed")
-    figs = [("metrics.png", "Metrics table"), ("pr_curve.png", "Precision–recall curve"),
-            ("ndcg_at_k.png", "nDCG@K curve"), ("per_query.png", f"Per-query {primary}")]
+    figs = [
+        ("metrics.png", "Metrics table"),
+        ("pr_curve.png", "Precision–recall curve"),
+        ("ndcg_at_k.png", "nDCG@K curve"),
+        ("per_query.png", f"Per-query {primary}"),
+    ]
     _metrics_png(out / "metrics.png", runs, names)
     _pr_png(out / "pr_curve.png", runs)
     _ndcg_png(out / "ndcg_at_k.png", runs)
@@ -234,11 +259,24 @@ def write_report(out_dir: str | Path, runs: Sequence[RunResult], title: str = "s
         figs.append(("compare.png", f"{runs[1].label} vs {runs[0].label}: per-query wins and losses"))
 
     e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{CSS}</style></head><body>",
-             f"<h1>{e(title)}</h1>"]
-    parts.append("<ul>" + "".join(f"<li><b>{e(r.label)}</b>: {e(r.source)} — {len(r.evaluation.per_query)} queries evaluated"
-                                  + (f", {len(r.evaluation.only_in_qrels)} judged queries without results"
-                                     if r.evaluation.only_in_qrels else "") + "</li>" for r in runs) + "</ul>")
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+    ]
+    parts.append(
+        "<ul>"
+        + "".join(
+            f"<li><b>{e(r.label)}</b>: {e(r.source)} — {len(r.evaluation.per_query)} queries evaluated"
+            + (
+                f", {len(r.evaluation.only_in_qrels)} judged queries without results"
+                if r.evaluation.only_in_qrels
+                else ""
+            )
+            + "</li>"
+            for r in runs
+        )
+        + "</ul>"
+    )
     head = "".join(f"<th>{e(r.label)}</th>" for r in runs)
     rows = []
     cmp_cols = len(runs) == 2
@@ -252,8 +290,11 @@ def write_report(out_dir: str | Path, runs: Sequence[RunResult], title: str = "s
             delta = vals[1] - vals[0] if ok else float("nan")
             cls = "win" if delta > 1e-12 else "loss" if delta < -1e-12 else ""
             cells += f"<td class='{cls}'>{'n/a' if not ok else f'{delta:+.4f}'}</td>"
-            cells += (f"<td>{c['wins']} / {c['losses']} / {c['ties']}</td><td>{e(_pval(c['p_value']))}</td>" if c
-                      else "<td></td><td></td>")
+            cells += (
+                f"<td>{c['wins']} / {c['losses']} / {c['ties']}</td><td>{e(_pval(c['p_value']))}</td>"
+                if c
+                else "<td></td><td></td>"
+            )
         rows.append(f"<tr><td>{e(n)}</td>{cells}</tr>")
     extra = "<th>Δ (B−A)</th><th>wins / losses / ties</th><th>p (paired randomization)</th>" if cmp_cols else ""
     parts.append(f"<h2>Metrics</h2><table><tr><th>metric</th>{head}{extra}</tr>{''.join(rows)}</table>")
@@ -262,7 +303,9 @@ def write_report(out_dir: str | Path, runs: Sequence[RunResult], title: str = "s
     texts = {**runs[0].texts, **(runs[1].texts if cmp_cols else {})}
     qids = sorted(set.intersection(*(set(r.evaluation.per_query) for r in runs)))
     if cmp_cols:
-        qids.sort(key=lambda q: (runs[1].evaluation.per_query[q][primary] - runs[0].evaluation.per_query[q][primary], q))
+        qids.sort(
+            key=lambda q: (runs[1].evaluation.per_query[q][primary] - runs[0].evaluation.per_query[q][primary], q)
+        )
     else:
         qids.sort(key=lambda q: (runs[0].evaluation.per_query[q][primary], q))
     qhead = "".join(f"<th>{e(r.label)} {e(primary)}</th>" for r in runs) + ("<th>Δ</th>" if cmp_cols else "")
@@ -274,14 +317,20 @@ def write_report(out_dir: str | Path, runs: Sequence[RunResult], title: str = "s
         if cmp_cols:
             d = vals[1] - vals[0]
             cells += f"<td class='{'win' if d > 1e-12 else 'loss' if d < -1e-12 else ''}'>{d:+.4f}</td>"
-        qrows.append(f"<tr><td>{e(q)}</td><td>{e(texts.get(q, ''))}</td><td>{rk.num_rel if rk else ''}</td>{cells}</tr>")
+        qrows.append(
+            f"<tr><td>{e(q)}</td><td>{e(texts.get(q, ''))}</td><td>{rk.num_rel if rk else ''}</td>{cells}</tr>"
+        )
     order = "largest loss first" if cmp_cols else "worst first"
-    parts.append(f"<h2>Per query ({order})</h2><div class='scroll'><table><tr><th>qid</th><th>query</th>"
-                 f"<th>relevant</th>{qhead}</tr>{''.join(qrows)}</table></div>")
-    std_notes = ["Metrics follow trec_eval: the run is sorted by score (ties by docid, descending); unjudged "
-                 "documents are non-relevant; grade ≥ 1 is relevant; nDCG gain = grade with log2 discount; "
-                 "queries judged with no relevant document count as 0.",
-                 "roc_auc and avg_precision pool all judged (query, document) pairs in the run, as scikit-learn computes them."]
+    parts.append(
+        f"<h2>Per query ({order})</h2><div class='scroll'><table><tr><th>qid</th><th>query</th>"
+        f"<th>relevant</th>{qhead}</tr>{''.join(qrows)}</table></div>"
+    )
+    std_notes = [
+        "Metrics follow trec_eval: the run is sorted by score (ties by docid, descending); unjudged "
+        "documents are non-relevant; grade ≥ 1 is relevant; nDCG gain = grade with log2 discount; "
+        "queries judged with no relevant document count as 0.",
+        "roc_auc and avg_precision pool all judged (query, document) pairs in the run, as scikit-learn computes them.",
+    ]
     parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in [*notes, *std_notes]) + "</ul>")
     parts.append("</body></html>")
     index = out / "index.html"

@@ -4,33 +4,22 @@ Readers are strict because a silently mis-parsed line changes every metric:
 each error names the file, the 1-based line and the field. Runs keep only
 scores; the rank column is ignored exactly as trec_eval ignores it.
 """
+
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
-
 import math
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
-Run = dict[str, dict[str, float]]       # qid -> docid -> score
-Qrels = dict[str, dict[str, int]]       # qid -> docid -> grade
+from ..errors import EvalFileError  # noqa: F401  (re-exported)
+
+Run = dict[str, dict[str, float]]  # qid -> docid -> score
+Qrels = dict[str, dict[str, int]]  # qid -> docid -> grade
 
 RUN_FIELDS = ("qid", "Q0", "docid", "rank", "score", "tag")
 QRELS_FIELDS = ("qid", "iteration", "docid", "grade")
-
-
-class EvalFileError(ValueError):
-    """A malformed evaluation input; str() reads 'file, line N, field 'x': problem'."""
-
-    def __init__(self, file: str | Path, line: int | None, field: str | None, message: str):
-        self.file, self.line, self.field, self.message = str(file), line, field, message
-        where = self.file
-        if line is not None:
-            where += f", line {line}"
-        if field:
-            where += f", field '{field}'"
-        super().__init__(f"{where}: {message}")
 
 
 def _lines(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -50,9 +39,12 @@ def parse_grade(text: str, file: str | Path, line: int | None, field: str = "gra
     except (TypeError, ValueError):
         raise EvalFileError(file, line, field, f"not a number: {text!r}") from None
     if not math.isfinite(v) or not v.is_integer():
-        raise EvalFileError(file, line, field,
-                            f"grades must be integers (trec_eval semantics), got {text!r}; "
-                            "use a grade map or scale to convert")
+        raise EvalFileError(
+            file,
+            line,
+            field,
+            f"grades must be integers (trec_eval semantics), got {text!r}; use a grade map or scale to convert",
+        )
     return int(v)
 
 
@@ -63,8 +55,7 @@ def read_run(path: str | Path) -> Run:
     seen: dict[tuple[str, str], int] = {}
     for no, parts in _lines(path):
         if len(parts) != 6:
-            raise EvalFileError(path, no, None,
-                                f"expected 6 fields ({' '.join(RUN_FIELDS)}), got {len(parts)}")
+            raise EvalFileError(path, no, None, f"expected 6 fields ({' '.join(RUN_FIELDS)}), got {len(parts)}")
         qid, _, doc, rank, score, _tag = parts
         try:
             int(rank)
@@ -77,8 +68,9 @@ def read_run(path: str | Path) -> Run:
         if not math.isfinite(s):
             raise EvalFileError(path, no, "score", f"not a finite number: {score!r}")
         if (qid, doc) in seen:
-            raise EvalFileError(path, no, "docid",
-                                f"document {doc!r} already listed for query {qid!r} on line {seen[qid, doc]}")
+            raise EvalFileError(
+                path, no, "docid", f"document {doc!r} already listed for query {qid!r} on line {seen[qid, doc]}"
+            )
         seen[qid, doc] = no
         run.setdefault(qid, {})[doc] = s
     return run
@@ -91,13 +83,13 @@ def read_qrels(path: str | Path) -> Qrels:
     seen: dict[tuple[str, str], int] = {}
     for no, parts in _lines(path):
         if len(parts) != 4:
-            raise EvalFileError(path, no, None,
-                                f"expected 4 fields ({' '.join(QRELS_FIELDS)}), got {len(parts)}")
+            raise EvalFileError(path, no, None, f"expected 4 fields ({' '.join(QRELS_FIELDS)}), got {len(parts)}")
         qid, _, doc, grade = parts
         g = parse_grade(grade, path, no)
         if (qid, doc) in seen:
-            raise EvalFileError(path, no, "docid",
-                                f"document {doc!r} already judged for query {qid!r} on line {seen[qid, doc]}")
+            raise EvalFileError(
+                path, no, "docid", f"document {doc!r} already judged for query {qid!r} on line {seen[qid, doc]}"
+            )
         seen[qid, doc] = no
         qrels.setdefault(qid, {})[doc] = g
     return qrels

@@ -5,13 +5,14 @@ Encoding is the only expensive step of a build, so every vector is cached by
 was committed, re-indexing unchanged products costs nothing, and alignment
 can retrain heads without touching an encoder.
 """
+
 from __future__ import annotations
 
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from ..encoders.base import Encoder
 
 
 def text_key(text: str, mode: str) -> str:
-    return hashlib.sha1(f"{mode}\x00{text}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{mode}\x00{text}".encode()).hexdigest()
 
 
 def file_key(path: str | Path) -> str:
@@ -48,8 +49,8 @@ class FeatureCache:
         out: dict[str, np.ndarray] = {}
         uniq = list(dict.fromkeys(keys))
         with self._lock:
-            for i in range(0, len(uniq), 900):          # SQLite parameter limit
-                chunk = uniq[i:i + 900]
+            for i in range(0, len(uniq), 900):  # SQLite parameter limit
+                chunk = uniq[i : i + 900]
                 q = f"SELECT key, vec FROM feats WHERE fp=? AND key IN ({','.join('?' * len(chunk))})"
                 for key, blob in self._db.execute(q, [fp, *chunk]):
                     out[key] = np.frombuffer(blob, dtype=np.float32)
@@ -59,10 +60,16 @@ class FeatureCache:
         rows = [(fp, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items]
         with self._lock:
             self._db.executemany("INSERT OR REPLACE INTO feats VALUES (?,?,?)", rows)
-            self._db.commit()          # one commit per batch: the unit an interrupted build resumes from
+            self._db.commit()  # one commit per batch: the unit an interrupted build resumes from
 
-    def encode_keyed(self, encoder: Encoder, keys: Sequence[str], compute: Callable[[list[int]], np.ndarray],
-                     batch_size: int, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode_keyed(
+        self,
+        encoder: Encoder,
+        keys: Sequence[str],
+        compute: Callable[[list[int]], np.ndarray],
+        batch_size: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         """Fill a (len(keys), dim) matrix from the cache, computing misses batch by batch via `compute(indices)`."""
         fp = encoder.fingerprint()
         have = self.get_many(fp, keys)
@@ -78,20 +85,27 @@ class FeatureCache:
         if progress and len(keys) - len(missing):
             progress(len(keys) - len(missing))
         for s in range(0, len(missing), batch_size):
-            idx = missing[s:s + batch_size]
+            idx = missing[s : s + batch_size]
             vecs = compute(idx)
             self.put_many(fp, [(keys[i], v) for i, v in zip(idx, vecs)])
             for i, v in zip(idx, vecs):
                 out[i] = v
             if progress:
                 progress(len(idx))
-        for i, k in enumerate(keys):                    # duplicates of a computed key
+        for i, k in enumerate(keys):  # duplicates of a computed key
             if k in first_for_key and i != first_for_key[k]:
                 out[i] = out[first_for_key[k]]
         return out
 
-    def encode_texts(self, encoder: Encoder, texts: Sequence[str], mode: str = "passage",
-                     batch_size: int = 64, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode_texts(
+        self,
+        encoder: Encoder,
+        texts: Sequence[str],
+        mode: str = "passage",
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         keys = [text_key(t, mode) for t in texts]
-        return self.encode_keyed(encoder, keys, lambda idx: encoder.encode([texts[i] for i in idx], mode=mode),
-                                 batch_size, progress)
+        return self.encode_keyed(
+            encoder, keys, lambda idx: encoder.encode([texts[i] for i in idx], mode=mode), batch_size, progress
+        )

@@ -5,6 +5,7 @@ histogram separates same-shape items of different colours but is fragile
 under colour jitter, hence its lower weight. Weights are applied to
 L2-normalised parts, so each part's share of the cosine is its weight².
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,12 +4,13 @@ Each image is decoded once per build and shared by all image encoders; the
 next batch is decoded on a worker thread while the current one is encoded,
 so decode overlaps ONNX Runtime (which itself uses both cores).
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -25,8 +26,8 @@ class FeatureSet:
     """Per-product encoder features, aligned with `products` (row i = products[i])."""
 
     products: list[Product]
-    text: dict[str, np.ndarray] = field(default_factory=dict)     # passage vectors of Product.text()
-    image: dict[str, np.ndarray] = field(default_factory=dict)    # mean of the product's image vectors
+    text: dict[str, np.ndarray] = field(default_factory=dict)  # passage vectors of Product.text()
+    image: dict[str, np.ndarray] = field(default_factory=dict)  # mean of the product's image vectors
     has_text: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     has_image: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     issues: list[IngestIssue] = field(default_factory=list)
@@ -41,8 +42,9 @@ def _bar(total: int, desc: str, show: bool):
     return tqdm(total=total, desc=desc, unit="item", disable=not show or total == 0, leave=False)
 
 
-def encode_texts(products: Sequence[Product], encoders: Sequence[Encoder], cache: FeatureCache,
-                 batch_size: int, progress: bool) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, float]]:
+def encode_texts(
+    products: Sequence[Product], encoders: Sequence[Encoder], cache: FeatureCache, batch_size: int, progress: bool
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, float]]:
     texts = [p.text() for p in products]
     has = np.array([bool(t) for t in texts], dtype=bool)
     out, timings = {}, {}
@@ -56,9 +58,15 @@ def encode_texts(products: Sequence[Product], encoders: Sequence[Encoder], cache
     return out, has, timings
 
 
-def encode_images(products: Sequence[Product], encoders: Sequence[Encoder], cache: FeatureCache,
-                  batch_size: int, progress: bool, max_bytes: int, max_pixels: int
-                  ) -> tuple[dict[str, np.ndarray], np.ndarray, list[IngestIssue], dict[str, float]]:
+def encode_images(
+    products: Sequence[Product],
+    encoders: Sequence[Encoder],
+    cache: FeatureCache,
+    batch_size: int,
+    progress: bool,
+    max_bytes: int,
+    max_pixels: int,
+) -> tuple[dict[str, np.ndarray], np.ndarray, list[IngestIssue], dict[str, float]]:
     """Mean-pooled per-product image features; undecodable images are reported and skipped."""
     issues: list[IngestIssue] = []
     t0 = time.perf_counter()
@@ -100,7 +108,7 @@ def encode_images(products: Sequence[Product], encoders: Sequence[Encoder], cach
                 arrays[enc.name] = np.stack([normalise(c, enc.mean, enc.std) for c in crops[key]])
         return ok, imgs, arrays, time.perf_counter() - t
 
-    chunks = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
+    chunks = [todo[s : s + batch_size] for s in range(0, len(todo), batch_size)]
     with _bar(len(items), "encode images", progress) as bar, ThreadPoolExecutor(1) as pool:
         bar.update(len(items) - len(todo))
         pending = pool.submit(decode, chunks[0]) if chunks else None
@@ -114,8 +122,12 @@ def encode_images(products: Sequence[Product], encoders: Sequence[Encoder], cach
                     continue
                 t = time.perf_counter()
                 if enc.name in arrays:
-                    vecs = np.concatenate([enc.encode_arrays(arrays[enc.name][need][s:s + enc.batch_size])
-                                           for s in range(0, len(need), enc.batch_size)])
+                    vecs = np.concatenate(
+                        [
+                            enc.encode_arrays(arrays[enc.name][need][s : s + enc.batch_size])
+                            for s in range(0, len(need), enc.batch_size)
+                        ]
+                    )
                 else:
                     vecs = enc.encode([imgs[j] for j in need])
                 timings[f"image:{enc.name}"] = timings.get(f"image:{enc.name}", 0.0) + time.perf_counter() - t
@@ -139,12 +151,21 @@ def encode_images(products: Sequence[Product], encoders: Sequence[Encoder], cach
     return out, has, issues, timings
 
 
-def encode_catalog(products: Sequence[Product], text_encoders: Sequence[Encoder],
-                   image_encoders: Sequence[Encoder], cache: FeatureCache, *, batch_size: int = 32,
-                   progress: bool = True, max_bytes: int = 50 << 20, max_pixels: int = 40_000_000) -> FeatureSet:
+def encode_catalog(
+    products: Sequence[Product],
+    text_encoders: Sequence[Encoder],
+    image_encoders: Sequence[Encoder],
+    cache: FeatureCache,
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+    max_bytes: int = 50 << 20,
+    max_pixels: int = 40_000_000,
+) -> FeatureSet:
     fs = FeatureSet(products=list(products))
     fs.text, fs.has_text, t1 = encode_texts(fs.products, text_encoders, cache, max(batch_size, 64), progress)
-    fs.image, fs.has_image, fs.issues, t2 = encode_images(fs.products, image_encoders, cache, batch_size,
-                                                          progress, max_bytes, max_pixels)
+    fs.image, fs.has_image, fs.issues, t2 = encode_images(
+        fs.products, image_encoders, cache, batch_size, progress, max_bytes, max_pixels
+    )
     fs.timings_s = {**t1, **t2}
     return fs

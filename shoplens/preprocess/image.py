@@ -5,6 +5,7 @@ Catalog and query images come from merchants and users, so every failure mode
 photos stored sideways) is resolved here, once, with an error that names the
 file. Encoders can then assume a fully decoded, upright RGB image.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,17 +16,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..errors import ImageError  # noqa: F401  (re-exported)
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class ImageError(ValueError):
-    """An image that cannot be used; the message always says which and why."""
-
-    def __init__(self, source: str, reason: str):
-        self.source = source
-        self.reason = reason
-        super().__init__(f"{source}: {reason}")
 
 
 def _flatten_alpha(img: Image.Image) -> Image.Image:
@@ -39,8 +33,7 @@ def _flatten_alpha(img: Image.Image) -> Image.Image:
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode == "RGB":
         return img
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-            img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
         return _flatten_alpha(img)
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         # PIL's own I->L conversion clips at 255, turning 16-bit scans white.
@@ -48,11 +41,10 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         hi = float(a.max()) if a.size else 0.0
         a = a * (255.0 / hi) if hi > 255 else a
         return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "L").convert("RGB")
-    return img.convert("RGB")   # L, 1, P, CMYK, YCbCr, ...
+    return img.convert("RGB")  # L, 1, P, CMYK, YCbCr, ...
 
 
-def load_image(src: str | Path | bytes, *, max_bytes: int = 50 * 2**20,
-               max_pixels: int = 40_000_000) -> Image.Image:
+def load_image(src: str | Path | bytes, *, max_bytes: int = 50 * 2**20, max_pixels: int = 40_000_000) -> Image.Image:
     """Decode fully and eagerly so a bad file fails here, naming itself, not
     deep inside a batch; size limits are checked before any pixel is decoded."""
     if isinstance(src, (bytes, bytearray, memoryview)):
@@ -69,7 +61,7 @@ def load_image(src: str | Path | bytes, *, max_bytes: int = 50 * 2**20,
                 data = f.read(max_bytes + 1)
         except OSError as e:
             raise ImageError(name, f"cannot read file ({e.strerror or e})") from e
-        if len(data) > max_bytes:   # grew between stat and read
+        if len(data) > max_bytes:  # grew between stat and read
             raise ImageError(name, f"file exceeds the {max_bytes}-byte limit")
     if not data:
         raise ImageError(name, "empty file")
@@ -77,23 +69,24 @@ def load_image(src: str | Path | bytes, *, max_bytes: int = 50 * 2**20,
         with warnings.catch_warnings():
             # Our own max_pixels is the limit; PIL's global one would only warn.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))       # header only, no pixels yet
+            img = Image.open(io.BytesIO(data))  # header only, no pixels yet
             w, h = img.size
             if w * h > max_pixels:
-                raise ImageError(name, f"{w}x{h} = {w * h} pixels exceeds the "
-                                       f"{max_pixels}-pixel limit (possible decompression bomb)")
+                raise ImageError(
+                    name, f"{w}x{h} = {w * h} pixels exceeds the {max_pixels}-pixel limit (possible decompression bomb)"
+                )
             img.load()
     except ImageError:
         raise
     except Image.DecompressionBombError as e:
         raise ImageError(name, f"exceeds the {max_pixels}-pixel limit ({e})") from e
-    except Exception as e:   # PIL raises OSError, SyntaxError, ValueError, struct.error...
+    except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, struct.error...
         msg = "not a recognised image" if "cannot identify" in str(e) else f"corrupt or truncated image ({e})"
         raise ImageError(name, msg) from e
     try:
         img = ImageOps.exif_transpose(img) or img
     except Exception:
-        pass   # broken EXIF is common and harmless: keep the stored orientation
+        pass  # broken EXIF is common and harmless: keep the stored orientation
     try:
         return _to_rgb(img)
     except Exception as e:
@@ -115,8 +108,9 @@ def resize_center_crop(img: Image.Image, size: int = 224, resize: int = 256) -> 
     return img.crop((left, top, left + size, top + size))
 
 
-def to_array(img: Image.Image, *, size: int = 224, resize: int = 256,
-             mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
+def to_array(
+    img: Image.Image, *, size: int = 224, resize: int = 256, mean=IMAGENET_MEAN, std=IMAGENET_STD
+) -> np.ndarray:
     """CHW float32, normalised with the statistics the target model was trained with."""
     if img.mode != "RGB":
         img = _to_rgb(img)

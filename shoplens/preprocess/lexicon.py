@@ -7,6 +7,7 @@ in several wordings). Canonical values are the catalog's own English values
 (`baseColour`, `gender`, ...) or, for product types, a singular noun derived
 from titles ("Tshirts" -> "tshirt").
 """
+
 from __future__ import annotations
 
 import re
@@ -16,20 +17,26 @@ from functools import lru_cache
 
 @dataclass(frozen=True)
 class Term:
-    field: str                 # "gender" | "colour" | "type" | "usage" | "season"
-    value: str                 # canonical English value
-    en: tuple[str, ...]        # English surface forms (lower-case); en[0] is the preferred wording
-    zh: tuple[str, ...]        # Chinese surface forms; zh[0] is the preferred wording
+    field: str  # "gender" | "colour" | "type" | "usage" | "season"
+    value: str  # canonical English value
+    en: tuple[str, ...]  # English surface forms (lower-case); en[0] is the preferred wording
+    zh: tuple[str, ...]  # Chinese surface forms; zh[0] is the preferred wording
 
 
 def _t(field: str, value: str, en: str, zh: str) -> Term:
-    return Term(field, value, tuple(w.strip() for w in en.split("|") if w.strip()),
-                tuple(w.strip() for w in zh.split("|") if w.strip()))
+    return Term(
+        field,
+        value,
+        tuple(w.strip() for w in en.split("|") if w.strip()),
+        tuple(w.strip() for w in zh.split("|") if w.strip()),
+    )
 
 
 GENDERS = (
     _t("gender", "Men", "men|men's|mens|man|male|gents|for men", "男士|男式|男款|男装|男性|男人|男"),
-    _t("gender", "Women", "women|women's|womens|woman|female|ladies|lady|for women", "女士|女式|女款|女装|女性|女人|女"),
+    _t(
+        "gender", "Women", "women|women's|womens|woman|female|ladies|lady|for women", "女士|女式|女款|女装|女性|女人|女"
+    ),
     _t("gender", "Boys", "boys|boy|boy's|boys'", "男童|男孩"),
     _t("gender", "Girls", "girls|girl|girl's|girls'", "女童|女孩"),
     _t("gender", "Unisex", "unisex", "中性|男女通用|情侣"),
@@ -82,12 +89,22 @@ COLOURS = (
 )
 
 TYPES = (
-    _t("type", "tshirt", "tshirt|t-shirt|tee|t shirt|tshirts|t-shirts|tees|t shirts", "T恤|t恤|短袖|体恤|polo衫|短袖T恤"),
+    _t(
+        "type",
+        "tshirt",
+        "tshirt|t-shirt|tee|t shirt|tshirts|t-shirts|tees|t shirts",
+        "T恤|t恤|短袖|体恤|polo衫|短袖T恤",
+    ),
     _t("type", "shirt", "shirt|shirts", "衬衫|衬衣"),
     _t("type", "top", "top|tops", "上衣"),
     _t("type", "kurta", "kurta|kurtas|kurti|kurtis", "库尔塔|印度长衫"),
     _t("type", "tunic", "tunic|tunics", "束腰上衣"),
-    _t("type", "shoes", "shoes|shoe|sneakers|sneaker|trainers|sports shoes|casual shoes|formal shoes|boots|loafers|derbys|brogues|platforms|peep toes|moccasins", "运动鞋|鞋子|皮鞋|球鞋|跑鞋|板鞋|休闲鞋|帆布鞋|靴子|鞋"),
+    _t(
+        "type",
+        "shoes",
+        "shoes|shoe|sneakers|sneaker|trainers|sports shoes|casual shoes|formal shoes|boots|loafers|derbys|brogues|platforms|peep toes|moccasins",  # noqa: E501
+        "运动鞋|鞋子|皮鞋|球鞋|跑鞋|板鞋|休闲鞋|帆布鞋|靴子|鞋",
+    ),
     _t("type", "sandals", "sandals|sandal", "凉鞋"),
     _t("type", "flip flops", "flip flops|flip-flops|flops|flip flop", "人字拖|夹脚拖"),
     _t("type", "flats", "flats|flat|ballerinas", "平底鞋"),
@@ -158,7 +175,7 @@ class Match:
     surface: str
     start: int
     end: int
-    lang: str          # "en" | "zh"
+    lang: str  # "en" | "zh"
 
 
 @lru_cache(maxsize=1)
@@ -174,7 +191,7 @@ def _en_index() -> dict[tuple[str, ...], Term]:
 @lru_cache(maxsize=1)
 def _zh_forms() -> list[tuple[str, Term]]:
     forms = [(w, t) for t in ALL_TERMS for w in t.zh]
-    forms.sort(key=lambda p: -len(p[0]))        # longest match first: 男童 before 男
+    forms.sort(key=lambda p: -len(p[0]))  # longest match first: 男童 before 男
     return forms
 
 
@@ -204,7 +221,7 @@ def parse(text: str) -> list[Match]:
     i = 0
     while i < len(spans):
         for n in range(min(maxlen, len(spans) - i), 0, -1):
-            key = tuple(s[0] for s in spans[i:i + n])
+            key = tuple(s[0] for s in spans[i : i + n])
             term = idx.get(key)
             if term is not None:
                 start, end = spans[i][1], spans[i + n - 1][2]
@@ -255,7 +272,7 @@ def to_english(text: str) -> str:
     for m in parse(text):
         if m.lang != "zh":
             continue
-        out.append(text[last:m.start])
+        out.append(text[last : m.start])
         out.append(" " + wording(m.field, m.value, "en") + " ")
         last = m.end
     out.append(text[last:])

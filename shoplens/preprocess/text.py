@@ -5,6 +5,7 @@ Chinese has no spaces, so BM25 needs a segmenter: CJK runs go through jieba
 non-word characters with hyphens joined ("T-Shirts" -> "tshirt") and a light
 plural fold, so "shoes" matches "shoe".
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,6 +28,7 @@ def normalise(text: str | None) -> str:
 @lru_cache(maxsize=1)
 def _jieba():
     import jieba
+
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     return jieba

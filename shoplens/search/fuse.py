@@ -12,6 +12,7 @@ divided by the weight of the components that *could* have retrieved it
 over the retrievers that apply to it. A retriever that applies but did not
 return the product still counts against it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,12 +29,12 @@ class Ranked:
     name: str
     docs: np.ndarray
     scores: np.ndarray
-    ranks: np.ndarray | None = None      # tie-aware ranks (1-based); default 1..n
+    ranks: np.ndarray | None = None  # tie-aware ranks (1-based); default 1..n
 
 
-def rrf(components: list[Ranked], weights: dict[str, float], k: int = 60,
-        available: dict[str, np.ndarray] | None = None
-        ) -> tuple[list[int], dict[int, float], dict[int, dict[str, ComponentScore]]]:
+def rrf(
+    components: list[Ranked], weights: dict[str, float], k: int = 60, available: dict[str, np.ndarray] | None = None
+) -> tuple[list[int], dict[int, float], dict[int, dict[str, ComponentScore]]]:
     """`available[name]` is a bool mask over docs: which docs that component can retrieve at all
     (missing = every doc). Without masks this is plain weighted RRF."""
     fused: dict[int, float] = {}
@@ -49,12 +50,12 @@ def rrf(components: list[Ranked], weights: dict[str, float], k: int = 60,
     if available:
         total = sum(float(weights.get(c.name, 1.0)) for c in active)
         for doc in fused:
-            can = sum(float(weights.get(c.name, 1.0)) for c in active
-                      if c.name not in available or available[c.name][doc])
+            can = sum(
+                float(weights.get(c.name, 1.0)) for c in active if c.name not in available or available[c.name][doc]
+            )
             if 0 < can < total:
                 scale = total / can
                 fused[doc] *= scale
-                parts[doc] = {n: ComponentScore(p.score, p.rank, p.contribution * scale)
-                              for n, p in parts[doc].items()}
+                parts[doc] = {n: ComponentScore(p.score, p.rank, p.contribution * scale) for n, p in parts[doc].items()}
     order = sorted(fused, key=lambda d: (-fused[d], d))
     return order, fused, parts

@@ -1,28 +1,27 @@
 """Query records and parsing of user-facing filter syntax."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import QueryError  # noqa: F401  (re-exported)
+
 MAX_QUERY_CHARS = 1000
-
-
-class QueryError(ValueError):
-    pass
 
 
 @dataclass
 class Query:
     text: str | None = None
-    image: str | bytes | None = None          # path or raw bytes
+    image: str | bytes | None = None  # path or raw bytes
     k: int = 10
     filters: dict[str, Any] = field(default_factory=dict)
-    facets: list[str] | bool | None = None     # True = all attribute fields
-    strict_attributes: bool = False            # understood attributes become filters
+    facets: list[str] | bool | None = None  # True = all attribute fields
+    strict_attributes: bool = False  # understood attributes become filters
     weights: dict[str, float] | None = None
 
-    def validate(self) -> "Query":
+    def validate(self) -> Query:
         if self.text is not None and not isinstance(self.text, str):
             raise QueryError(f"text must be a string, got {type(self.text).__name__}")
         if self.text is not None:
@@ -50,7 +49,7 @@ class Query:
         return d
 
     @classmethod
-    def from_json(cls, obj: Any, k: int = 10, where: str = "query") -> "Query":
+    def from_json(cls, obj: Any, k: int = 10, where: str = "query") -> Query:
         """From a batch line: {"text":..., "image":..., "filters": {...}, "k": ...}."""
         if not isinstance(obj, dict):
             raise QueryError(f"{where}: expected a JSON object, got {type(obj).__name__}")
@@ -58,9 +57,14 @@ class Query:
         if unknown:
             raise QueryError(f"{where}: unknown field(s) {sorted(unknown)}")
         try:
-            return cls(text=obj.get("text"), image=obj.get("image"), k=obj.get("k", k),
-                       filters=obj.get("filters") or {}, facets=obj.get("facets"),
-                       strict_attributes=bool(obj.get("strict_attributes", False))).validate()
+            return cls(
+                text=obj.get("text"),
+                image=obj.get("image"),
+                k=obj.get("k", k),
+                filters=obj.get("filters") or {},
+                facets=obj.get("facets"),
+                strict_attributes=bool(obj.get("strict_attributes", False)),
+            ).validate()
         except QueryError as e:
             raise QueryError(f"{where}: {e}") from None
 

@@ -1,7 +1,8 @@
 """One function per retrieval component; each returns a `Ranked` list of docs."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -11,8 +12,9 @@ from ..store.vectors import VectorIndex
 from .fuse import Ranked
 
 
-def bm25(lexical: LexicalIndex, text: str, n: int, allowed: np.ndarray | None,
-         extra_tokens: Sequence[str] = ()) -> Ranked:
+def bm25(
+    lexical: LexicalIndex, text: str, n: int, allowed: np.ndarray | None, extra_tokens: Sequence[str] = ()
+) -> Ranked:
     scores, docs = lexical.search(text, n, allowed, extra_tokens)
     return Ranked("bm25", docs, scores)
 
@@ -35,5 +37,5 @@ def attributes(table: ProductTable, wanted: dict[str, str], pool: Sequence[int])
     keep = np.flatnonzero(score > 0)
     order = keep[np.argsort(-score[keep], kind="stable")]
     s = score[order]
-    ranks = 1 + np.searchsorted(-s, -s, side="left")          # dense-by-position ties: same score, same rank
+    ranks = 1 + np.searchsorted(-s, -s, side="left")  # dense-by-position ties: same score, same rank
     return Ranked("attributes", np.asarray(pool, np.int64)[order], s, ranks)

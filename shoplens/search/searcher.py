@@ -1,4 +1,5 @@
 """Run one query against an open store: encode, retrieve per component, fuse, explain."""
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,9 @@ from .understand import understand
 class QueryEncoder:
     """Encodes query text/images with the store's encoders; recent text queries are cached."""
 
-    def __init__(self, text: dict[str, Encoder], image: dict[str, Encoder], index_cfg: IndexConfig,
-                 cache_size: int = 2048):
+    def __init__(
+        self, text: dict[str, Encoder], image: dict[str, Encoder], index_cfg: IndexConfig, cache_size: int = 2048
+    ):
         self.text, self.image, self.cfg = text, image, index_cfg
         self._cache: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
         self.cache_size = cache_size
@@ -118,29 +120,45 @@ class Searcher:
             for name in self.qenc.text:
                 comp, field = f"text_dense:{name}", f"text:{name}"
                 if field in vecs and weights.get(comp, 1) > 0:
-                    timed(comp, lambda name=name, comp=comp, field=field: retrieve.dense(
-                        comp, vecs[field], self.qenc.text_vec(name, q.text), n, allowed))
+                    timed(
+                        comp,
+                        lambda name=name, comp=comp, field=field: retrieve.dense(
+                            comp, vecs[field], self.qenc.text_vec(name, q.text), n, allowed
+                        ),
+                    )
             if self.heads is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
+
                 def t2i():
                     v = self._heads_text(q.text)
-                    if english and english != q.text:          # Chinese: also the lexicon's English reading
+                    if english and english != q.text:  # Chinese: also the lexicon's English reading
                         v = v + self._heads_text(english)
                         v /= np.linalg.norm(v) + 1e-12
                     comp = retrieve.dense("text_to_image", vecs["aligned:image"], v, n, allowed)
                     return self._boost_by_predicted_attributes(comp, und)
+
                 timed("text_to_image", t2i)
         if q.image is not None:
             t = time.perf_counter()
             feats = self.qenc.image_feats(q.image)
             timings["image_encode"] = (time.perf_counter() - t) * 1000
             if "image" in vecs and weights.get("image", 1) > 0:
-                timed("image", lambda: retrieve.dense("image", vecs["image"],
-                                                      combine_image({k: v[None] for k, v in feats.items()})[0],
-                                                      n, allowed))
+                timed(
+                    "image",
+                    lambda: retrieve.dense(
+                        "image", vecs["image"], combine_image({k: v[None] for k, v in feats.items()})[0], n, allowed
+                    ),
+                )
             if self.heads is not None and len(vecs.get("aligned:text", ())) and weights.get("image_to_text", 1) > 0:
-                timed("image_to_text", lambda: retrieve.dense(
-                    "image_to_text", vecs["aligned:text"],
-                    self.heads.embed_image({k: feats[k][None] for k in self.heads.image_inputs})[0], n, allowed))
+                timed(
+                    "image_to_text",
+                    lambda: retrieve.dense(
+                        "image_to_text",
+                        vecs["aligned:text"],
+                        self.heads.embed_image({k: feats[k][None] for k in self.heads.image_inputs})[0],
+                        n,
+                        allowed,
+                    ),
+                )
         pool = sorted({int(d) for c in comps for d in c.docs})
         if und is not None and und.attributes and weights.get("attributes", 1) > 0:
             timed("attributes", lambda: retrieve.attributes(self.reader.products, und.attributes, pool))
@@ -157,6 +175,10 @@ class Searcher:
             facets = self.reader.products.facets(order, fields)
         timings["fuse"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t_all) * 1000
-        return SearchResult(query=q.describe(), hits=hits, facets=facets,
-                            understanding=und.to_dict() if und is not None else None, timings_ms=timings)
-
+        return SearchResult(
+            query=q.describe(),
+            hits=hits,
+            facets=facets,
+            understanding=und.to_dict() if und is not None else None,
+            timings_ms=timings,
+        )

@@ -12,13 +12,15 @@ term is accepted only when a jieba token is covered *entirely* by lexicon
 forms: "黑裙子" -> 黑 + 裙子 is accepted, while the 包 in "包邮" (free
 shipping) or "面包" (bread) and the 男 in "男朋友" are not.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from shoplens.preprocess import lexicon
 
@@ -34,27 +36,33 @@ _LATIN = re.compile(r"[A-Za-z]")
 
 @dataclass(frozen=True)
 class AttributeMatch:
-    field: str          # lexicon field: gender | colour | type | usage | season
-    value: str          # canonical value (the catalog's own wording, e.g. "Navy Blue")
-    surface: str        # what the shopper typed
-    start: int          # character span in the query
+    field: str  # lexicon field: gender | colour | type | usage | season
+    value: str  # canonical value (the catalog's own wording, e.g. "Navy Blue")
+    surface: str  # what the shopper typed
+    start: int  # character span in the query
     end: int
-    lang: str           # "en" | "zh"
+    lang: str  # "en" | "zh"
     column: str | None  # catalog column it maps to (None: the catalog has no such column)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "value": self.value, "surface": self.surface,
-                "span": [self.start, self.end], "lang": self.lang, "column": self.column}
+        return {
+            "field": self.field,
+            "value": self.value,
+            "surface": self.surface,
+            "span": [self.start, self.end],
+            "lang": self.lang,
+            "column": self.column,
+        }
 
 
 @dataclass
 class Understanding:
     query: str
-    lang: str                                   # "en" | "zh" | "mixed" | "other"
-    attributes: dict[str, str] = field(default_factory=dict)   # catalog column -> value
+    lang: str  # "en" | "zh" | "mixed" | "other"
+    attributes: dict[str, str] = field(default_factory=dict)  # catalog column -> value
     matches: list[AttributeMatch] = field(default_factory=list)
-    english: str = ""                           # query with Chinese lexicon terms in English
-    residual: str = ""                          # words not explained by any attribute
+    english: str = ""  # query with Chinese lexicon terms in English
+    residual: str = ""  # words not explained by any attribute
 
     @property
     def fields(self) -> dict[str, str]:
@@ -62,9 +70,14 @@ class Understanding:
         return _pick(self.matches)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "lang": self.lang, "attributes": dict(self.attributes),
-                "english": self.english, "residual": self.residual,
-                "matches": [m.to_dict() for m in self.matches]}
+        return {
+            "query": self.query,
+            "lang": self.lang,
+            "attributes": dict(self.attributes),
+            "english": self.english,
+            "residual": self.residual,
+            "matches": [m.to_dict() for m in self.matches],
+        }
 
 
 # --------------------------------------------------------------------------- Chinese
@@ -80,6 +93,7 @@ def _zh_tokenizer():
         with _tok_lock:
             if _tokenizer is None:
                 import jieba
+
                 jieba.setLogLevel(logging.WARNING)
                 tok = jieba.Tokenizer()
                 for term in lexicon.ALL_TERMS:
@@ -130,7 +144,7 @@ _AMBIGUOUS_ZH = frozenset("粉金银包春夏秋冬")
 
 
 def _zh_matches(text: str) -> list[lexicon.Match]:
-    found: list[tuple[int, list[lexicon.Match]]] = []      # (token number, matches) per covered token
+    found: list[tuple[int, list[lexicon.Match]]] = []  # (token number, matches) per covered token
     pos = 0
     for k, tok in enumerate(_zh_tokenizer().cut(text, HMM=True)):
         start = text.find(tok, pos)
@@ -143,10 +157,17 @@ def _zh_matches(text: str) -> list[lexicon.Match]:
             found.append((k, []))
             continue
         pieces = _cover(tok)
-        found.append((k, [lexicon.Match(term.field, term.value, text[start + i:start + j], start + i,
-                                        start + j, "zh") for i, j, term in (pieces or [])]))
+        found.append(
+            (
+                k,
+                [
+                    lexicon.Match(term.field, term.value, text[start + i : start + j], start + i, start + j, "zh")
+                    for i, j, term in (pieces or [])
+                ],
+            )
+        )
     out: list[lexicon.Match] = []
-    for n, (k, ms) in enumerate(found):
+    for n, (_k, ms) in enumerate(found):
         if len(ms) == 1 and ms[0].surface in _AMBIGUOUS_ZH:
             near = [found[x][1] for x in (n - 1, n + 1) if 0 <= x < len(found)]
             if not any(near):
@@ -157,13 +178,14 @@ def _zh_matches(text: str) -> list[lexicon.Match]:
 
 # --------------------------------------------------------------------------- parsing
 
+
 def _parse(text: str) -> list[lexicon.Match]:
     zh = _zh_matches(text) if _CJK.search(text) else []
     taken = [False] * len(text)
     for m in zh:
         for k in range(m.start, m.end):
             taken[k] = True
-    en = [m for m in lexicon.parse(text) if m.lang == "en" and not any(taken[m.start:m.end])]
+    en = [m for m in lexicon.parse(text) if m.lang == "en" and not any(taken[m.start : m.end])]
     return sorted(zh + en, key=lambda m: m.start)
 
 
@@ -192,30 +214,31 @@ def understand(text: str, field_map: dict[str, str] | None = None) -> Understand
     text = text or ""
     field_map = dict(field_map or {})
     raw = _parse(text)
-    matches = [AttributeMatch(m.field, m.value, m.surface, m.start, m.end, m.lang,
-                              field_map.get(m.field)) for m in raw]
+    matches = [AttributeMatch(m.field, m.value, m.surface, m.start, m.end, m.lang, field_map.get(m.field)) for m in raw]
     chosen = _pick(raw)
     attributes = {field_map[f]: v for f, v in chosen.items() if f in field_map}
 
     # English wording: Chinese lexicon terms replaced by their English wording.
     parts, last, resid, rlast = [], 0, [], 0
     for m in raw:
-        resid.append(text[rlast:m.start])
+        resid.append(text[rlast : m.start])
         rlast = m.end
         if m.lang == "zh":
-            parts.append(text[last:m.start])
+            parts.append(text[last : m.start])
             parts.append(" " + lexicon.wording(m.field, m.value, "en") + " ")
             last = m.end
     parts.append(text[last:])
     resid.append(text[rlast:])
     english = re.sub(r"\s+", " ", "".join(parts)).strip()
     residual = re.sub(r"\s+", " ", " ".join(resid)).strip()
-    return Understanding(query=text, lang=_lang(text), attributes=attributes,
-                         matches=matches, english=english, residual=residual)
+    return Understanding(
+        query=text, lang=_lang(text), attributes=attributes, matches=matches, english=english, residual=residual
+    )
 
 
-def infer_field_map(attribute_values: dict[str, Iterable[str]], min_overlap: int = 2,
-                    min_fraction: float = 0.3) -> dict[str, str]:
+def infer_field_map(
+    attribute_values: dict[str, Iterable[str]], min_overlap: int = 2, min_fraction: float = 0.3
+) -> dict[str, str]:
     """Map lexicon fields to a catalog's own columns by value overlap.
 
     A column is taken for a field when at least `min_overlap` of its distinct
@@ -243,7 +266,7 @@ def infer_field_map(attribute_values: dict[str, Iterable[str]], min_overlap: int
                 scored.append((frac, hit, fld, col))
     out: dict[str, str] = {}
     used: set[str] = set()
-    for frac, hit, fld, col in sorted(scored, key=lambda s: (-s[0], -s[1], s[2], s[3])):
+    for _frac, _hit, fld, col in sorted(scored, key=lambda s: (-s[0], -s[1], s[2], s[3])):
         if fld in out or col in used:
             continue
         out[fld] = col

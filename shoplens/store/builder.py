@@ -4,12 +4,14 @@ Everything is written into `gen-N.tmp`; only the final rename of CURRENT makes
 it visible. A crash at any point leaves the previous generation live and the
 feature cache holding every batch that finished, so re-running resumes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,19 +56,30 @@ def vector_fields(fs: FeatureSet, heads: Any | None) -> dict[str, tuple[str, np.
         fields["image"] = ("combined:" + "+".join(sorted(fs.image)), combine_image(fs.image)[i_docs], i_docs)
     if heads is not None:
         if fs.image and all(n in fs.image for n in heads.image_inputs):
-            fields["aligned:image"] = (f"heads:{heads.fingerprint}:image",
-                                       heads.embed_image({n: fs.image[n][i_docs] for n in heads.image_inputs}),
-                                       i_docs)
+            fields["aligned:image"] = (
+                f"heads:{heads.fingerprint}:image",
+                heads.embed_image({n: fs.image[n][i_docs] for n in heads.image_inputs}),
+                i_docs,
+            )
         if all(n in fs.text for n in heads.text_inputs):
-            fields["aligned:text"] = (f"heads:{heads.fingerprint}:text",
-                                      heads.embed_text({n: fs.text[n][t_docs] for n in heads.text_inputs}),
-                                      t_docs)
+            fields["aligned:text"] = (
+                f"heads:{heads.fingerprint}:text",
+                heads.embed_text({n: fs.text[n][t_docs] for n in heads.text_inputs}),
+                t_docs,
+            )
     return fields
 
 
-def write_generation(store: Path, fs: FeatureSet, encoders: Sequence[Encoder], heads: Any | None,
-                     heads_info: dict[str, Any] | None, catalogs: list[str], ingest: dict[str, Any],
-                     cfg: IndexConfig) -> Manifest:
+def write_generation(
+    store: Path,
+    fs: FeatureSet,
+    encoders: Sequence[Encoder],
+    heads: Any | None,
+    heads_info: dict[str, Any] | None,
+    catalogs: list[str],
+    ingest: dict[str, Any],
+    cfg: IndexConfig,
+) -> Manifest:
     t0 = time.perf_counter()
     clean_interrupted(store)
     tmp, final = new_generation(store)
@@ -81,20 +94,35 @@ def write_generation(store: Path, fs: FeatureSet, encoders: Sequence[Encoder], h
         idx = FaissIndex.build(vecs, docs, len(products), cfg.exact_threshold, cfg.hnsw_m, cfg.hnsw_ef_search)
         rel = f"vectors/{name.replace(':', '__')}.faiss"
         idx.save(tmp / rel)
-        infos[name] = FieldInfo(name=name, dim=int(vecs.shape[1]) if vecs.ndim == 2 else 0, rows=len(docs),
-                                index=idx.kind, source=source, file=rel)
+        infos[name] = FieldInfo(
+            name=name,
+            dim=int(vecs.shape[1]) if vecs.ndim == 2 else 0,
+            rows=len(docs),
+            index=idx.kind,
+            source=source,
+            file=rel,
+        )
     LexicalIndex.build(tmp / "lexical", products)
     manifest = Manifest(
-        schema_version=1, shoplens_version=__version__, generation=final.name,
-        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        products=len(products), catalogs=catalogs,
+        schema_version=1,
+        shoplens_version=__version__,
+        generation=final.name,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        products=len(products),
+        catalogs=catalogs,
         encoders={e.name: {"modality": e.modality, "dim": e.dim, "fingerprint": e.fingerprint()} for e in encoders},
-        fields=infos, field_map=field_map,
+        fields=infos,
+        field_map=field_map,
         # space_fingerprint: the towers that made the aligned vectors (classifiers may change later)
-        heads=({**heads_info, "space_fingerprint": heads.space_fingerprint}
-               if heads_info is not None and heads is not None else heads_info),
+        heads=(
+            {**heads_info, "space_fingerprint": heads.space_fingerprint}
+            if heads_info is not None and heads is not None
+            else heads_info
+        ),
         lexical={"path": "lexical", "tokenizer": TOKENIZER_VERSION, "docs": len(products)},
-        ingest=ingest, timings_s={**fs.timings_s, "write": time.perf_counter() - t0})
+        ingest=ingest,
+        timings_s={**fs.timings_s, "write": time.perf_counter() - t0},
+    )
     manifest.save(tmp)
     publish(store, tmp, final)
     return manifest

@@ -16,6 +16,7 @@ Readers resolve CURRENT once and then only read that generation, so a build
 running beside them is invisible until its final os.replace of CURRENT; an
 interrupted build leaves a `*.tmp` generation that the next build deletes.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -24,11 +25,9 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import StoreError  # noqa: F401  (re-exported)
+
 SCHEMA_VERSION = 1
-
-
-class StoreError(RuntimeError):
-    pass
 
 
 def current_generation(store: Path) -> Path | None:

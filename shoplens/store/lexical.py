@@ -6,10 +6,11 @@ and query see exactly the same tokens in both languages. Filters arrive
 as a doc mask from the product table (one source of truth for filter
 semantics) and restrict BM25 matching before ranking.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import tantivy
@@ -34,7 +35,7 @@ class LexicalIndex:
         self._searcher = index.searcher()
 
     @classmethod
-    def build(cls, path: Path, products: Sequence[Product]) -> "LexicalIndex":
+    def build(cls, path: Path, products: Sequence[Product]) -> LexicalIndex:
         path.mkdir(parents=True, exist_ok=True)
         index = tantivy.Index(_schema(), path=str(path))
         writer = index.writer(heap_size=128_000_000, num_threads=1)
@@ -51,11 +52,12 @@ class LexicalIndex:
         return cls(index)
 
     @classmethod
-    def load(cls, path: Path) -> "LexicalIndex":
+    def load(cls, path: Path) -> LexicalIndex:
         return cls(tantivy.Index.open(str(path)))
 
-    def search(self, text: str, k: int, allowed_docs: np.ndarray | None = None,
-               extra_tokens: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, text: str, k: int, allowed_docs: np.ndarray | None = None, extra_tokens: Sequence[str] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
         """BM25 top-k; `allowed_docs` (bool mask from the product table) restricts matching before ranking."""
         toks = list(dict.fromkeys(tokenize(text) + list(extra_tokens)))
         if not toks:

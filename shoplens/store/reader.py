@@ -1,4 +1,5 @@
 """Open one published generation of a store for reading."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,15 +19,17 @@ class StoreReader:
         self.store = Path(store_dir)
         gen = current_generation(self.store) if self.store.is_dir() else None
         if gen is None:
-            raise StoreError(f"{self.store}: no shoplens store here; create one with "
-                             f"`shoplens index CATALOG --store {self.store}`")
+            raise StoreError(
+                f"{self.store}: no shoplens store here; create one with `shoplens index CATALOG --store {self.store}`"
+            )
         cfg = index_config or IndexConfig()
         self.gen = gen
         self.manifest = Manifest.load(gen)
         self.products = ProductTable(gen / "products.sqlite")
         n = self.manifest.products
-        self.vectors = {name: FaissIndex.load(gen / info.file, n, cfg.hnsw_ef_search)
-                        for name, info in self.manifest.fields.items()}
+        self.vectors = {
+            name: FaissIndex.load(gen / info.file, n, cfg.hnsw_ef_search) for name, info in self.manifest.fields.items()
+        }
         self.lexical = LexicalIndex.load(gen / "lexical")
         self._attr_fields: set[str] | None = None
         self._avail: dict[str, np.ndarray] | None = None
@@ -48,14 +51,20 @@ class StoreReader:
                 if field in self.vectors:
                     m[self.vectors[field].docs] = True
                 return m
+
             text = np.zeros(n, dtype=bool)
             for name in self.vectors:
                 if name.startswith("text:"):
                     text |= has(name)
             attrs = np.zeros(n, dtype=bool)
             attrs[[d for (d,) in self.products.db.execute("SELECT DISTINCT doc FROM attributes")]] = True
-            self._avail = {"bm25": text, "text_to_image": has("aligned:image"), "image": has("image"),
-                           "image_to_text": has("aligned:text"), "attributes": attrs}
+            self._avail = {
+                "bm25": text,
+                "text_to_image": has("aligned:image"),
+                "image": has("image"),
+                "image_to_text": has("aligned:text"),
+                "attributes": attrs,
+            }
             for name in self.vectors:
                 if name.startswith("text:"):
                     self._avail["text_dense:" + name[5:]] = has(name)

@@ -4,6 +4,7 @@ Exact inner product below `exact_threshold` rows, HNSW above. Filtered search
 scores the allowed rows exactly when they are few (HNSW with a selector can
 miss allowed rows: graph walks stop early), and uses the selector otherwise.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,8 @@ class FaissIndex:
 
     def __init__(self, index: faiss.Index, docs: np.ndarray, n_docs: int, ef_search: int = 128):
         self.index = index
-        self.docs = docs.astype(np.int64)                     # row -> doc
-        self.row_of = np.full(n_docs, -1, dtype=np.int64)    # doc -> row
+        self.docs = docs.astype(np.int64)  # row -> doc
+        self.row_of = np.full(n_docs, -1, dtype=np.int64)  # doc -> row
         self.row_of[self.docs] = np.arange(len(self.docs))
         self.dim = index.d
         self.kind = "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
@@ -41,8 +42,15 @@ class FaissIndex:
             index.hnsw.efSearch = ef_search
 
     @classmethod
-    def build(cls, vectors: np.ndarray, docs: np.ndarray, n_docs: int, exact_threshold: int,
-              hnsw_m: int = 32, ef_search: int = 128) -> "FaissIndex":
+    def build(
+        cls,
+        vectors: np.ndarray,
+        docs: np.ndarray,
+        n_docs: int,
+        exact_threshold: int,
+        hnsw_m: int = 32,
+        ef_search: int = 128,
+    ) -> FaissIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
         if len(vectors) > exact_threshold:
@@ -58,7 +66,7 @@ class FaissIndex:
         np.save(path.with_suffix(".docs.npy"), self.docs)
 
     @classmethod
-    def load(cls, path: Path, n_docs: int, ef_search: int = 128) -> "FaissIndex":
+    def load(cls, path: Path, n_docs: int, ef_search: int = 128) -> FaissIndex:
         return cls(faiss.read_index(str(path)), np.load(path.with_suffix(".docs.npy")), n_docs, ef_search)
 
     def __len__(self) -> int:

@@ -1,4 +1,5 @@
 """The CLI as a user runs it: a real process, real store, JSON contract."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import pytest
 
 from ..conftest import FASHION, fashion_rows, write_catalog
 
-BIN = [sys.executable, "-m", "shoplens.cli"]
+BIN = [sys.executable, "-m", "shoplens"]
 
 
 def run(*args, check=True, **kw):
@@ -64,22 +62,28 @@ def test_interrupted_index_leaves_store_intact_and_resumes(tmp_path, onnx_cache)
     run("index", first, "--store", store, "--no-align", "--quiet", env=env)
     gen = (store / "CURRENT").read_text()
     big = write_catalog(tmp_path / "b.csv", fashion_rows(200, offset=300))
-    proc = subprocess.Popen([*BIN, "index", str(big), "--store", str(store), "--no-align"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [*BIN, "index", str(big), "--store", str(store), "--no-align"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     cache = store / "cache" / "features.sqlite"
     deadline = time.time() + 300
     import sqlite3
-    while time.time() < deadline:                  # wait until image batches are being committed
+
+    while time.time() < deadline:  # wait until image batches are being committed
         time.sleep(1)
         try:
             n = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM feats").fetchone()[0]
         except sqlite3.Error:
             continue
-        if n > 20 * 5 + 200 * 2 + 64:              # texts done and some new image batches
+        if n > 20 * 5 + 200 * 2 + 64:  # texts done and some new image batches
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert (store / "CURRENT").read_text() == gen   # readers still see the old, complete store
+    assert (store / "CURRENT").read_text() == gen  # readers still see the old, complete store
     out = json.loads(run("search", "--store", store, "shirt", "--json").stdout)
     assert out["results"]
     done_before = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM feats").fetchone()[0]
@@ -97,21 +101,22 @@ def test_demo_builds_and_answers_examples(tmp_path):
     assert "(320 products)" in out
     assert "[Chinese] '男士 黑色 运动鞋'" in out and "understood: gender=Men, baseColour=Black, type=shoes" in out
     block = out.split("[text] 'men black shoes'")[1].split("\n\n")[0]
-    assert block.count("Black") >= 3                       # real answers, not just any products
+    assert block.count("Black") >= 3  # real answers, not just any products
     assert "[image]" in out and "Try: shoplens search" in out
 
 
 def test_align_command_publishes_a_new_generation(small_store, tmp_path):
     import shutil
+
     store = tmp_path / "s"
     shutil.copytree(small_store, store)
     gen = (store / "CURRENT").read_text()
     p = run("align", "--store", store, "--epochs", "3", "--ensemble", "1", "--no-refit", "--json", "--quiet")
-    metrics = json.loads(p.stdout)                       # stdout is only the JSON; logs go to stderr
+    metrics = json.loads(p.stdout)  # stdout is only the JSON; logs go to stderr
     val = metrics["validation"]
     for direction in ("text_to_image", "image_to_text"):
         assert set(val[direction]) >= {"R@1", "R@5", "R@10", "MRR"}
-        assert val[direction]["R@10"] > 10 / metrics["val_products"]     # far above chance
+        assert val[direction]["R@10"] > 10 / metrics["val_products"]  # far above chance
     assert (store / "CURRENT").read_text() != gen
     info = json.loads(run("info", "--store", store).stdout)
     assert info["heads"]["source"] in ("trained on this store", "shipped defaults")

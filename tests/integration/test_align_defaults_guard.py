@@ -8,6 +8,7 @@ their path) instead of the trained heads, leaving the store's heads directory al
 Caveat: the shipped defaults were trained on the whole shared fashion catalog, so these
 products are not unseen by them; the decision rule is what is under test here.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,10 @@ from shoplens.align.run import align_store, mean_r10
 from shoplens.records import Product
 
 FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion"
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (FASHION / "catalog.csv").is_file(), reason="shared fashion data not available")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (FASHION / "catalog.csv").is_file(), reason="shared fashion data not available"),
+]
 from ..conftest import fashion_products  # noqa: E402
 
 FIELD_MAP = {"gender": "gender", "colour": "baseColour", "type": "type"}
@@ -35,6 +38,7 @@ def small_store(tmp_path_factory):
     from shoplens.encoders.registry import create
     from shoplens.features.cache import FeatureCache
     from shoplens.features.extract import encode_catalog
+
     defaults = Heads.load(default_heads_path())
     root = tmp_path_factory.mktemp("guard")
     names = defaults.image_inputs + defaults.text_inputs
@@ -42,8 +46,13 @@ def small_store(tmp_path_factory):
     if defaults.check_compatible({n: e.fingerprint() for n, e in encs.items()}):
         pytest.skip("shipped default heads were trained on other encoder versions")
     cache = FeatureCache(root / "features.sqlite")
-    fs = encode_catalog(_products(300), [encs[n] for n in defaults.text_inputs],
-                        [encs[n] for n in defaults.image_inputs], cache, progress=False)
+    fs = encode_catalog(
+        _products(300),
+        [encs[n] for n in defaults.text_inputs],
+        [encs[n] for n in defaults.image_inputs],
+        cache,
+        progress=False,
+    )
     return fs, cache, encs, root, defaults
 
 
@@ -52,21 +61,21 @@ def test_defaults_kept_when_they_beat_the_trained_heads(small_store):
     out = root / "heads"
     said: list[str] = []
     cfg = AlignConfig(epochs=20, ensemble=1)
-    heads, metrics, path = align_store(fs, cache, encs, cfg, out, field_map=FIELD_MAP, progress=False,
-                                       log=said.append)
+    heads, metrics, path = align_store(fs, cache, encs, cfg, out, field_map=FIELD_MAP, progress=False, log=said.append)
     assert metrics["adopted"] == "default", metrics.get("decision")
     assert Path(path) == default_heads_path()
     assert heads.fingerprint == defaults.fingerprint
     ours = (mean_r10(metrics["validation"]), mean_r10(metrics["validation"], "MRR"))
     theirs = (mean_r10(metrics["default_validation"]), mean_r10(metrics["default_validation"], "MRR"))
-    assert theirs > ours            # R@10 first; on a 50-product slice it often ties at 1.0, then MRR
+    assert theirs > ours  # R@10 first; on a 50-product slice it often ties at 1.0, then MRR
     assert metrics["default_validation"]["text_to_image"]["n"] == metrics["validation"]["text_to_image"]["n"]
     assert "worse than the shipped defaults" in metrics["decision"] and "keeping the defaults" in metrics["decision"]
     assert any("keeping the defaults" in s for s in said)
-    assert not (out / "CURRENT").exists()            # nothing of the rejected heads is published
+    assert not (out / "CURRENT").exists()  # nothing of the rejected heads is published
 
     # without the comparison the trained heads are adopted and saved as before
-    heads2, metrics2, path2 = align_store(fs, cache, encs, cfg.with_(epochs=3), out, field_map=FIELD_MAP,
-                                          progress=False, log=None, compare_defaults=False)
+    heads2, metrics2, path2 = align_store(
+        fs, cache, encs, cfg.with_(epochs=3), out, field_map=FIELD_MAP, progress=False, log=None, compare_defaults=False
+    )
     assert metrics2["adopted"] == "trained" and path2 == out / "v0001"
     assert Heads.load(out).fingerprint == heads2.fingerprint

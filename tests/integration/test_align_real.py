@@ -1,4 +1,5 @@
 """Alignment on real shared-catalog products: training beats random heads, align_store saves versions."""
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,23 @@ from shoplens.align.train import evaluate_pairs, train_heads, untrained_heads
 from shoplens.records import Product
 
 FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion"
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (FASHION / "catalog.csv").is_file(), reason="shared fashion data not available")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (FASHION / "catalog.csv").is_file(), reason="shared fashion data not available"),
+]
 
-CFG = AlignConfig(image_inputs=("mobilenet_v2", "colour"), text_inputs=("e5",), epochs=40, batch_size=128,
-                  captions_per_combo=2, caption_langs=("en",), val_fraction=0.3, refit_full=False, min_pairs=50,
-                  ensemble=1)
+CFG = AlignConfig(
+    image_inputs=("mobilenet_v2", "colour"),
+    text_inputs=("e5",),
+    epochs=40,
+    batch_size=128,
+    captions_per_combo=2,
+    caption_langs=("en",),
+    val_fraction=0.3,
+    refit_full=False,
+    min_pairs=50,
+    ensemble=1,
+)
 from ..conftest import fashion_products  # noqa: E402
 
 FIELD_MAP = {"gender": "gender", "colour": "baseColour", "type": "type"}
@@ -33,6 +45,7 @@ def real(tmp_path_factory):
     from shoplens.encoders.registry import create
     from shoplens.features.cache import FeatureCache
     from shoplens.features.extract import encode_catalog
+
     root = tmp_path_factory.mktemp("align")
     encs = {n: create(n, threads=2, batch_size=32, cache_dir=root / "onnx") for n in ("mobilenet_v2", "colour", "e5")}
     cache = FeatureCache(root / "features.sqlite")
@@ -60,6 +73,7 @@ def test_training_improves_retrieval_over_untrained_heads(real):
         sims = h.embed_text({"e5": data.text["e5"][qi]}) @ h.embed_image(data.image).T
         top = np.argsort(-sims, axis=1)[:, :5]
         return np.mean([(data.attr[top[r], 1] == data.cap_attr[j, 1]).mean() for r, j in enumerate(qi)])
+
     assert precision(heads) > precision(untrained_heads(data, CFG)) + 0.15
 
 
@@ -74,15 +88,17 @@ def test_training_is_deterministic_on_real_data(real):
 def test_align_store_saves_versions_and_refuses_too_few_pairs(real):
     fs, cache, encs, root = real
     out = root / "heads"
-    heads, metrics, path = align_store(fs, cache, encs, CFG.with_(epochs=3), out, field_map=FIELD_MAP,
-                                       progress=False, log=None)
+    heads, metrics, path = align_store(
+        fs, cache, encs, CFG.with_(epochs=3), out, field_map=FIELD_MAP, progress=False, log=None
+    )
     assert path == out / "v0001" and (out / "CURRENT").read_text().strip() == "v0001"
     saved = json.loads((path / "heads.json").read_text())
     assert saved["version"] == "v0001" and saved["metrics"]["validation"]["text_to_image"]["R@10"] >= 0
     assert saved["input_fingerprints"]["e5"] == encs["e5"].fingerprint()
     assert json.loads((path / "metrics.json").read_text())["validation"]
-    _, _, path2 = align_store(fs, cache, encs, CFG.with_(epochs=2, seed=1), out, field_map=FIELD_MAP,
-                              progress=False, log=None)
+    _, _, path2 = align_store(
+        fs, cache, encs, CFG.with_(epochs=2, seed=1), out, field_map=FIELD_MAP, progress=False, log=None
+    )
     assert path2.name == "v0002" and Heads.load(out).fingerprint == Heads.load(path2).fingerprint
     ok, msg = check_pairs(fs, CFG.with_(min_pairs=10_000))
     assert not ok and "fewer than the 10000" in msg

@@ -1,5 +1,6 @@
 """Real weights on real catalog photos: the encoders must load, agree between
 torch and ONNX, and put similar things near each other."""
+
 from __future__ import annotations
 
 import io
@@ -12,13 +13,17 @@ from PIL import Image, ImageOps
 from shoplens.encoders import registry
 from shoplens.encoders.base import Encoder
 from shoplens.encoders.colour import ColourHistogramEncoder
-from shoplens.encoders.onnx_cnn import (EfficientNetLite0Encoder, MobileNetV2Encoder,
-                                        import_torch, load_efficientnet_lite0)
+from shoplens.encoders.onnx_cnn import (
+    EfficientNetLite0Encoder,
+    MobileNetV2Encoder,
+    import_torch,
+    load_efficientnet_lite0,
+)
 from shoplens.encoders.text import E5Encoder, USEEncoder
 from shoplens.preprocess.image import load_image
 
 try:
-    torch = import_torch()   # PASSIVE OpenMP, or the e5 tests below crawl on busy cores
+    torch = import_torch()  # PASSIVE OpenMP, or the e5 tests below crawl on busy cores
 except ImportError:
     pytest.skip("torch is needed to check ONNX against the original models", allow_module_level=True)
 DATA = Path("/work/shared/data/fashion/images")
@@ -27,8 +32,8 @@ pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared fashion data n
 # Reebok running shoes x2, a sandal, an analogue watch, red / blue T-shirts.
 SHOES, SANDAL, WATCH = ("10035", "10080"), "10114", "10098"
 RED, BLUE = ("10075", "10446"), ("10045", "10343")
-SHOE_CLASSES = {770, 774, 630, 502, 514}      # running shoe, sandal, loafer, clog, cowboy boot
-WATCH_CLASSES = {409, 531, 826, 892}          # analog clock, digital watch, stopwatch, wall clock
+SHOE_CLASSES = {770, 774, 630, 502, 514}  # running shoe, sandal, loafer, clog, cowboy boot
+WATCH_CLASSES = {409, 531, 826, 892}  # analog clock, digital watch, stopwatch, wall clock
 
 
 def img(pid: str) -> Image.Image:
@@ -42,19 +47,22 @@ def cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cnns(cache):
-    return [MobileNetV2Encoder(threads=2, batch_size=4, cache_dir=cache),
-            EfficientNetLite0Encoder(threads=2, batch_size=4, cache_dir=cache)]
+    return [
+        MobileNetV2Encoder(threads=2, batch_size=4, cache_dir=cache),
+        EfficientNetLite0Encoder(threads=2, batch_size=4, cache_dir=cache),
+    ]
 
 
 def test_mobilenet_loads_strict_and_classifies_products():
     from shoplens.encoders.mobilenet import load_pretrained
-    net = load_pretrained()     # strict=True inside: a layout mismatch raises
+
+    net = load_pretrained()  # strict=True inside: a layout mismatch raises
     ids = [*SHOES, SANDAL, WATCH]
     x = torch.from_numpy(np.stack([MobileNetV2Encoder().preprocess(img(i)) for i in ids]))
     with torch.no_grad():
         top5 = net(x).topk(5).indices.tolist()
-    assert top5[0][0] == 770 and top5[1][0] == 770        # running shoe, top-1
-    assert 774 in top5[2]                                   # sandal
+    assert top5[0][0] == 770 and top5[1][0] == 770  # running shoe, top-1
+    assert 774 in top5[2]  # sandal
     assert set(top5[3]) & WATCH_CLASSES
 
 
@@ -69,7 +77,7 @@ def test_efficientnet_classifier_sees_shoes_with_its_own_normalisation():
 
 
 def test_onnx_matches_torch(cnns):
-    batch = [img(i) for i in (*SHOES, WATCH, RED[0], BLUE[0])]   # 5 > batch_size: exercises batching
+    batch = [img(i) for i in (*SHOES, WATCH, RED[0], BLUE[0])]  # 5 > batch_size: exercises batching
     for enc in cnns:
         assert isinstance(enc, Encoder)
         x = np.stack([enc.preprocess(im) for im in batch])
@@ -91,7 +99,7 @@ def test_onnx_file_is_cached_and_reused(cnns, cache):
         assert path.parent == cache and path.name.startswith(enc.name + "-")
         stamp = path.stat().st_mtime_ns
         again = type(enc)(threads=1, batch_size=2, cache_dir=cache)
-        again.torch_model = lambda: pytest.fail("second encoder re-exported")   # guard, not a fake
+        again.torch_model = lambda: pytest.fail("second encoder re-exported")  # guard, not a fake
         assert again.encode([img(WATCH)]).shape == (1, enc.dim)
         assert path.stat().st_mtime_ns == stamp
     assert not list(cache.glob("*.tmp")) and not list(cache.glob(".*.tmp"))
@@ -135,7 +143,7 @@ DOCS = ["Nike Men Black Running Shoes", "Women Red Dress", "Fastrack Women Steel
 
 @pytest.mark.parametrize("cls", [E5Encoder, USEEncoder])
 def test_text_encoders(cls):
-    enc = cls(threads=2, batch_size=2)          # 3 docs > batch_size: exercises batching
+    enc = cls(threads=2, batch_size=2)  # 3 docs > batch_size: exercises batching
     docs = enc.encode(DOCS, mode="passage")
     assert docs.shape == (3, enc.dim) and docs.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
@@ -144,7 +152,7 @@ def test_text_encoders(cls):
         assert s[0] > s[1] and s[0] > s[2], (q, s)
     q, p = enc.encode(["men black shoes"], mode="query"), enc.encode(["men black shoes"], mode="passage")
     if cls is E5Encoder:
-        assert float((q @ p.T)[0, 0]) < 0.99           # different prefixes => different vectors
+        assert float((q @ p.T)[0, 0]) < 0.99  # different prefixes => different vectors
     else:
         np.testing.assert_allclose(q, p, atol=1e-6)
     assert enc.encode([], mode="query").shape == (0, enc.dim)
@@ -168,8 +176,7 @@ def test_registry(cnns, cache):
     assert ext.name == spec and ext.dim == 1280
     ims = [img(SHOES[0]), img(WATCH)]
     np.testing.assert_allclose(ext.encode(ims), mnv2.encode(ims), atol=1e-5)
-    lite = registry.create(f"{spec}?mean=0.5,0.5,0.5&std=0.5,0.5,0.5", threads=1, batch_size=8,
-                           cache_dir=cache)
+    lite = registry.create(f"{spec}?mean=0.5,0.5,0.5&std=0.5,0.5,0.5", threads=1, batch_size=8, cache_dir=cache)
     assert lite.fingerprint() != ext.fingerprint()
     with pytest.raises(ValueError):
         registry.create("onnx:relative/model.onnx", threads=1, batch_size=8, cache_dir=cache)

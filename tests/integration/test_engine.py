@@ -1,4 +1,5 @@
 """The core engine on real shared products, real encoders, a real store."""
+
 from __future__ import annotations
 
 import json
@@ -32,9 +33,14 @@ def test_text_search_finds_matching_products_with_explain(small_engine):
     assert res.hits[0].components and {"bm25", "text_dense:e5"} <= set(res.hits[0].components)
     assert res.understanding["attributes"]["baseColour"] == "Black"
     j = res.to_json(explain=True)
-    assert set(j) >= {"query", "results"} and set(j["results"][0]) == {"id", "score", "title", "explain",
-                                                                       "predicted_attributes"}
-    assert j["results"][0]["predicted_attributes"]["type"]["value"]      # what the heads read from its photo
+    assert set(j) >= {"query", "results"} and set(j["results"][0]) == {
+        "id",
+        "score",
+        "title",
+        "explain",
+        "predicted_attributes",
+    }
+    assert j["results"][0]["predicted_attributes"]["type"]["value"]  # what the heads read from its photo
 
 
 def test_chinese_query_matches_english_titles(small_engine):
@@ -54,8 +60,9 @@ def test_image_search_finds_the_same_product_first(small_engine):
 
 def test_text_and_image_together_and_filters_and_facets(small_engine):
     r = fashion_rows(240)[3]
-    res = small_engine.search("grey shorts", image=str(FASHION / r["image"]), k=5,
-                              filters={"gender": r["gender"]}, facets=["baseColour"])
+    res = small_engine.search(
+        "grey shorts", image=str(FASHION / r["image"]), k=5, filters={"gender": r["gender"]}, facets=["baseColour"]
+    )
     assert res.hits[0].id == r["id"]
     got = small_engine.products(res.ids)
     assert all(p.attributes["gender"] == r["gender"] for p in got.values())
@@ -74,26 +81,25 @@ def test_batch_search_matches_single_search(small_engine):
 
 def test_upsert_delete_and_bad_rows_lose_nothing(tmp_path, engine_config, small_store):
     store = tmp_path / "s"
-    shutil.copytree(small_store, store)            # reuse the built store and its feature cache
+    shutil.copytree(small_store, store)  # reuse the built store and its feature cache
     base = Engine.open(store, engine_config)
     n0 = base.manifest.products
     rows = fashion_rows(240)
     changed = dict(rows[0], productDisplayName="Totally New Title Zebra")
     extra = fashion_rows(2, offset=240)
     cat = write_catalog(tmp_path / "upd.csv", [changed] + extra)
-    with open(cat, "a", encoding="utf-8") as f:      # a broken row and a corrupt image
+    with open(cat, "a", encoding="utf-8") as f:  # a broken row and a corrupt image
         f.write(",no id,,,,,,,\n")
         (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
         f.write(f"zz1,Broken Photo Shirt,{tmp_path / 'broken.jpg'},Men,Apparel,Topwear,Red,Fall,Casual\n")
     eng = Engine.build(cat, store, engine_config, QUIET)
     m = eng.manifest
-    assert m.products == n0 + 3                                   # 2 new + zz1; nothing lost
+    assert m.products == n0 + 3  # 2 new + zz1; nothing lost
     assert m.ingest["added"] == 3 and m.ingest["updated"] == 1 and m.ingest["rows_skipped"] == 1
-    assert m.ingest["fields_dropped"] >= 1                        # the corrupt photo
+    assert m.ingest["fields_dropped"] >= 1  # the corrupt photo
     assert eng.search("zebra", k=1).hits[0].id == rows[0]["id"]
-    assert eng.search("broken photo shirt", k=1).hits[0].id == "zz1"   # kept without its image
-    eng2 = Engine.build(cat, store, engine_config, BuildConfig(progress=False, auto_align=False,
-                                                              delete_missing=True))
+    assert eng.search("broken photo shirt", k=1).hits[0].id == "zz1"  # kept without its image
+    eng2 = Engine.build(cat, store, engine_config, BuildConfig(progress=False, auto_align=False, delete_missing=True))
     assert eng2.manifest.products == 4 and eng2.manifest.ingest["deleted"] == n0 - 1
 
 
@@ -139,8 +145,7 @@ def test_store_with_foreign_heads_never_mixes_spaces(tmp_path, engine_config, sm
     assert eng.heads is None and "re-embeds" in capsys.readouterr().err
     res = eng.search("black watch", k=5)
     assert res.hits and "text_to_image" not in res.hits[0].components
-    eng2 = Engine.build(_one_row_catalog(tmp_path), store,
-                        engine_config, QUIET)
+    eng2 = Engine.build(_one_row_catalog(tmp_path), store, engine_config, QUIET)
     assert eng2.heads is not None and "text_to_image" in eng2.search("black watch", k=5).hits[0].components
 
 

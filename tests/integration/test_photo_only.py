@@ -1,5 +1,6 @@
 """A catalog of photos only (no titles, no attributes): text search still works, in English and
 Chinese, through the shipped default heads and their attribute classifiers."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,12 +19,22 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def photo_store(tmp_path_factory, engine_config):
     rows = fashion_rows(1400)[::7][:200]
-    labels = {r["id"]: {"type": lexicon.product_type(r["productDisplayName"]), "gender": r["gender"],
-                        "colour": r["baseColour"]} for r in rows}
-    photos = [{"id": r["id"], "image": r["image"]} for r in rows]   # no title, no attributes
+    labels = {
+        r["id"]: {
+            "type": lexicon.product_type(r["productDisplayName"]),
+            "gender": r["gender"],
+            "colour": r["baseColour"],
+        }
+        for r in rows
+    }
+    photos = [{"id": r["id"], "image": r["image"]} for r in rows]  # no title, no attributes
     d = tmp_path_factory.mktemp("photo_only")
-    Engine.build(write_catalog(d / "catalog.csv", photos), d / "store", engine_config,
-                 BuildConfig(progress=False, auto_align=False))
+    Engine.build(
+        write_catalog(d / "catalog.csv", photos),
+        d / "store",
+        engine_config,
+        BuildConfig(progress=False, auto_align=False),
+    )
     return d / "store", labels
 
 
@@ -55,17 +66,28 @@ def test_predicted_attributes_rescore_photo_only_candidates(photo_store, engine_
     the query up (the held-out quality gain is measured in benchmarks/align_quality.py)."""
     store, labels = photo_store
     with_boost = Engine.open(store, engine_config)
-    cosine = Engine.open(store, dataclasses.replace(
-        engine_config, search=dataclasses.replace(engine_config.search, predicted_attribute_weight=0.0)))
+    cosine = Engine.open(
+        store,
+        dataclasses.replace(
+            engine_config, search=dataclasses.replace(engine_config.search, predicted_attribute_weight=0.0)
+        ),
+    )
     combos = {}
     for g in labels.values():
         if g["type"]:
             combos[(g["gender"], g["colour"], g["type"])] = combos.get((g["gender"], g["colour"], g["type"]), 0) + 1
-    queries = {f"{lexicon.wording('gender', gd)} {lexicon.wording('colour', c)} {lexicon.wording('type', t)}":
-               {"gender": gd, "colour": c, "type": t} for (gd, c, t), n in sorted(combos.items()) if n >= 2}
+    queries = {
+        f"{lexicon.wording('gender', gd)} {lexicon.wording('colour', c)} {lexicon.wording('type', t)}": {
+            "gender": gd,
+            "colour": c,
+            "type": t,
+        }
+        for (gd, c, t), n in sorted(combos.items())
+        if n >= 2
+    }
     assert len(queries) >= 10
 
-    def agree(engine):      # top-5 hits whose predicted type, gender and colour are the asked ones
+    def agree(engine):  # top-5 hits whose predicted type, gender and colour are the asked ones
         n = 0
         for q, want in queries.items():
             for h in engine.search(q, k=5).hits:
@@ -77,5 +99,6 @@ def test_predicted_attributes_rescore_photo_only_candidates(photo_store, engine_
 
     a, b = agree(with_boost), agree(cosine)
     assert a > b, (a, b)
-    assert exact(with_boost) >= 0.5 * sum(min(5, combos[(w["gender"], w["colour"], w["type"])])
-                                          for w in queries.values())
+    assert exact(with_boost) >= 0.5 * sum(
+        min(5, combos[(w["gender"], w["colour"], w["type"])]) for w in queries.values()
+    )

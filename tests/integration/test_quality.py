@@ -12,6 +12,7 @@ are those of benchmarks/bench_quality.py, which runs the same checks on the full
 Run just this file:
     .venv/bin/python -m pytest -q tests/integration/test_quality.py
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,8 +25,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import common as C  # noqa: E402
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not C.CATALOG.is_file(), reason="shared fashion data not mounted")]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not C.CATALOG.is_file(), reason="shared fashion data not mounted")]
 
 PRODUCTS, TEXT_QUERIES, IMAGE_QUERIES, SEED = 400, 40, 100, 0
 
@@ -33,10 +33,11 @@ PRODUCTS, TEXT_QUERIES, IMAGE_QUERIES, SEED = 400, 40, 100, 0
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     from bench_quality import annotate
+
     rows = C.subset_rows(C.read_fashion_rows(), PRODUCTS, SEED)
     tmp = tmp_path_factory.mktemp("quality")
     cat = C.write_catalog(rows, tmp / "catalog.csv")
-    onnx = REPO / "benchmarks" / "out" / "onnx"          # reuse exported models when a benchmark left them
+    onnx = REPO / "benchmarks" / "out" / "onnx"  # reuse exported models when a benchmark left them
     config = C.engine_config(onnx_dir=onnx if onnx.is_dir() else tmp / "onnx")
     store = tmp / "store"
     # Earlier benchmark runs' feature caches (keyed by encoder fingerprint + content hash, so the
@@ -50,6 +51,7 @@ def built(tmp_path_factory):
 
 def test_hybrid_text_beats_bm25_over_titles_by_10_percent(built):
     from bench_quality import make_queries, text_quality
+
     engine, rows, _ = built
     queries = make_queries(rows, TEXT_QUERIES, SEED)
     assert len(queries) >= 20, "too few attribute combinations in the subset"
@@ -57,17 +59,22 @@ def test_hybrid_text_beats_bm25_over_titles_by_10_percent(built):
     worst = sorted(res["per_query"].values(), key=lambda v: v["hybrid"] - v["bm25_titles"])[:3]
     assert res["ratio"] >= 1.10, (
         f"hybrid NDCG@10 {res['hybrid']:.3f} vs BM25-titles {res['bm25_titles']:.3f} = {res['ratio']:.3f}x < 1.10x; "
-        f"worst queries: {[(w['text'], round(w['hybrid'], 3), round(w['bm25_titles'], 3)) for w in worst]}")
+        f"worst queries: {[(w['text'], round(w['hybrid'], 3), round(w['bm25_titles'], 3)) for w in worst]}"
+    )
 
 
 def test_augmented_photo_finds_its_product_at_rank_1(built):
     from bench_quality import image_quality, image_weight_study
+
     engine, rows, _ = built
     res = image_quality(engine, rows, IMAGE_QUERIES, SEED, kinds=("all",), progress=False, keep_feats=True)
     r1 = res["per_augmentation"]["all"]["rank1"]
     if r1 < 0.90:
-        alt = image_weight_study(engine, res["_queries"]["all"], {"image_to_text=0": {"image_to_text": 0.0}},
-                                 progress=False)
-        pytest.fail(f"augmented photo rank-1 {r1:.3f} < 0.90 ({IMAGE_QUERIES} queries); with "
-                    f"weights image_to_text=0 (image component alone) it is {alt['image_to_text=0']:.3f}. "
-                    f"Examples of misses: {res['misses_all'][:3]}")
+        alt = image_weight_study(
+            engine, res["_queries"]["all"], {"image_to_text=0": {"image_to_text": 0.0}}, progress=False
+        )
+        pytest.fail(
+            f"augmented photo rank-1 {r1:.3f} < 0.90 ({IMAGE_QUERIES} queries); with "
+            f"weights image_to_text=0 (image component alone) it is {alt['image_to_text=0']:.3f}. "
+            f"Examples of misses: {res['misses_all'][:3]}"
+        )

@@ -1,4 +1,5 @@
 """Ensembles of alignment heads: one wider unit vector, exact w.r.t. the members, saved and loaded."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ import pytest
 from shoplens.align import AlignConfig, Heads, HeadsError
 from shoplens.align.heads import ensemble_heads
 from shoplens.align.train import train_heads
-
 from tests.unit.test_align_heads import CFG, synthetic
 
 
@@ -19,8 +19,7 @@ def members():
     cfg = CFG.with_(multitask_weight=0.1, epochs=5)
     # different training rows -> different centring/scaling per member (folded in exactly)
     a, _ = train_heads(data, cfg, train_idx=np.arange(0, 200), val_idx=np.zeros(0, int), progress=False)
-    b, _ = train_heads(data, cfg.with_(seed=1), train_idx=np.arange(40, 240), val_idx=np.zeros(0, int),
-                       progress=False)
+    b, _ = train_heads(data, cfg.with_(seed=1), train_idx=np.arange(40, 240), val_idx=np.zeros(0, int), progress=False)
     return data, [a, b]
 
 

@@ -1,4 +1,5 @@
 """Alignment heads: numpy inference, save/load round trip, fingerprints, determinism."""
+
 from __future__ import annotations
 
 import json
@@ -20,22 +21,45 @@ def synthetic(n=240, seed=0) -> AlignData:
     """Images and titles that share a hidden latent, plus 3 attribute fields."""
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, 16))
-    img = {"cnn": _l2(z @ rng.normal(size=(16, 40)) + 0.1 * rng.normal(size=(n, 40))).astype(np.float32),
-           "colour": _l2(np.abs(rng.normal(size=(n, 8)))).astype(np.float32)}
+    img = {
+        "cnn": _l2(z @ rng.normal(size=(16, 40)) + 0.1 * rng.normal(size=(n, 40))).astype(np.float32),
+        "colour": _l2(np.abs(rng.normal(size=(n, 8)))).astype(np.float32),
+    }
     txt = {"e5": _l2(z @ rng.normal(size=(16, 24)) + 0.1 * rng.normal(size=(n, 24))).astype(np.float32)}
     attr = rng.integers(0, 3, size=(n, 3))
-    attr[:, 0] = np.digitize(z[:, 0], [-0.4, 0.4])      # "type" is visible in the image; the others are noise
-    return AlignData(image=img, text=txt, product_ids=[str(i) for i in range(n)], attr=attr,
-                     fields=("type", "colour", "gender"), classes={f: ["a", "b", "c"] for f in ("type", "colour", "gender")},
-                     title_cap=np.arange(n), title_group=np.arange(n), attr_caps=[np.zeros(0, int)] * n,
-                     text_only_caps=[np.zeros(0, int)] * n, cap_kind=np.zeros(n, int),
-                     cap_attr=-np.ones((n, 3), int), cap_group=np.arange(n),
-                     input_fingerprints={"cnn": "fp-cnn", "colour": "fp-col", "e5": "fp-e5"})
+    attr[:, 0] = np.digitize(z[:, 0], [-0.4, 0.4])  # "type" is visible in the image; the others are noise
+    return AlignData(
+        image=img,
+        text=txt,
+        product_ids=[str(i) for i in range(n)],
+        attr=attr,
+        fields=("type", "colour", "gender"),
+        classes={f: ["a", "b", "c"] for f in ("type", "colour", "gender")},
+        title_cap=np.arange(n),
+        title_group=np.arange(n),
+        attr_caps=[np.zeros(0, int)] * n,
+        text_only_caps=[np.zeros(0, int)] * n,
+        cap_kind=np.zeros(n, int),
+        cap_attr=-np.ones((n, 3), int),
+        cap_group=np.arange(n),
+        input_fingerprints={"cnn": "fp-cnn", "colour": "fp-col", "e5": "fp-e5"},
+    )
 
 
-CFG = AlignConfig(image_inputs=("cnn", "colour"), text_inputs=("e5",), dim=32, epochs=15, batch_size=64,
-                  attribute_captions=False, refit_full=False, val_fraction=0.25, min_val=10, ensemble=1,
-                  captions_per_product=1, input_dropout=0.1)
+CFG = AlignConfig(
+    image_inputs=("cnn", "colour"),
+    text_inputs=("e5",),
+    dim=32,
+    epochs=15,
+    batch_size=64,
+    attribute_captions=False,
+    refit_full=False,
+    val_fraction=0.25,
+    min_val=10,
+    ensemble=1,
+    captions_per_product=1,
+    input_dropout=0.1,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +88,8 @@ def test_attribute_classifiers_are_refit_on_the_final_embedding(trained):
     data, heads, metrics = trained
     acc = metrics["validation"]["attribute_accuracy"]
     assert set(acc) == {"type", "colour", "gender"}
-    assert acc["type"] > 0.6, acc                 # learnable from the image (chance ~0.4)
-    assert acc["colour"] < 0.6 and acc["gender"] < 0.6, acc   # pure noise stays near chance
+    assert acc["type"] > 0.6, acc  # learnable from the image (chance ~0.4)
+    assert acc["colour"] < 0.6 and acc["gender"] < 0.6, acc  # pure noise stays near chance
     assert heads.meta["classifier_fit"]["C"] == CFG.classifier_c
     # jointly trained classifiers are kept when the refit is switched off
     joint, m2 = train_heads(data, CFG.with_(multitask_weight=0.1, classifier_c=0.0, epochs=3), progress=False)
@@ -155,12 +179,14 @@ def test_training_is_deterministic():
 
 def test_inference_does_not_import_torch():
     path = default_heads_path()
-    code = ("import sys, numpy as np\n"
-            "from shoplens.align import Heads\n"
-            f"h = Heads.load({str(path)!r})\n"
-            "feats = {n: np.ones((2, d), np.float32) for n, d in zip(h.image.inputs, h.image.input_dims)}\n"
-            "assert h.embed_image(feats).shape == (2, h.dim)\n"
-            "assert 'torch' not in sys.modules\n")
+    code = (
+        "import sys, numpy as np\n"
+        "from shoplens.align import Heads\n"
+        f"h = Heads.load({str(path)!r})\n"
+        "feats = {n: np.ones((2, d), np.float32) for n, d in zip(h.image.inputs, h.image.input_dims)}\n"
+        "assert h.embed_image(feats).shape == (2, h.dim)\n"
+        "assert 'torch' not in sys.modules\n"
+    )
     if not (path / "heads.json").is_file():
         pytest.skip("default heads not built yet")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -17,7 +17,8 @@ def img(tmp_path):
 
 def test_csv_fields_attributes_and_relative_images(tmp_path, img):
     (tmp_path / "c.csv").write_text(
-        "id,title,image,price,colour\n1,Red shirt,a.jpg,19.5,Red\n2,,,,\n", encoding="utf-8")
+        "id,title,image,price,colour\n1,Red shirt,a.jpg,19.5,Red\n2,,,,\n", encoding="utf-8"
+    )
     products, rep = load_catalog(tmp_path / "c.csv")
     assert [p.id for p in products] == ["1", "2"]
     p = products[0]
@@ -30,22 +31,28 @@ def test_csv_fields_attributes_and_relative_images(tmp_path, img):
 def test_bad_rows_are_reported_with_row_and_field_and_the_rest_kept(tmp_path, img):
     (tmp_path / "c.csv").write_text(
         "id,title,image,price\n1,ok,a.jpg,1\n,no id,,\n3,bad price,a.jpg,abc\n4,missing img,nope.jpg,2\n"
-        "5,too,many,cells,here\n", encoding="utf-8")
+        "5,too,many,cells,here\n",
+        encoding="utf-8",
+    )
     products, rep = load_catalog(tmp_path / "c.csv")
     assert [p.id for p in products] == ["1", "3", "4"]
     skipped = {(i.row, i.field) for i in rep.rows_skipped}
     assert (2, "id") in skipped and (5, None) in skipped
     fields = {(i.row, i.field, i.product_id) for i in rep.field_issues}
     assert (3, "price", "3") in fields and (4, "image", "4") in fields
-    assert products[1].price is None and products[1].images            # price dropped, image kept
+    assert products[1].price is None and products[1].images  # price dropped, image kept
     assert products[2].images == () and products[2].title == "missing img"
     s = rep.summary()
     assert "row 2" in s and "field 'price'" in s and "c.csv" in s
 
 
 def test_duplicate_ids_last_wins_and_reported(tmp_path):
-    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(d) for d in [
-        {"id": 1, "title": "old"}, {"id": 2, "title": "two"}, {"id": 1, "title": "new"}]), encoding="utf-8")
+    (tmp_path / "c.jsonl").write_text(
+        "\n".join(
+            json.dumps(d) for d in [{"id": 1, "title": "old"}, {"id": 2, "title": "two"}, {"id": 1, "title": "new"}]
+        ),
+        encoding="utf-8",
+    )
     products, rep = load_catalog(tmp_path / "c.jsonl")
     assert {p.id: p.title for p in products} == {"1": "new", "2": "two"}
     assert len(rep.duplicates) == 1 and rep.duplicates[0].row == 3
@@ -53,9 +60,15 @@ def test_duplicate_ids_last_wins_and_reported(tmp_path):
 
 def test_jsonl_image_lists_wrong_types_and_invalid_json(tmp_path, img):
     (tmp_path / "c.jsonl").write_text(
-        json.dumps({"id": "a", "title": "t", "images": ["a.jpg", str(img)], "size": ["S", "M"]}) + "\n"
-        + "{not json}\n" + json.dumps(["a", "list"]) + "\n"
-        + json.dumps({"id": "b", "title": {"x": 1}, "reviews": ["great", "bad"]}) + "\n", encoding="utf-8")
+        json.dumps({"id": "a", "title": "t", "images": ["a.jpg", str(img)], "size": ["S", "M"]})
+        + "\n"
+        + "{not json}\n"
+        + json.dumps(["a", "list"])
+        + "\n"
+        + json.dumps({"id": "b", "title": {"x": 1}, "reviews": ["great", "bad"]})
+        + "\n",
+        encoding="utf-8",
+    )
     products, rep = load_catalog(tmp_path / "c.jsonl")
     a, b = products
     assert len(a.images) == 2 and "size" not in a.attributes

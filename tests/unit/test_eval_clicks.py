@@ -1,4 +1,5 @@
 """UBI parsing, click-model EM and position debiasing."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shoplens.evaluate.clicks import (Impression, estimate, fit_pbm, impressions_from_records, read_ubi,
-                                      to_judgments)
+from shoplens.evaluate.clicks import Impression, estimate, fit_pbm, impressions_from_records, read_ubi, to_judgments
 from shoplens.evaluate.trec import EvalFileError
 
 UBI = Path("/work/shared/data/ubi_sample/ubi_queries_events.ndjson")
@@ -44,7 +44,7 @@ def test_em_converges_on_real_sample_and_never_decreases_objective():
     j = to_judgments(estimate(log.impressions, fit))
     grades = [g for d in j.qrels.values() for g in d.values()]
     assert set(grades) >= {0, 1} and grades.count(0) > len(grades) / 2
-    assert fit_pbm(log.impressions).gamma == fit.gamma        # deterministic
+    assert fit_pbm(log.impressions).gamma == fit.gamma  # deterministic
 
 
 def simulate(seed: int = 0, sessions: int = 6000):
@@ -65,8 +65,8 @@ def simulate(seed: int = 0, sessions: int = 6000):
 def test_position_debiasing_recovers_true_order_where_ctr_fails():
     imps, theta, attract = simulate()
     est = {e.doc: e for e in estimate(imps)}
-    assert est["A"].ctr > est["B"].ctr                   # raw CTR is fooled by position
-    assert est["B"].pbm > est["C"].pbm > est["A"].pbm     # the click model is not
+    assert est["A"].ctr > est["B"].ctr  # raw CTR is fooled by position
+    assert est["B"].pbm > est["C"].pbm > est["A"].pbm  # the click model is not
     assert est["B"].pbm / est["A"].pbm == pytest.approx(2.0, rel=0.15)
     fit = fit_pbm(imps)
     assert fit.theta[1] / fit.theta[0] == pytest.approx(0.5 / 0.9, rel=0.15)
@@ -76,11 +76,13 @@ def test_position_debiasing_recovers_true_order_where_ctr_fails():
 
 
 def test_records_api_and_implied_impressions():
-    log = impressions_from_records([
-        {"search_id": "1", "query": "shoes", "doc": "a", "position": 0, "action": "impression"},
-        {"search_id": "1", "query": "shoes", "doc": "b", "position": 3, "action": "click"},
-        {"search_id": "1", "query": None, "doc": "a", "position": 0, "action": "impression"},
-    ])
+    log = impressions_from_records(
+        [
+            {"search_id": "1", "query": "shoes", "doc": "a", "position": 0, "action": "impression"},
+            {"search_id": "1", "query": "shoes", "doc": "b", "position": 3, "action": "click"},
+            {"search_id": "1", "query": None, "doc": "a", "position": 0, "action": "impression"},
+        ]
+    )
     assert [(i.doc, i.position, i.clicked) for i in log.impressions] == [("a", 0, False), ("b", 3, True)]
 
 
@@ -89,8 +91,16 @@ def test_malformed_ubi_names_line_and_field(tmp_path):
     p.write_text('{"index": {}}\n{"query_id": "1", "user_query": "x"}\n{broken\n')
     with pytest.raises(EvalFileError, match="line 3"):
         read_ubi(p)
-    p.write_text(json.dumps({"action_name": "click", "query_id": "1", "event_attributes": {
-        "object": {"object_id": "a"}, "position": {"ordinal": "top"}}}) + "\n")
+    p.write_text(
+        json.dumps(
+            {
+                "action_name": "click",
+                "query_id": "1",
+                "event_attributes": {"object": {"object_id": "a"}, "position": {"ordinal": "top"}},
+            }
+        )
+        + "\n"
+    )
     with pytest.raises(EvalFileError) as e:
         read_ubi(p)
     assert e.value.line == 1 and e.value.field == "event_attributes.position.ordinal"

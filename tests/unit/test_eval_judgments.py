@@ -1,4 +1,5 @@
 """Judgment loaders (qrels / CSV / SRW JSON / queries) and judgments from catalog attributes."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,14 @@ from pathlib import Path
 import pytest
 
 from shoplens.catalog import load_catalog
-from shoplens.evaluate.judgments import (align, from_attributes, load_judgments, load_queries,
-                                         parse_grade_map, write_queries)
+from shoplens.evaluate.judgments import (
+    align,
+    from_attributes,
+    load_judgments,
+    load_queries,
+    parse_grade_map,
+    write_queries,
+)
 from shoplens.evaluate.trec import EvalFileError
 from shoplens.preprocess import lexicon
 
@@ -27,8 +34,7 @@ def products():
 
 @needs_data
 def test_from_attributes_on_real_catalog(products):
-    queries, j = from_attributes(products, fields=["gender", "baseColour"], langs=("en", "zh"),
-                                 max_queries=25, seed=3)
+    queries, j = from_attributes(products, fields=["gender", "baseColour"], langs=("en", "zh"), max_queries=25, seed=3)
     by_id = {p.id: p for p in products}
     assert 25 <= len(queries) <= 50 and {q["lang"] for q in queries} == {"en", "zh"}
     for q in queries:
@@ -41,7 +47,10 @@ def test_from_attributes_on_real_catalog(products):
         for d, g in grades.items():
             p = by_id[d]
             same_type = lexicon.product_type(p.title) == parsed["type"]
-            gender_ok = p.attributes["gender"] in (parsed["gender"], "Unisex" if parsed["gender"] in ("Men", "Women") else "")
+            gender_ok = p.attributes["gender"] in (
+                parsed["gender"],
+                "Unisex" if parsed["gender"] in ("Men", "Women") else "",
+            )
             colour_ok = p.attributes["baseColour"] == parsed["colour"]
             expect = 2 if same_type and gender_ok and colour_ok else 1 if same_type and gender_ok else 0
             assert g == expect, (q["text"], p.title, p.attributes)
@@ -88,16 +97,19 @@ def test_csv_and_qrels_loaders(tmp_path):
     assert load_queries(tmp_path / "qs.jsonl")[0]["text"] == "女士蓝色牛仔裤"
 
 
-@pytest.mark.parametrize("name,text,line,field", [
-    ("j.csv", "query,id,grade\nq,1,2\nq,2,high\n", 3, "grade"),
-    ("j.csv", "query,id,grade\nq,,2\n", 2, "id"),
-    ("j.csv", "query,doc,grade\nq,1,2\n", 1, "id"),
-    ("j.csv", "query,id,grade\nq,1,2\nq,1,1\n", 3, "id"),
-    ("j.csv", "query,id,grade\nq,1,0.5\n", 2, "grade"),
-    ("q.jsonl", '{"qid": "1", "text": "a"}\n{"qid": "2"}\n', 2, "text"),
-    ("q.jsonl", '{"qid": "1", "text": "a"}\n{"qid": "1", "text": "b"}\n', 2, "qid"),
-    ("q.jsonl", '{"qid": "1", "text": "a"}\n{oops\n', 2, None),
-])
+@pytest.mark.parametrize(
+    "name,text,line,field",
+    [
+        ("j.csv", "query,id,grade\nq,1,2\nq,2,high\n", 3, "grade"),
+        ("j.csv", "query,id,grade\nq,,2\n", 2, "id"),
+        ("j.csv", "query,doc,grade\nq,1,2\n", 1, "id"),
+        ("j.csv", "query,id,grade\nq,1,2\nq,1,1\n", 3, "id"),
+        ("j.csv", "query,id,grade\nq,1,0.5\n", 2, "grade"),
+        ("q.jsonl", '{"qid": "1", "text": "a"}\n{"qid": "2"}\n', 2, "text"),
+        ("q.jsonl", '{"qid": "1", "text": "a"}\n{"qid": "1", "text": "b"}\n', 2, "qid"),
+        ("q.jsonl", '{"qid": "1", "text": "a"}\n{oops\n', 2, None),
+    ],
+)
 def test_malformed_files_name_line_and_field(tmp_path, name, text, line, field):
     (tmp_path / name).write_text(text)
     with pytest.raises(EvalFileError) as e:
@@ -107,8 +119,11 @@ def test_malformed_files_name_line_and_field(tmp_path, name, text, line, field):
 
 
 def test_malformed_srw_names_json_path(tmp_path):
-    bad = {"judgmentRatings": [{"query": "a", "ratings": [{"docId": "x", "rating": "1"},
-                                                           {"docId": "y", "rating": "lots"}]}]}
+    bad = {
+        "judgmentRatings": [
+            {"query": "a", "ratings": [{"docId": "x", "rating": "1"}, {"docId": "y", "rating": "lots"}]}
+        ]
+    }
     (tmp_path / "j.json").write_text(json.dumps(bad))
     with pytest.raises(EvalFileError, match=r"judgmentRatings\[0\]\.ratings\[1\]\.rating"):
         load_judgments(tmp_path / "j.json")

@@ -1,4 +1,5 @@
 """Parity of shoplens.evaluate.metrics with pytrec_eval (trec_eval 9.x) and scikit-learn."""
+
 from __future__ import annotations
 
 import math
@@ -6,12 +7,10 @@ import random
 
 import numpy as np
 import pytest
+import pytrec_eval  # dev dependency: the parity reference must be there, never skipped
+import sklearn.metrics as skm
 
-pytrec_eval = pytest.importorskip("pytrec_eval")
-skm = pytest.importorskip("sklearn.metrics")
-
-from shoplens.evaluate.metrics import (RECALL_POINTS, average_precision, canonical, evaluate, parse_metric,
-                                       roc_auc)
+from shoplens.evaluate.metrics import RECALL_POINTS, average_precision, canonical, evaluate, parse_metric, roc_auc
 from shoplens.evaluate.trec import EvalFileError, read_qrels, read_run, write_qrels, write_run
 
 KS = (1, 3, 5, 10, 20)
@@ -26,33 +25,51 @@ def random_data(seed: int, n_queries: int = 40, n_docs: int = 60):
         q = f"q{qi}"
         judged = rng.sample(docs, rng.randint(1, 30))
         kind = qi % 5
-        if kind == 0:        # judged but nothing relevant
+        if kind == 0:  # judged but nothing relevant
             qrels[q] = {d: rng.choice([0, 0, -1]) for d in judged}
         else:
             qrels[q] = {d: rng.choice([0, 0, 1, 1, 2, 3, -1]) for d in judged}
         if qi % 7 == 3:
-            continue          # query only in qrels
-        retrieved = rng.sample(docs, rng.randint(1, 50))   # includes unjudged docs
-        levels = rng.choice([3, 5, 1000])                 # few levels => many ties
+            continue  # query only in qrels
+        retrieved = rng.sample(docs, rng.randint(1, 50))  # includes unjudged docs
+        levels = rng.choice([3, 5, 1000])  # few levels => many ties
         run[q] = {d: float(rng.randint(0, levels)) / 4 for d in retrieved}
     for qi in range(3):
-        run[f"extra{qi}"] = {"d001": 1.0}                 # query only in run
+        run[f"extra{qi}"] = {"d001": 1.0}  # query only in run
     return run, qrels
 
 
 def trec_reference(run, qrels):
-    measures = {"map", "recip_rank", "ndcg", "iprec_at_recall",
-                "ndcg_cut." + ",".join(map(str, KS)), "P." + ",".join(map(str, KS)),
-                "recall." + ",".join(map(str, KS)), "success." + ",".join(map(str, (1, 5, 10))),
-                "map_cut." + ",".join(map(str, KS)), "num_rel", "num_ret", "num_rel_ret"}
+    measures = {
+        "map",
+        "recip_rank",
+        "ndcg",
+        "iprec_at_recall",
+        "ndcg_cut." + ",".join(map(str, KS)),
+        "P." + ",".join(map(str, KS)),
+        "recall." + ",".join(map(str, KS)),
+        "success." + ",".join(map(str, (1, 5, 10))),
+        "map_cut." + ",".join(map(str, KS)),
+        "num_rel",
+        "num_ret",
+        "num_rel_ret",
+    }
     return pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(run)
 
 
-MAPPING = {"map": "map", "mrr": "recip_rank", "ndcg": "ndcg", "num_rel": "num_rel", "num_ret": "num_ret",
-           "num_rel_ret": "num_rel_ret",
-           **{f"ndcg@{k}": f"ndcg_cut_{k}" for k in KS}, **{f"p@{k}": f"P_{k}" for k in KS},
-           **{f"recall@{k}": f"recall_{k}" for k in KS}, **{f"map@{k}": f"map_cut_{k}" for k in KS},
-           **{f"hits@{k}": f"success_{k}" for k in (1, 5, 10)}}
+MAPPING = {
+    "map": "map",
+    "mrr": "recip_rank",
+    "ndcg": "ndcg",
+    "num_rel": "num_rel",
+    "num_ret": "num_ret",
+    "num_rel_ret": "num_rel_ret",
+    **{f"ndcg@{k}": f"ndcg_cut_{k}" for k in KS},
+    **{f"p@{k}": f"P_{k}" for k in KS},
+    **{f"recall@{k}": f"recall_{k}" for k in KS},
+    **{f"map@{k}": f"map_cut_{k}" for k in KS},
+    **{f"hits@{k}": f"success_{k}" for k in (1, 5, 10)},
+}
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -144,13 +161,16 @@ def test_files_round_trip_exactly(tmp_path):
     assert (tmp_path / "r").read_bytes() == first
 
 
-@pytest.mark.parametrize("text,line,field", [
-    ("1 Q0 a 1 0.5 x\n1 Q0 b 2 high x\n", 2, "score"),
-    ("1 Q0 a 1 0.5 x\n\n1 Q0 b two 0.4 x\n", 3, "rank"),
-    ("1 Q0 a 1 0.5\n", 1, None),
-    ("1 Q0 a 1 0.5 x\n1 Q0 a 2 0.4 x\n", 2, "docid"),
-    ("1 Q0 a 1 nan x\n", 1, "score"),
-])
+@pytest.mark.parametrize(
+    "text,line,field",
+    [
+        ("1 Q0 a 1 0.5 x\n1 Q0 b 2 high x\n", 2, "score"),
+        ("1 Q0 a 1 0.5 x\n\n1 Q0 b two 0.4 x\n", 3, "rank"),
+        ("1 Q0 a 1 0.5\n", 1, None),
+        ("1 Q0 a 1 0.5 x\n1 Q0 a 2 0.4 x\n", 2, "docid"),
+        ("1 Q0 a 1 nan x\n", 1, "score"),
+    ],
+)
 def test_malformed_run_names_line_and_field(tmp_path, text, line, field):
     (tmp_path / "run").write_text(text)
     with pytest.raises(EvalFileError) as e:
@@ -159,11 +179,14 @@ def test_malformed_run_names_line_and_field(tmp_path, text, line, field):
     assert f"line {line}" in str(e.value)
 
 
-@pytest.mark.parametrize("text,line,field", [
-    ("1 0 a 1\n1 0 b 1.5\n", 2, "grade"),
-    ("1 0 a x\n", 1, "grade"),
-    ("1 0 a\n", 1, None),
-])
+@pytest.mark.parametrize(
+    "text,line,field",
+    [
+        ("1 0 a 1\n1 0 b 1.5\n", 2, "grade"),
+        ("1 0 a x\n", 1, "grade"),
+        ("1 0 a\n", 1, None),
+    ],
+)
 def test_malformed_qrels_names_line_and_field(tmp_path, text, line, field):
     (tmp_path / "qrels").write_text(text)
     with pytest.raises(EvalFileError) as e:

@@ -13,7 +13,7 @@ def test_feedback_log_roundtrip_and_validation(tmp_path):
     with pytest.raises(ValueError, match="position"):
         log.log_event("click", "2", position=-1)
     log.close()
-    docs = list(FeedbackLog(tmp_path).to_ubi())            # survives reopening
+    docs = list(FeedbackLog(tmp_path).to_ubi())  # survives reopening
     assert docs[0]["user_query"] == "men black shoes" and docs[0]["query_response_object_ids"] == ["1", "2", "3"]
     click = docs[2]
     assert click["action_name"] == "click" and click["event_attributes"]["position"]["ordinal"] == 1

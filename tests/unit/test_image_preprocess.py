@@ -1,4 +1,5 @@
 """Untrusted image input: every failure must surface at load time, naming the file."""
+
 from __future__ import annotations
 
 import io
@@ -36,12 +37,12 @@ def test_exif_orientation_is_applied(tmp_path):
     out = load_image(p)
     assert out.size == (20, 40)
     top, bottom = np.asarray(out)[2, 10], np.asarray(out)[-3, 10]
-    assert top[0] > 200 and top[2] < 60        # the red half is now on top
+    assert top[0] > 200 and top[2] < 60  # the red half is now on top
     assert bottom[2] > 200 and bottom[0] < 60
 
 
 def test_rgba_composited_on_white(tmp_path):
-    img = Image.new("RGBA", (8, 8), (0, 0, 0, 0))          # fully transparent black
+    img = Image.new("RGBA", (8, 8), (0, 0, 0, 0))  # fully transparent black
     img.putpixel((0, 0), (255, 0, 0, 255))
     out = load_image(_save(img, tmp_path / "a.png", "PNG"))
     assert out.mode == "RGB"
@@ -61,15 +62,15 @@ def test_palette_with_transparency(tmp_path):
 
 
 def test_cmyk_and_greyscale(tmp_path):
-    cmyk = Image.new("CMYK", (8, 8), (0, 255, 255, 0))   # pure red in CMYK
+    cmyk = Image.new("CMYK", (8, 8), (0, 255, 255, 0))  # pure red in CMYK
     out = load_image(_save(cmyk, tmp_path / "c.jpg", "JPEG", quality=100))
     r, g, b = out.getpixel((4, 4))
     assert out.mode == "RGB" and r > 200 and g < 60 and b < 60
     grey = load_image(_save(Image.new("L", (8, 8), 77), tmp_path / "g.png", "PNG"))
     assert grey.mode == "RGB" and grey.getpixel((3, 3)) == (77, 77, 77)
-    deep = Image.fromarray(np.full((4, 4), 40000, np.uint16))   # 16-bit grey
+    deep = Image.fromarray(np.full((4, 4), 40000, np.uint16))  # 16-bit grey
     out16 = load_image(_save(deep, tmp_path / "d.png", "PNG"))
-    assert out16.mode == "RGB" and out16.getpixel((0, 0))[0] == 255   # scaled, not garbage
+    assert out16.mode == "RGB" and out16.getpixel((0, 0))[0] == 255  # scaled, not garbage
 
 
 def test_truncated_jpeg_raises_naming_path(tmp_path):
@@ -96,7 +97,7 @@ def test_non_image_bytes_and_missing_file(tmp_path):
 
 def test_oversize_bytes_rejected_before_decoding(tmp_path):
     p = tmp_path / "big.jpg"
-    p.write_bytes(b"\x00" * 2048)   # not even an image: proves we never try to decode
+    p.write_bytes(b"\x00" * 2048)  # not even an image: proves we never try to decode
     with pytest.raises(ImageError, match="byte limit"):
         load_image(p, max_bytes=1024)
     with pytest.raises(ImageError, match="byte limit"):
@@ -123,7 +124,7 @@ def test_pixel_bomb_rejected_before_decoding():
 
 
 def test_to_array_shape_dtype_and_normalisation():
-    img = Image.new("RGB", (300, 200), (124, 116, 104))   # ~ImageNet mean colour
+    img = Image.new("RGB", (300, 200), (124, 116, 104))  # ~ImageNet mean colour
     a = to_array(img)
     assert a.shape == (3, 224, 224) and a.dtype == np.float32
     assert np.abs(a).max() < 0.01
@@ -135,7 +136,7 @@ def test_to_array_shape_dtype_and_normalisation():
 
 def test_center_crop_keeps_the_middle():
     img = Image.new("RGB", (512, 256), "black")
-    img.paste((255, 255, 255), (192, 0, 320, 256))     # white vertical band in the centre
+    img.paste((255, 255, 255), (192, 0, 320, 256))  # white vertical band in the centre
     a = to_array(img, mean=(0, 0, 0), std=(1, 1, 1))
-    assert a[:, :, 112].min() > 0.99                    # centre column white
-    assert a[:, :, 0].max() < 0.01                      # crop edges black
+    assert a[:, :, 112].min() > 0.99  # centre column white
+    assert a[:, :, 0].max() < 0.01  # crop edges black

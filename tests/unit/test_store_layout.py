@@ -1,8 +1,16 @@
 import numpy as np
 import pytest
 
+from shoplens.errors import QueryError
 from shoplens.records import Product
-from shoplens.store.layout import StoreError, clean_interrupted, current_generation, new_generation, publish, writer_lock
+from shoplens.store.layout import (
+    StoreError,
+    clean_interrupted,
+    current_generation,
+    new_generation,
+    publish,
+    writer_lock,
+)
 from shoplens.store.products import ProductTable
 from shoplens.store.vectors import FaissIndex
 
@@ -18,7 +26,7 @@ def test_publish_is_atomic_and_keeps_two_generations(tmp_path):
         names.append(final.name)
         assert current_generation(tmp_path).name == final.name
     assert sorted(p.name for p in tmp_path.glob("gen-*")) == names[1:]
-    tmp, _ = new_generation(tmp_path)                     # an interrupted build
+    tmp, _ = new_generation(tmp_path)  # an interrupted build
     assert clean_interrupted(tmp_path) == [tmp.name]
     assert (current_generation(tmp_path) / "x").read_text() == "2"
 
@@ -31,16 +39,18 @@ def test_single_writer(tmp_path):
 
 
 def test_product_table_filters_and_facets(tmp_path):
-    ps = [Product("a", "A", price=10, attributes={"colour": "Red", "size": "9"}),
-          Product("b", "B", price=30, attributes={"colour": "Blue", "size": "11"}),
-          Product("c", "C", attributes={"colour": "red"})]
+    ps = [
+        Product("a", "A", price=10, attributes={"colour": "Red", "size": "9"}),
+        Product("b", "B", price=30, attributes={"colour": "Blue", "size": "11"}),
+        Product("c", "C", attributes={"colour": "red"}),
+    ]
     t = ProductTable.create(tmp_path / "p.sqlite", ps, [{"type": "shoes"}, {}, {}])
     assert t.filter_mask({"colour": "RED"}).tolist() == [True, False, True]
     assert t.filter_mask({"colour": ["blue", "red"], "price": "<20"}).tolist() == [True, False, False]
     assert t.filter_mask({"size": ">=10"}).tolist() == [False, True, False]
     assert t.filter_mask({"type": "shoes"}).tolist() == [True, False, False]
     assert t.facets([0, 1, 2], ["colour"]) == {"colour": {"Red": 1, "Blue": 1, "red": 1}}
-    with pytest.raises(ValueError, match="expected a number"):
+    with pytest.raises(QueryError, match="expected a number"):
         t.filter_mask({"price": "<=cheap"})
 
 
@@ -48,7 +58,7 @@ def test_faiss_exact_and_hnsw_filtered_search():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3000, 16)).astype("float32")
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    docs = np.arange(3000) * 2                             # vectors for even docs only
+    docs = np.arange(3000) * 2  # vectors for even docs only
     flat = FaissIndex.build(x, docs, 6000, exact_threshold=10_000)
     hnsw = FaissIndex.build(x, docs, 6000, exact_threshold=100)
     assert flat.kind == "flat" and hnsw.kind == "hnsw"
@@ -56,7 +66,7 @@ def test_faiss_exact_and_hnsw_filtered_search():
     assert d[0] == 14 and s[0] == pytest.approx(1.0, abs=1e-5)
     assert hnsw.search(x[7], 5)[1][0] == 14
     allowed = np.zeros(6000, bool)
-    allowed[[2, 4, 1]] = True                              # 1 has no vector
+    allowed[[2, 4, 1]] = True  # 1 has no vector
     for idx in (flat, hnsw):
         _, d = idx.search(x[7], 5, allowed)
         assert sorted(d.tolist()) == [2, 4]

@@ -11,18 +11,18 @@ def test_tokenize_english_plurals_hyphens_and_chinese():
     assert tokenize("T-Shirts dresses watches") == ["tshirt", "dress", "watch"]
     zh = tokenize("男士黑色运动鞋")
     assert "男士" in zh and "黑色" in zh and "运动鞋" in zh
-    assert tokenize("Ｎｉｋｅ") == ["nike"]          # full-width folded
+    assert tokenize("Ｎｉｋｅ") == ["nike"]  # full-width folded
 
 
 def test_rrf_weights_ties_and_contributions():
     a = Ranked("a", np.array([1, 2, 3]), np.array([0.9, 0.8, 0.7]))
     b = Ranked("b", np.array([3, 2]), np.array([5.0, 4.0]))
     order, fused, parts = rrf([a, b], {"a": 1.0, "b": 2.0}, k=60)
-    assert order[0] == 3                                    # rank 3 in a, rank 1 in b (weight 2)
+    assert order[0] == 3  # rank 3 in a, rank 1 in b (weight 2)
     assert fused[3] == pytest.approx(1 / 63 + 2 / 61)
     assert parts[3]["b"].rank == 1 and parts[3]["a"].rank == 3
     order, _, _ = rrf([a, b], {"a": 1.0, "b": 0.0}, k=60)
-    assert order == [1, 2, 3]                               # zero weight drops a component
+    assert order == [1, 2, 3]  # zero weight drops a component
     tied = Ranked("t", np.array([5, 6]), np.array([1.0, 1.0]), ranks=np.array([1, 1]))
     _, fused, _ = rrf([tied], {}, k=60)
     assert fused[5] == fused[6]
@@ -37,8 +37,7 @@ def test_query_validation_and_filters():
         Query(text=5).validate()
     with pytest.raises(QueryError, match="line 3: unknown field"):
         Query.from_json({"text": "x", "bogus": 1}, where="line 3")
-    assert parse_filters(["gender=Men", "gender=Women", "price<=50"]) == {
-        "gender": ["Men", "Women"], "price": "<=50"}
+    assert parse_filters(["gender=Men", "gender=Women", "price<=50"]) == {"gender": ["Men", "Women"], "price": "<=50"}
     with pytest.raises(QueryError, match="FIELD=VALUE"):
         parse_filters(["gender"])
 
@@ -46,11 +45,13 @@ def test_query_validation_and_filters():
 def test_modality_aware_fusion_lets_photo_only_products_compete():
     text = Ranked("bm25", np.array([1, 2]), np.array([3.0, 2.0]))
     t2i = Ranked("text_to_image", np.array([3, 1, 2]), np.array([0.9, 0.8, 0.7]))
-    avail = {"bm25": np.array([False, True, True, False]),          # doc 3 has only a photo
-             "text_to_image": np.ones(4, bool)}
+    avail = {
+        "bm25": np.array([False, True, True, False]),  # doc 3 has only a photo
+        "text_to_image": np.ones(4, bool),
+    }
     order, fused, parts = rrf([text, t2i], {}, k=60)
-    assert order[0] == 1                                      # plain RRF: photo-only doc 3 can't win
+    assert order[0] == 1  # plain RRF: photo-only doc 3 can't win
     order, fused, parts = rrf([text, t2i], {}, k=60, available=avail)
     assert order[0] == 3 and fused[3] == pytest.approx(2 / 61)  # its one vote, scaled to both weights
-    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)           # docs with both modalities unchanged
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)  # docs with both modalities unchanged
     assert parts[3]["text_to_image"].contribution == pytest.approx(2 / 61)

@@ -1,4 +1,5 @@
 """Query understanding: EN/ZH attribute parsing, field maps, real Chinese queries."""
+
 from __future__ import annotations
 
 import random
@@ -12,14 +13,17 @@ FM = {"gender": "gender", "colour": "baseColour", "type": "type", "usage": "usag
 ZH_QUERIES = Path(__file__).resolve().parents[3] / "shared" / "data" / "zh_queries" / "dev.query.txt"
 
 
-@pytest.mark.parametrize("q, attrs, english", [
-    ("男士 黑色 运动鞋", {"gender": "Men", "baseColour": "Black", "type": "shoes"}, "men black shoes"),
-    ("男士黑色运动鞋", {"gender": "Men", "baseColour": "Black", "type": "shoes"}, "men black shoes"),
-    ("红色 连衣裙", {"baseColour": "Red", "type": "dress"}, "red dress"),
-    ("女士白色T恤", {"gender": "Women", "baseColour": "White", "type": "tshirt"}, "women white tshirt"),
-    ("黑裙子", {"baseColour": "Black", "type": "skirt"}, "black skirt"),
-    ("深蓝色 男士 polo衫", {"baseColour": "Navy Blue", "gender": "Men", "type": "tshirt"}, None),
-])
+@pytest.mark.parametrize(
+    "q, attrs, english",
+    [
+        ("男士 黑色 运动鞋", {"gender": "Men", "baseColour": "Black", "type": "shoes"}, "men black shoes"),
+        ("男士黑色运动鞋", {"gender": "Men", "baseColour": "Black", "type": "shoes"}, "men black shoes"),
+        ("红色 连衣裙", {"baseColour": "Red", "type": "dress"}, "red dress"),
+        ("女士白色T恤", {"gender": "Women", "baseColour": "White", "type": "tshirt"}, "women white tshirt"),
+        ("黑裙子", {"baseColour": "Black", "type": "skirt"}, "black skirt"),
+        ("深蓝色 男士 polo衫", {"baseColour": "Navy Blue", "gender": "Men", "type": "tshirt"}, None),
+    ],
+)
 def test_chinese_queries(q, attrs, english):
     u = understand(q, FM)
     assert u.attributes == attrs
@@ -29,14 +33,17 @@ def test_chinese_queries(q, attrs, english):
     assert all(m.lang == "zh" for m in u.matches if "\u4e00" <= m.surface[0] <= "\u9fff")
 
 
-@pytest.mark.parametrize("q, attrs", [
-    ("men black shoes", {"gender": "Men", "baseColour": "Black", "type": "shoes"}),
-    ("black sneakers for men", {"gender": "Men", "baseColour": "Black", "type": "shoes"}),
-    ("mens navy blue t-shirt", {"gender": "Men", "baseColour": "Navy Blue", "type": "tshirt"}),
-    ("women's red dress", {"gender": "Women", "baseColour": "Red", "type": "dress"}),
-    ("Nike shoe socks", {"type": "socks"}),                      # head noun wins
-    ("casual summer shirt", {"usage": "Casual", "season": "Summer", "type": "shirt"}),
-])
+@pytest.mark.parametrize(
+    "q, attrs",
+    [
+        ("men black shoes", {"gender": "Men", "baseColour": "Black", "type": "shoes"}),
+        ("black sneakers for men", {"gender": "Men", "baseColour": "Black", "type": "shoes"}),
+        ("mens navy blue t-shirt", {"gender": "Men", "baseColour": "Navy Blue", "type": "tshirt"}),
+        ("women's red dress", {"gender": "Women", "baseColour": "Red", "type": "dress"}),
+        ("Nike shoe socks", {"type": "socks"}),  # head noun wins
+        ("casual summer shirt", {"usage": "Casual", "season": "Summer", "type": "shirt"}),
+    ],
+)
 def test_english_queries(q, attrs):
     u = understand(q, FM)
     assert u.attributes == attrs
@@ -54,7 +61,7 @@ def test_spans_and_explain_dict():
     q = "red dress 女士"
     u = understand(q, FM)
     for m in u.matches:
-        assert q[m.start:m.end] == m.surface
+        assert q[m.start : m.end] == m.surface
     d = u.to_dict()
     assert d["attributes"] == {"baseColour": "Red", "type": "dress", "gender": "Women"}
     assert d["lang"] == "mixed" and d["english"] == "red dress women"
@@ -69,16 +76,17 @@ def test_fields_without_catalog_column_not_in_attributes():
 
 
 def test_infer_field_map_by_value_overlap():
-    fm = infer_field_map({
-        "gender": {"Men", "Women", "Unisex"},
-        "baseColour": {"Black", "Navy Blue", "Red", "Mauve"},
-        "masterCategory": {"Apparel", "Footwear"},
-        "season": {"Summer", "Fall"},
-        "usage": {"Casual", "Sports", "Party"},
-        "brand": {"Nike", "Puma"},
-    })
-    assert fm == {"gender": "gender", "colour": "baseColour", "season": "season", "usage": "usage",
-                  "type": "type"}
+    fm = infer_field_map(
+        {
+            "gender": {"Men", "Women", "Unisex"},
+            "baseColour": {"Black", "Navy Blue", "Red", "Mauve"},
+            "masterCategory": {"Apparel", "Footwear"},
+            "season": {"Summer", "Fall"},
+            "usage": {"Casual", "Sports", "Party"},
+            "brand": {"Nike", "Puma"},
+        }
+    )
+    assert fm == {"gender": "gender", "colour": "baseColour", "season": "season", "usage": "usage", "type": "type"}
     assert infer_field_map({}) == {"type": "type"}
 
 
@@ -99,7 +107,7 @@ def test_real_chinese_queries_segment_without_errors():
         u = understand(q, FM)
         assert u.lang in ("zh", "mixed", "en", "other")
         for m in u.matches:
-            assert q[m.start:m.end] == m.surface
+            assert q[m.start : m.end] == m.surface
         parsed += bool(u.attributes)
     # these are general e-commerce queries (furniture, cars, food): few fashion attributes
     assert parsed < len(sample) * 0.5

@@ -1,13 +1,14 @@
 """`shoplens demo`: build a store from the bundled demo catalog and show example searches."""
+
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from .config import BuildConfig
-from .engine import Engine
+from ..config import BuildConfig
+from ..engine import Engine
 
-DEMO_DIR = Path(__file__).parent / "data" / "demo"
+DEMO_DIR = Path(__file__).parents[1] / "data" / "demo"
 EXAMPLES = [
     ("text", "men black shoes", None),
     ("text", "blue jeans for women", None),
@@ -33,7 +34,9 @@ def run_demo(store: Path, quiet: bool = False) -> int:
     for kind, text, image in EXAMPLES:
         img = str(Path(first.images[0])) if image else None
         res = engine.search(text=text, image=img, k=5, facets=["gender"] if kind == "text" else None)
-        label = " + ".join(x for x in (repr(text) if text else "", f"photo of {first.id} ({first.title})" if img else "") if x)
+        label = " + ".join(
+            x for x in (repr(text) if text else "", f"photo of {first.id} ({first.title})" if img else "") if x
+        )
         print(f"\n[{kind}] {label}   ({res.timings_ms['total']:.0f} ms)")
         if res.understanding and res.understanding.get("attributes"):
             print("  understood: " + ", ".join(f"{k}={v}" for k, v in res.understanding["attributes"].items()))
@@ -41,7 +44,9 @@ def run_demo(store: Path, quiet: bool = False) -> int:
             comps = ",".join(sorted(h.components))
             print(f"  {i}. {h.id:<6} {h.title or '(photo only, no title)'}   via {comps}")
         if res.facets:
-            print("  facets: " + "; ".join(f"{f}: " + ", ".join(f"{v} {n}" for v, n in c.items())
-                                           for f, c in res.facets.items()))
-    print(f"\nTry: shoplens search --store {store} \"women red dress\" --explain")
+            print(
+                "  facets: "
+                + "; ".join(f"{f}: " + ", ".join(f"{v} {n}" for v, n in c.items()) for f, c in res.facets.items())
+            )
+    print(f'\nTry: shoplens search --store {store} "women red dress" --explain')
     return 0

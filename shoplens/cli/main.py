@@ -1,4 +1,5 @@
 """`shoplens` command line: argument parsing and printing only; the work is in Engine."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,15 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-
-
-class UserError(Exception):
-    """An error whose message is the whole story for the user (no traceback)."""
+from .. import __version__
+from ..errors import ShoplensError, UsageError
+from . import align as align_cli
+from . import evaluate as evaluate_cli
 
 
 def _engine_config(args: argparse.Namespace):
-    from .config import EncoderConfig, EngineConfig
+    from ..config import EncoderConfig, EngineConfig
+
     kw: dict[str, Any] = {}
     if getattr(args, "threads", None):
         kw["threads"] = args.threads
@@ -26,16 +27,18 @@ def _engine_config(args: argparse.Namespace):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .config import BuildConfig
-    from .engine import Engine
-    build = BuildConfig(delete_missing=args.delete_missing, rebuild=args.rebuild,
-                        auto_align=not args.no_align, progress=not args.quiet)
+    from ..config import BuildConfig
+    from ..engine import Engine
+
+    build = BuildConfig(
+        delete_missing=args.delete_missing, rebuild=args.rebuild, auto_align=not args.no_align, progress=not args.quiet
+    )
     engine = Engine.build(args.catalog, args.store, _engine_config(args), build)
     m = engine.manifest
     fields = ", ".join(f"{n} ({f.rows} x {f.dim}, {f.index})" for n, f in m.fields.items())
     print(f"indexed {m.products} products into {args.store} [{m.generation}]")
     print(f"  vector fields: {fields}")
-    print(f"  changes: " + ", ".join(f"{k}={v}" for k, v in m.ingest.items()))
+    print("  changes: " + ", ".join(f"{k}={v}" for k, v in m.ingest.items()))
     if m.heads:
         print(f"  alignment heads: {m.heads.get('source')} ({m.heads.get('fingerprint')})")
     return 0
@@ -54,7 +57,9 @@ def _print_result(res, args) -> None:
             for name, c in sorted(h.components.items(), key=lambda kv: -kv[1].contribution):
                 print(f"       {name:<18} rank {c.rank:>4}  score {c.score:9.4f}  +{c.contribution:.4f}")
             if h.predicted:
-                print("       seen in the photo: " + ", ".join(f"{f} {v} ({p:.2f})" for f, (v, p) in h.predicted.items()))
+                print(
+                    "       seen in the photo: " + ", ".join(f"{f} {v} ({p:.2f})" for f, (v, p) in h.predicted.items())
+                )
     if res.facets:
         for field, counts in res.facets.items():
             print(f"  [{field}] " + ", ".join(f"{v} ({n})" for v, n in counts.items()))
@@ -63,19 +68,20 @@ def _print_result(res, args) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .engine import Engine
-    from .jsonlines import iter_objects
-    from .search.query import Query, QueryError, parse_filters
+    from ..engine import Engine
+    from ..jsonlines import iter_objects
+    from ..search.query import Query, parse_filters
+
     engine = Engine.open(args.store, _engine_config(args))
     weights = json.loads(args.weights) if args.weights else None
     if args.batch:
         if args.text or args.image:
-            raise UserError("--batch reads queries from a file; do not also give TEXT or --image")
+            raise UsageError("--batch reads queries from a file; do not also give TEXT or --image")
         src = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
         with src:
             for n, obj, err in iter_objects(src):
                 if err:
-                    raise UserError(f"{args.batch}, line {n}: {err}")
+                    raise UsageError(f"{args.batch}, line {n}: {err}")
                 q = Query.from_json(obj, k=args.k, where=f"{args.batch}, line {n}")
                 if weights:
                     q.weights = weights
@@ -83,20 +89,25 @@ def cmd_search(args: argparse.Namespace) -> int:
                 print(json.dumps(res.to_json(explain=args.explain), ensure_ascii=False), flush=True)
         return 0
     if not args.text and not args.image:
-        raise UserError("give a TEXT query, --image PATH, or --batch FILE")
-    try:
-        q = Query(text=args.text, image=args.image, k=args.k, filters=parse_filters(args.filter),
-                  facets=(args.facets.split(",") if args.facets and args.facets != "all" else
-                          (True if args.facets == "all" else None)),
-                  strict_attributes=args.strict_attributes, weights=weights)
-    except QueryError as e:
-        raise UserError(str(e)) from None
+        raise UsageError("give a TEXT query, --image PATH, or --batch FILE")
+    q = Query(
+        text=args.text,
+        image=args.image,
+        k=args.k,
+        filters=parse_filters(args.filter),
+        facets=(
+            args.facets.split(",") if args.facets and args.facets != "all" else (True if args.facets == "all" else None)
+        ),
+        strict_attributes=args.strict_attributes,
+        weights=weights,
+    )
     _print_result(engine.search_query(q), args)
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .store.reader import StoreReader
+    from ..store.reader import StoreReader
+
     r = StoreReader(args.store)
     print(r.manifest.to_json())
     return 0
@@ -104,6 +115,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
+
     return run_demo(Path(args.store), quiet=args.quiet)
 
 
@@ -117,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--threads", type=int, help="encoder threads (default: all cores)")
         sp.add_argument("--batch-size", type=int, help="encoder batch size")
 
-    sp = sub.add_parser("index", help="index a catalog (CSV, JSONL, Parquet) into a store; upserts into an existing one")
+    sp = sub.add_parser(
+        "index", help="index a catalog (CSV, JSONL, Parquet) into a store; upserts into an existing one"
+    )
     sp.add_argument("catalog", nargs="+")
     common(sp)
     sp.add_argument("--delete-missing", action="store_true", help="remove stored products absent from the catalog")
@@ -133,8 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--k", type=int, default=10)
     sp.add_argument("--filter", action="append", metavar="FIELD=VALUE", help="repeatable; price<=50 works too")
     sp.add_argument("--facets", metavar="FIELDS", help="comma-separated attribute fields, or 'all'")
-    sp.add_argument("--strict-attributes", action="store_true",
-                    help="turn attributes understood in the query (colour, gender, type...) into filters")
+    sp.add_argument(
+        "--strict-attributes",
+        action="store_true",
+        help="turn attributes understood in the query (colour, gender, type...) into filters",
+    )
     sp.add_argument("--weights", help='JSON fusion weights, e.g. \'{"bm25": 2, "image": 0}\'')
     sp.add_argument("--batch", metavar="QUERIES.jsonl", help="one JSON query per line ('-' = stdin)")
     sp.add_argument("--json", action="store_true")
@@ -150,27 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_demo)
 
-    for mod, fn in (("shoplens.align.cli", "add_align_parser"), ("shoplens.evaluate.cli", "add_eval_parser"),
-                    ("shoplens.evaluate.cli", "add_judgments_parser")):
-        try:
-            module = __import__(mod, fromlist=[fn])
-        except ImportError:
-            continue
-        getattr(module, fn)(sub)
+    align_cli.add_align_parser(sub)
+    evaluate_cli.add_eval_parser(sub)
+    evaluate_cli.add_judgments_parser(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .catalog import CatalogError
-    from .search.query import QueryError
-    from .store.layout import StoreError
-    expected: tuple[type[BaseException], ...] = (UserError, CatalogError, QueryError, StoreError,
-                                                 FileNotFoundError, ValueError)
     try:
         return int(args.func(args) or 0)
-    except expected as e:
+    except ShoplensError as e:  # the user's input is wrong: one line, exit 2; anything else is a bug (traceback)
         print(f"shoplens: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,3 +1,5 @@
+"""`python -m shoplens` runs the command line."""
+
 import sys
 
 from .cli import main

@@ -1,15 +1,18 @@
-"""`shoplens eval` and `shoplens judgments` sub-commands (registered by shoplens/cli.py)."""
+"""`shoplens eval` and `shoplens judgments` sub-commands (registered by shoplens/cli/main.py)."""
+
 from __future__ import annotations
 
 import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from .metrics import DEFAULT_METRICS, Evaluation, canonical, evaluate
-from .trec import Qrels, Run, read_run, run_from_hits, write_qrels, write_run
+from ..errors import UsageError
+from ..evaluate.metrics import DEFAULT_METRICS, Evaluation, canonical, evaluate
+from ..evaluate.trec import Run, read_run, run_from_hits, write_qrels, write_run
 
 SEARCH_CHUNK = 32
 
@@ -20,24 +23,32 @@ def _say(msg: str) -> None:
 
 # ----------------------------------------------------------------------------- eval
 
+
 def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     sp = subparsers.add_parser(
-        "eval", help="score a run or a store against relevance judgments (trec_eval-exact metrics, HTML report)",
+        "eval",
+        help="score a run or a store against relevance judgments (trec_eval-exact metrics, HTML report)",
         description="Either --run RUN --qrels QRELS (TREC files), or --store DIR --judgments FILE "
-                    "[--queries FILE] to search the store and score it. --compare adds a second run or store.")
+        "[--queries FILE] to search the store and score it. --compare adds a second run or store.",
+    )
     src = sp.add_argument_group("file mode")
     src.add_argument("--run", help="TREC run file: qid Q0 docid rank score tag")
     src.add_argument("--qrels", help="judgments: TREC qrels (qid 0 docid grade), CSV (query,id,grade) or SRW JSON")
     st = sp.add_argument_group("store mode")
     st.add_argument("--store", help="store directory to search")
-    st.add_argument("--queries", help="queries JSONL ({qid, text, image, filters}), SRW query set JSON, or TSV qid<TAB>text")
+    st.add_argument(
+        "--queries", help="queries JSONL ({qid, text, image, filters}), SRW query set JSON, or TSV qid<TAB>text"
+    )
     st.add_argument("--judgments", help="same formats as --qrels")
     st.add_argument("--k", type=int, default=100, help="results per query (default 100)")
     st.add_argument("--threads", type=int, help="encoder threads")
     sp.add_argument("--compare", metavar="RUN_OR_STORE", help="a second run file or store directory (B) to compare")
     sp.add_argument("--labels", default=None, help="names for the two sides, e.g. 'bm25,hybrid'")
-    sp.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
-                    help="comma-separated: ndcg@K, map, map@K, mrr, mrr@K, p@K, recall@K, hits@K, roc_auc, avg_precision")
+    sp.add_argument(
+        "--metrics",
+        default=",".join(DEFAULT_METRICS),
+        help="comma-separated: ndcg@K, map, map@K, mrr, mrr@K, p@K, recall@K, hits@K, roc_auc, avg_precision",
+    )
     sp.add_argument("--rel-level", type=int, default=1, help="minimum grade counted relevant (trec_eval -l; default 1)")
     sp.add_argument("--grade-map", help="map source ratings to grades, e.g. '100:3,10:2,1:1,0:0' for ESCI SRW files")
     sp.add_argument("--grade-scale", type=float, help="multiply ratings and round (e.g. 3 for 0-1 LLM ratings)")
@@ -54,12 +65,13 @@ def _labels(args: argparse.Namespace, default: tuple[str, str]) -> tuple[str, st
         return default
     parts = [p.strip() for p in args.labels.split(",")]
     if len(parts) != 2 or not all(parts):
-        raise ValueError("--labels takes two names separated by a comma, e.g. 'baseline,new'")
+        raise UsageError("--labels takes two names separated by a comma, e.g. 'baseline,new'")
     return parts[0], parts[1]
 
 
 def _load_judged(path: str, queries_path: str | None, args: argparse.Namespace):
-    from .judgments import align, load_judgments, load_queries, parse_grade_map
+    from ..evaluate.judgments import align, load_judgments, load_queries, parse_grade_map
+
     j = load_judgments(path, grade_map=parse_grade_map(args.grade_map), scale=args.grade_scale)
     queries = load_queries(queries_path) if queries_path else None
     if queries is not None:
@@ -71,22 +83,24 @@ def _load_judged(path: str, queries_path: str | None, args: argparse.Namespace):
     if unmatched:
         _say(f"note: {len(unmatched)} judged queries have no match in the query file, e.g. {unmatched[:3]}")
     if not kept:
-        raise ValueError(f"no query in {queries_path or path} has judgments in {path}")
+        raise UsageError(f"no query in {queries_path or path} has judgments in {path}")
     return kept, qrels, j
 
 
 def _search(store: str, queries: list[dict[str, Any]], k: int, threads: int | None) -> tuple[Run, list[str]]:
     from ..config import EncoderConfig, EngineConfig
     from ..engine import Engine
+
     if not Path(store).is_dir():
-        raise ValueError(f"store not found: {store}")
+        raise UsageError(f"store not found: {store}")
     cfg = EngineConfig(encoders=EncoderConfig(threads=threads)) if threads else None
     engine = Engine.open(store, cfg)
     from tqdm import tqdm
+
     results: list[tuple[str, list[tuple[str, float]]]] = []
     with tqdm(total=len(queries), desc=f"searching {Path(store).name}", unit="q", disable=None, file=sys.stderr) as bar:
         for i in range(0, len(queries), SEARCH_CHUNK):
-            chunk = queries[i:i + SEARCH_CHUNK]
+            chunk = queries[i : i + SEARCH_CHUNK]
             batch = [{k2: q[k2] for k2 in ("text", "image", "filters") if q.get(k2)} for q in chunk]
             for q, res in zip(chunk, engine.search_batch(batch, k=k)):
                 results.append((q["qid"], [(h.id, h.score) for h in res.hits]))
@@ -113,7 +127,8 @@ def _table(evals: Sequence[tuple[str, Evaluation]]) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .report import RunResult, compare, write_report
+    from ..evaluate.report import RunResult, compare, write_report
+
     metrics = [canonical(m) for m in args.metrics.split(",") if m.strip()]
     primary = canonical(args.primary)
     if primary not in metrics and not primary.startswith(("roc_auc", "avg_precision")):
@@ -122,12 +137,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     notes: list[str] = []
     if args.run or args.qrels:
         if args.store or args.judgments:
-            raise ValueError("use either --run/--qrels or --store/--judgments, not both")
+            raise UsageError("use either --run/--qrels or --store/--judgments, not both")
         if not (args.run and args.qrels):
-            raise ValueError("file mode needs both --run and --qrels")
+            raise UsageError("file mode needs both --run and --qrels")
         queries, qrels, _ = _load_judged(args.qrels, args.queries, args) if args.queries else (None, None, None)
         if qrels is None:
-            from .judgments import load_judgments, parse_grade_map
+            from ..evaluate.judgments import load_judgments, parse_grade_map
+
             j = load_judgments(args.qrels, grade_map=parse_grade_map(args.grade_map), scale=args.grade_scale)
             qrels, texts = j.qrels, j.texts
         else:
@@ -136,33 +152,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
         labels = _labels(args, (Path(args.run).stem, Path(args.compare).stem if args.compare else "B"))
     elif args.store:
         if not args.judgments:
-            raise ValueError("store mode needs --judgments (and --queries unless the judgments carry query texts)")
+            raise UsageError("store mode needs --judgments (and --queries unless the judgments carry query texts)")
         queries, qrels, _ = _load_judged(args.judgments, args.queries, args)
         texts = {q["qid"]: q.get("text") or "" for q in queries}
         run_a, rescored = _search(args.store, queries, args.k, args.threads)
         src_a = f"store {args.store}"
         if rescored:
-            notes.append(f"{Path(args.store).name}: {len(rescored)} queries had tied or out-of-order scores; "
-                         "ranks were used as scores so the displayed order is what is scored.")
+            notes.append(
+                f"{Path(args.store).name}: {len(rescored)} queries had tied or out-of-order scores; "
+                "ranks were used as scores so the displayed order is what is scored."
+            )
         if args.save_run:
             write_run(args.save_run, run_a, tag=Path(args.store).name.replace(" ", "_") or "shoplens")
         labels = _labels(args, (Path(args.store).name or "A", Path(args.compare).name if args.compare else "B"))
     else:
-        raise ValueError("give --run and --qrels, or --store and --judgments")
+        raise UsageError("give --run and --qrels, or --store and --judgments")
 
     ev_a = evaluate(run_a, qrels, metrics, rel_level=args.rel_level, progress=True)
     if not ev_a.per_query:
-        raise ValueError("no query appears in both the run and the judgments (check query ids)")
+        raise UsageError("no query appears in both the run and the judgments (check query ids)")
     evals = [(labels[0], ev_a, run_a, src_a)]
     if args.compare:
         if Path(args.compare).is_dir():
             if not args.store and queries is None:
-                raise ValueError("comparing against a store needs --queries or judgments with query texts")
+                raise UsageError("comparing against a store needs --queries or judgments with query texts")
             qs = queries if queries is not None else [{"qid": q, "text": t, "filters": {}} for q, t in texts.items()]
             run_b, rescored = _search(args.compare, qs, args.k, args.threads)
             if rescored:
-                notes.append(f"{Path(args.compare).name}: {len(rescored)} queries had tied or out-of-order scores; "
-                             "ranks were used as scores.")
+                notes.append(
+                    f"{Path(args.compare).name}: {len(rescored)} queries had tied or out-of-order scores; "
+                    "ranks were used as scores."
+                )
             src_b = f"store {args.compare}"
         else:
             run_b, src_b = read_run(args.compare), args.compare
@@ -172,9 +192,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if len(evals) == 2:
         ev_b = evals[1][1]
         payload["labels"] = list(labels)
-        payload["compare"] = {**ev_b.to_json(),
-                              "wins_losses": {m: compare(ev_a, ev_b, m) for m in metrics
-                                              if m in next(iter(ev_a.per_query.values()))}}
+        payload["compare"] = {
+            **ev_b.to_json(),
+            "wins_losses": {m: compare(ev_a, ev_b, m) for m in metrics if m in next(iter(ev_a.per_query.values()))},
+        }
     if args.report:
         out = Path(args.report)
         out.mkdir(parents=True, exist_ok=True)
@@ -182,15 +203,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
             write_run(out / f"run_{_safe(lab)}.txt", run, tag=_safe(lab))
         write_qrels(out / "qrels.txt", qrels)
         (out / "metrics.json").write_text(json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-        index = write_report(out, [RunResult(lab, ev, texts, src) for lab, ev, _, src in evals],
-                             title="shoplens evaluation" + (f": {labels[0]} vs {labels[1]}" if len(evals) == 2 else ""),
-                             primary=primary, notes=notes)
+        index = write_report(
+            out,
+            [RunResult(lab, ev, texts, src) for lab, ev, _, src in evals],
+            title="shoplens evaluation" + (f": {labels[0]} vs {labels[1]}" if len(evals) == 2 else ""),
+            primary=primary,
+            notes=notes,
+        )
         _say(f"report: {index}")
     for n in notes:
         _say("note: " + n)
     if ev_a.only_in_qrels:
-        _say(f"note: {len(ev_a.only_in_qrels)} judged queries have no results in {labels[0]} and are not averaged "
-             "(trec_eval semantics)")
+        _say(
+            f"note: {len(ev_a.only_in_qrels)} judged queries have no results in {labels[0]} and are not averaged "
+            "(trec_eval semantics)"
+        )
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, sort_keys=False))
     else:
@@ -204,22 +231,39 @@ def _safe(label: str) -> str:
 
 # ------------------------------------------------------------------------ judgments
 
+
 def add_judgments_parser(subparsers: Any) -> argparse.ArgumentParser:
     sp = subparsers.add_parser("judgments", help="build relevance judgments from catalog attributes or clicks")
     sub = sp.add_subparsers(dest="judgments_command", required=True)
 
-    a = sub.add_parser("from-attributes", help="attribute queries ('women blue jeans') + graded qrels from a catalog",
-                       description="Grade 2: all queried attributes and the product type match; grade 1: type "
-                                   "and gender match; grade 0: sampled near misses.")
+    a = sub.add_parser(
+        "from-attributes",
+        help="attribute queries ('women blue jeans') + graded qrels from a catalog",
+        description="Grade 2: all queried attributes and the product type match; grade 1: type "
+        "and gender match; grade 0: sampled near misses.",
+    )
     a.add_argument("catalog", help="catalog file (CSV, JSONL or Parquet)")
     a.add_argument("--fields", default="gender,baseColour", help="attribute columns worded into the query (in order)")
-    a.add_argument("--type-from", default="title",
-                   help="'title' (derive the product type from the title), an attribute column, or 'none'")
+    a.add_argument(
+        "--type-from",
+        default="title",
+        help="'title' (derive the product type from the title), an attribute column, or 'none'",
+    )
     a.add_argument("--lang", default="en", help="en, zh or en,zh (Chinese wording from the lexicon)")
-    a.add_argument("--max-queries", type=int, default=200, help="attribute combinations to keep (each gives one query per language)")
+    a.add_argument(
+        "--max-queries",
+        type=int,
+        default=200,
+        help="attribute combinations to keep (each gives one query per language)",
+    )
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--min-relevant", type=int, default=3, help="fully matching products a query needs")
-    a.add_argument("--max-share", type=float, default=0.25, help="drop queries where more than this share of the catalog is relevant")
+    a.add_argument(
+        "--max-share",
+        type=float,
+        default=0.25,
+        help="drop queries where more than this share of the catalog is relevant",
+    )
     a.add_argument("--negatives", type=int, default=50, help="grade-0 near misses judged per query")
     a.add_argument("--out", required=True, help="qrels output path")
     a.add_argument("--queries-out", help="queries JSONL output (default: OUT with .queries.jsonl)")
@@ -227,12 +271,19 @@ def add_judgments_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     c = sub.add_parser("from-clicks", help="implicit judgments from UBI query/event logs (position-debiased)")
     c.add_argument("events", nargs="+", help="UBI .ndjson files (queries and/or events, bulk format or plain)")
-    c.add_argument("--model", choices=("pbm", "coec", "ctr"), default="pbm",
-                   help="pbm: position-based click model fitted by EM (default); coec: clicks over expected clicks; ctr: raw")
+    c.add_argument(
+        "--model",
+        choices=("pbm", "coec", "ctr"),
+        default="pbm",
+        help="pbm: position-based click model fitted by EM (default); coec: clicks over expected clicks; ctr: raw",
+    )
     c.add_argument("--thresholds", help="estimate thresholds for grades 1,2,3..., e.g. '0.25,0.4,0.6'")
     c.add_argument("--min-impressions", type=int, default=1, help="judge only pairs shown at least this often")
-    c.add_argument("--click-actions", default="click,item_click,add_to_cart,purchase",
-                   help="UBI action_name values that count as a click")
+    c.add_argument(
+        "--click-actions",
+        default="click,item_click,add_to_cart,purchase",
+        help="UBI action_name values that count as a click",
+    )
     c.add_argument("--prior", default="1,4", help="pbm: pseudo-counts 'attractive,unattractive' per pair")
     c.add_argument("--out", required=True, help="qrels output path")
     c.add_argument("--queries-out", help="queries JSONL output (default: OUT with .queries.jsonl)")
@@ -250,21 +301,32 @@ def _queries_out(args: argparse.Namespace) -> Path:
 
 def cmd_from_attributes(args: argparse.Namespace) -> int:
     from ..catalog import load_catalog
-    from .judgments import from_attributes, write_queries
+    from ..evaluate.judgments import from_attributes, write_queries
+
     products, report = load_catalog(args.catalog)
     if report.all_issues():
         _say(report.summary())
     langs = tuple(l.strip() for l in args.lang.split(",") if l.strip())
     bad = [l for l in langs if l not in ("en", "zh")]
     if bad or not langs:
-        raise ValueError(f"--lang: unsupported language(s) {bad or args.lang!r}; use en, zh or en,zh")
+        raise UsageError(f"--lang: unsupported language(s) {bad or args.lang!r}; use en, zh or en,zh")
     type_from = None if args.type_from.lower() == "none" else args.type_from
-    queries, j = from_attributes(products, [f.strip() for f in args.fields.split(",") if f.strip()], type_from,
-                                 langs, args.max_queries, args.seed, args.min_relevant, args.max_share,
-                                 args.negatives, progress=True)
+    queries, j = from_attributes(
+        products,
+        [f.strip() for f in args.fields.split(",") if f.strip()],
+        type_from,
+        langs,
+        args.max_queries,
+        args.seed,
+        args.min_relevant,
+        args.max_share,
+        args.negatives,
+        progress=True,
+    )
     if not queries:
-        raise ValueError("no attribute combination qualified; try other --fields, a lower --min-relevant "
-                         "or a higher --max-share")
+        raise UsageError(
+            "no attribute combination qualified; try other --fields, a lower --min-relevant or a higher --max-share"
+        )
     write_qrels(args.out, j.qrels)
     qout = _queries_out(args)
     write_queries(qout, queries)
@@ -274,16 +336,17 @@ def cmd_from_attributes(args: argparse.Namespace) -> int:
 
 
 def cmd_from_clicks(args: argparse.Namespace) -> int:
-    from .clicks import estimate, fit_pbm, read_ubi, to_judgments, write_estimates
-    from .judgments import write_queries
+    from ..evaluate.clicks import estimate, fit_pbm, read_ubi, to_judgments, write_estimates
+    from ..evaluate.judgments import write_queries
+
     actions = tuple(a.strip() for a in args.click_actions.split(",") if a.strip())
     log = read_ubi(args.events, click_actions=actions)
     if not log.impressions:
-        raise ValueError(f"no impressions with query text found in {', '.join(args.events)}")
+        raise UsageError(f"no impressions with query text found in {', '.join(args.events)}")
     try:
         a, b = (float(x) for x in args.prior.split(","))
     except ValueError:
-        raise ValueError("--prior takes two numbers, e.g. '1,4'") from None
+        raise UsageError("--prior takes two numbers, e.g. '1,4'") from None
     fit = fit_pbm(log.impressions, prior=(a, b), progress=True)
     if not fit.converged:
         _say(f"warning: the click model did not converge in {fit.iterations} iterations")
@@ -300,22 +363,12 @@ def cmd_from_clicks(args: argparse.Namespace) -> int:
     for d in j.qrels.values():
         for g in d.values():
             grades[g] = grades.get(g, 0) + 1
-    print(f"{s['searches']} searches, {s['impressions']} impressions, {s['clicks']} clicks; "
-          f"click model: {fit.iterations} EM iterations ({'converged' if fit.converged else 'not converged'})")
-    print(f"{len(j.qrels)} queries, {sum(grades.values())} judgments (grades {dict(sorted(grades.items()))}) "
-          f"-> {args.out}, {qout}")
+    print(
+        f"{s['searches']} searches, {s['impressions']} impressions, {s['clicks']} clicks; "
+        f"click model: {fit.iterations} EM iterations ({'converged' if fit.converged else 'not converged'})"
+    )
+    print(
+        f"{len(j.qrels)} queries, {sum(grades.values())} judgments (grades {dict(sorted(grades.items()))}) "
+        f"-> {args.out}, {qout}"
+    )
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m shoplens.evaluate`), for use before the main CLI wires these in."""
-    p = argparse.ArgumentParser(prog="shoplens")
-    sub = p.add_subparsers(dest="command", required=True)
-    add_eval_parser(sub)
-    add_judgments_parser(sub)
-    args = p.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ValueError as e:
-        print(f"shoplens: error: {e}", file=sys.stderr)
-        return 2
