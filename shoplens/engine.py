@@ -18,6 +18,7 @@ from .encoders import registry
 from .encoders.base import Encoder
 from .features.cache import FeatureCache
 from .features.extract import FeatureSet, encode_catalog
+from .feedback.log import EventReport, FeedbackLog
 from .records import IngestReport, Product, SearchResult
 from .search.query import Query
 from .search.searcher import QueryEncoder, Searcher
@@ -63,6 +64,7 @@ class Engine:
         qenc = QueryEncoder(self.encoders.text, self.encoders.image, self.config.index)
         self.searcher = Searcher(self.reader, qenc, self.heads, self.config.search)
         self.report: IngestReport | None = None
+        self._feedback: FeedbackLog | None = None
 
     # ---- opening / building ---------------------------------------------------------------
     @classmethod
@@ -169,7 +171,12 @@ class Engine:
         facets: list[str] | bool | None = None,
         strict_attributes: bool = False,
         weights: dict[str, float] | None = None,
+        user: str | None = None,
+        session: str | None = None,
+        log: bool = False,
     ) -> SearchResult:
+        """`log=True` records the search in the store's feedback log and sets `result.query_id`, which
+        the shopper's events (impressions, clicks, ...) then cite."""
         q = Query(
             text=text,
             image=str(image) if isinstance(image, Path) else image,
@@ -178,11 +185,34 @@ class Engine:
             facets=facets,
             strict_attributes=strict_attributes,
             weights=weights,
+            user=user,
+            session=session,
         )
-        return self.searcher.search(q)
+        return self.search_query(q, log=log)
 
-    def search_query(self, q: Query) -> SearchResult:
-        return self.searcher.search(q)
+    def search_query(self, q: Query, log: bool = False) -> SearchResult:
+        res = self.searcher.search(q)
+        if log:
+            res.query_id = self.feedback.log_query(
+                q.text,
+                res.ids,
+                user_id=q.user,
+                client_id=q.user,
+                session_id=q.session,
+                attributes={k: v for k, v in res.query.items() if k not in ("text", "image")},
+            )
+        return res
+
+    @property
+    def feedback(self) -> FeedbackLog:
+        """The store's behaviour log (opened on first use; it outlives index rebuilds)."""
+        if self._feedback is None:
+            self._feedback = FeedbackLog(self.store)
+        return self._feedback
+
+    def record_events(self, events: Iterable[Any]) -> EventReport:
+        """Store UBI events (impression, click, add_to_cart, purchase, dwell); bad ones are refused with why."""
+        return self.feedback.record_events(events)
 
     def search_batch(self, queries: Iterable[dict[str, Any]], k: int = 10) -> list[SearchResult]:
         """Batch search: each dict has any of text/image/filters; models are loaded once."""
@@ -231,6 +261,9 @@ class Engine:
 
     def close(self) -> None:
         self.reader.close()
+        if self._feedback is not None:
+            self._feedback.close()
+            self._feedback = None
 
 
 def _heads_info(store: Path, heads: Any, metrics: dict[str, Any], path: str | Path) -> dict[str, Any]:

@@ -57,6 +57,10 @@ class ImageError(ShoplensError):
         super().__init__(f"{source}: {reason}")
 
 
+class EventError(ShoplensError):
+    """A behaviour event (click, impression, ...) is malformed; the message names the field."""
+
+
 class ConfigError(ShoplensError):
     """A configuration file or value is invalid; the message names the key."""
 

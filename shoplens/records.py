@@ -149,6 +149,8 @@ class SearchResult:
     facets: dict[str, dict[str, int]] | None = None
     understanding: dict[str, Any] | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Set when the search was logged to the store's feedback log: events about these hits cite it.
+    query_id: str | None = None
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -165,6 +167,8 @@ class SearchResult:
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {"query": self.query, "results": [h.to_json(explain) for h in self.hits]}
+        if self.query_id is not None:
+            d["query_id"] = self.query_id
         if self.facets is not None:
             d["facets"] = self.facets
         if explain and self.understanding is not None:

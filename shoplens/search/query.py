@@ -20,8 +20,14 @@ class Query:
     facets: list[str] | bool | None = None  # True = all attribute fields
     strict_attributes: bool = False  # understood attributes become filters
     weights: dict[str, float] | None = None
+    user: str | None = None  # shopper id: personalisation and the feedback log
+    session: str | None = None
 
     def validate(self) -> Query:
+        for name in ("user", "session"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, str) or not v.strip() or len(v) > 200):
+                raise QueryError(f"{name} must be a non-empty string of at most 200 characters, got {v!r}")
         if self.text is not None and not isinstance(self.text, str):
             raise QueryError(f"text must be a string, got {type(self.text).__name__}")
         if self.text is not None:
@@ -53,7 +59,8 @@ class Query:
         """From a batch line: {"text":..., "image":..., "filters": {...}, "k": ...}."""
         if not isinstance(obj, dict):
             raise QueryError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-        unknown = set(obj) - {"text", "image", "filters", "k", "qid", "id", "lang", "facets", "strict_attributes"}
+        known = {"text", "image", "filters", "k", "qid", "id", "lang", "facets", "strict_attributes", "user", "session"}
+        unknown = set(obj) - known
         if unknown:
             raise QueryError(f"{where}: unknown field(s) {sorted(unknown)}")
         try:
@@ -64,6 +71,8 @@ class Query:
                 filters=obj.get("filters") or {},
                 facets=obj.get("facets"),
                 strict_attributes=bool(obj.get("strict_attributes", False)),
+                user=obj.get("user"),
+                session=obj.get("session"),
             ).validate()
         except QueryError as e:
             raise QueryError(f"{where}: {e}") from None
