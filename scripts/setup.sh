@@ -13,10 +13,11 @@ if ! command -v gcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq gcc >/dev/null) || true
 fi
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  # Debian's chromium, driven by the pinned playwright in the web page's browser test (never `playwright install`)
+  # Debian's chromium, driven by the pinned playwright in the web page's browser test (never `playwright install`);
+  # a CJK font so its screenshots show the Chinese queries
   echo "shoplens: installing chromium (browser test of the web page)..."
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
-    >/dev/null) || echo "shoplens: could not install chromium; tests/server/test_browser.py needs it" >&2
+    fonts-wqy-zenhei >/dev/null) || echo "shoplens: could not install chromium; tests/server/test_browser.py needs it" >&2
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/python -m pip --disable-pip-version-check -q"

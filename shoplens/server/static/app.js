@@ -4,7 +4,10 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { q: "", photo: null, photoUrl: null, filters: {}, queryId: null, hits: [], title: "", mode: "search" };
+const state = { q: "", photo: null, photoUrl: null, filters: {}, queryId: null, hits: [], mode: "search" };
+// Facet counts from the search before any filter: a field being filtered keeps offering its other
+// values (tick "Men", still see "Women") instead of collapsing to the one ticked.
+let unfilteredFacets = {};
 
 function rid() {
   const a = new Uint8Array(12);
@@ -23,7 +26,8 @@ const sessionId = stored(sessionStorage, "shoplens.session");
 function sendEvents(events) {
   if (!events.length) return;
   const body = JSON.stringify(events);
-  const blob = new Blob([body], { type: "application/json" });
+  // text/plain: a CORS-safelisted type, so no browser refuses the beacon; the server reads it as JSON
+  const blob = new Blob([body], { type: "text/plain;charset=UTF-8" });
   if (!(navigator.sendBeacon && navigator.sendBeacon("/events", blob))) {
     fetch("/events", { method: "POST", body, keepalive: true, headers: { "Content-Type": "application/json" } })
       .catch(() => {});
@@ -122,6 +126,7 @@ function showError(msg) {
 function show(data, what, keepFacets) {
   $("welcome").hidden = true;
   $("error").hidden = true;
+  $("toggle-filters").hidden = false;
   state.queryId = data.query_id || null;
   state.hits = data.results;
   const n = data.results.length;
@@ -152,15 +157,18 @@ function renderUnderstood(u) {
   for (const [k, v] of Object.entries(attrs)) {
     const pill = document.createElement("span");
     pill.className = "pill";
-    pill.textContent = `${k}: ${v}`;
+    pill.textContent = `${FACET_LABELS[k] || k}: ${v}`;
     box.append(pill);
   }
 }
 
 const FACET_LABELS = { gender: "Gender", baseColour: "Colour", masterCategory: "Category", subCategory: "Type",
-  articleType: "Article", season: "Season", usage: "Usage", type: "Kind" };
+  articleType: "Article", season: "Season", usage: "Usage", type: "Product" };
 
 function renderFacets(facets) {
+  if (!Object.keys(state.filters).length) unfilteredFacets = facets;
+  facets = { ...facets };
+  for (const f of Object.keys(state.filters)) if (unfilteredFacets[f]) facets[f] = unfilteredFacets[f];
   const box = $("facets");
   box.innerHTML = "";
   const fields = Object.keys(facets).filter((f) => Object.keys(facets[f]).length > 0);
@@ -317,6 +325,7 @@ $("photo").addEventListener("change", (e) => {
   if (!f) return;
   if (!f.type.startsWith("image/")) { showError(`${f.name} is not an image`); return; }
   setPhoto(f);
+  state.q = $("q").value; // words in the box go with the photo: "white" + a photo of a shirt
   state.filters = {};
   search();
   e.target.value = "";
@@ -338,6 +347,7 @@ window.addEventListener("drop", (e) => {
   const f = [...e.dataTransfer.files].find((x) => x.type.startsWith("image/"));
   if (!f) { showError("Drop an image file (JPEG, PNG, WebP)."); return; }
   setPhoto(f);
+  state.q = $("q").value;
   state.filters = {};
   search();
 });
