@@ -64,6 +64,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     url = f"http://{host if args.host not in ('0.0.0.0', '::') else '127.0.0.1'}:{args.port}/"
     admin = "on" if token else "off (no token configured)"
     if args.workers > 1:
+        from ..store.reader import StoreReader
+
+        StoreReader(args.store).close()  # a bad --store fails here with one line, not once per worker
         # Worker processes import the app by name and read the settings from the environment.
         os.environ[ENV_STORE] = str(args.store)
         if args.admin_token_file:
