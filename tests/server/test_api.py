@@ -293,3 +293,21 @@ def test_docs_page_and_server_still_healthy_with_no_5xx(server):
     metrics = server.get("/metrics").body.decode()
     assert 'route="/search",method="GET",status="200"' in metrics
     assert "shoplens_http_errors_total{" not in metrics, [m for m in metrics.splitlines() if "errors_total{" in m]
+
+
+def test_a_search_past_its_timeout_answers_503_and_the_server_goes_on(served_store, engine_config):
+    """The first search on a fresh engine loads the models (seconds): far past a 50 ms timeout."""
+    from shoplens.server.app import create_app
+    from shoplens.server.settings import ServerSettings
+
+    app = create_app(ServerSettings(store=served_store, search_timeout_s=0.05), config=engine_config)
+    with LiveServer(app, served_store) as s:
+        t0 = time.monotonic()
+        a = s.get(q("/search", q="black watch", k=3))
+        assert a.status == 503 and "too long" in a.json()["error"]
+        assert time.monotonic() - t0 < 5  # answered at the deadline, not when the model call ended
+        assert s.get("/healthz").status == 200
+        assert "shoplens_search_timeouts_total 1" in s.get("/metrics").body.decode()
+        st = app.state.shoplens
+        with st.live.model_lock:  # let the abandoned model call finish before the engine closes
+            pass
