@@ -73,6 +73,15 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
     def call(self, item: tuple[str, Any]) -> int:
+        try:
+            return self._call(item)
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # the server closed an idle keep-alive connection: reconnect once, as a browser would
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            return self._call(item)
+
+    def _call(self, item: tuple[str, Any]) -> int:
         kind, payload = item
         if kind == "text":
             path = "/search?" + urllib.parse.urlencode({"q": payload, "k": 10, "log": 0})

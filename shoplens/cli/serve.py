@@ -8,6 +8,9 @@ from typing import Any
 
 from ..errors import UsageError
 
+# uvicorn's default (5 s) drops a shop frontend's pooled connections between bursts of shoppers
+KEEP_ALIVE_S = 30
+
 
 def add_serve_parser(subparsers: Any) -> None:
     sp = subparsers.add_parser(
@@ -83,11 +86,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
         return 0
     from ..server.app import create_app
 
     app = create_app(settings)  # opens the store first: a bad --store fails here with one line
     print(f"shoplens: serving {args.store} at {url} (API docs {url}docs; admin {admin})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_S)
     return 0

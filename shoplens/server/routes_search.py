@@ -181,14 +181,29 @@ def similar_fallback(engine: Engine, pid: str, k: int) -> SearchResult:
 
 
 @router.get("/products/{pid}/similar", response_model=SearchResponse, responses=ERRORS, tags=["products"])
-async def similar(request: Request, pid: str, k: Annotated[int, Query(ge=1, le=1000)] = 10, explain: bool = False):
+async def similar(
+    request: Request,
+    pid: str,
+    k: Annotated[int, Query(ge=1, le=1000)] = 10,
+    explain: bool = False,
+    user: Annotated[str | None, Query(max_length=200)] = None,
+    session: Annotated[str | None, Query(max_length=200)] = None,
+    log: bool = True,
+):
+    """Logged like a search (no query text; `similar_to` in its attributes), so the shopper's clicks
+    on these products cite a query_id too."""
     st = state_of(request)
 
     def work(engine: Engine):
         if engine.reader.products.doc_of(pid) is None:
             raise NotFound(f"no product with id {pid!r}")
         res = engine.similar(pid, k=k) if hasattr(engine, "similar") else similar_fallback(engine, pid, k)
-        return render_result(engine, res, explain)
+        out = render_result(engine, res, explain)
+        if log:
+            out["query_id"] = engine.feedback.log_query(
+                None, res.ids, user_id=user, client_id=user, session_id=session, attributes={"similar_to": pid, "k": k}
+            )
+        return out
 
     return await st.call(work)
 

@@ -97,8 +97,11 @@ def test_products_images_similar_recommend(server):
     img = server.get(f"/images/{pid}")
     assert img.status == 200 and img.headers["content-type"] == "image/jpeg"
     assert img.body == Path(p.images[0]).read_bytes()
-    sim = server.get(f"/products/{pid}/similar?k=5").json()["results"]
+    sim_page = server.get(f"/products/{pid}/similar?k=5&user=u2").json()
+    sim = sim_page["results"]
     assert len(sim) == 5 and p.id not in [r["id"] for r in sim]
+    logged = next(x for x in FeedbackLog(server.store).to_ubi() if x.get("query_id") == sim_page["query_id"])
+    assert logged["query_attributes"]["similar_to"] == p.id and logged["user_id"] == "u2"
     assert server.get("/products/no-such-id").status == 404
     assert server.get("/products/no-such-id/similar").status == 404
     assert server.get("/images/no-such-id").status == 404

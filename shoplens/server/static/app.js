@@ -106,7 +106,8 @@ async function search() {
 async function similar(hit) {
   setBusy(true);
   try {
-    const data = await answer(await fetch(`/products/${encodeURIComponent(hit.id)}/similar?k=24&explain=1`));
+    const p = new URLSearchParams({ k: "24", explain: "1", user: clientId, session: sessionId });
+    const data = await answer(await fetch(`/products/${encodeURIComponent(hit.id)}/similar?${p}`));
     state.mode = "similar";
     show(data, `products like “${hit.title || hit.id}”`, true);
     window.scrollTo({ top: 0, behavior: "smooth" });
