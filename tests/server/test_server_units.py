@@ -122,3 +122,39 @@ def test_body_limit_checks_content_length_then_every_chunk():
     assert status == 413 and read <= 120  # stopped at the chunk that crossed the limit
     assert _asgi(100, [b"x" * 40, b"y" * 40], []) == (200, 80)
     assert _asgi(100, [b""], [(b"content-length", b"abc")])[0] == 400
+
+
+class _FakeReader:
+    def __init__(self, name):
+        from pathlib import Path
+
+        self.gen = Path("/store") / name
+
+
+class _FakeEngine:
+    """Only what LiveEngine touches: the generation name, the store, close()."""
+
+    def __init__(self, name):
+        from pathlib import Path
+
+        self.reader, self.store, self.closed = _FakeReader(name), Path("/store"), False
+
+    def close(self):
+        self.closed = True
+
+
+def test_live_engine_swaps_and_closes_the_old_one_after_its_last_request():
+    from shoplens.server.live import LiveEngine
+
+    old, new = _FakeEngine("gen-000001"), _FakeEngine("gen-000002")
+    live = LiveEngine(old, opener=lambda cur: cur, refresh_interval_s=3600)
+    with live.borrow() as e1:
+        assert e1 is old
+        live.swap(new)
+        assert live.generation == "gen-000002" and live.swaps == 1
+        with live.borrow() as e2:
+            assert e2 is new  # new requests get the new generation at once
+        assert not old.closed  # a request still holds the old one
+    assert old.closed and not new.closed
+    live.close()
+    assert new.closed
