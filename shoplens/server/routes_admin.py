@@ -82,9 +82,15 @@ async def reindex(request: Request, body: ReindexRequest):
     missing = [c for c in body.catalogs if not Path(c).is_file()]
     if missing:
         raise HTTPException(400, f"catalog file(s) not found on the server: {', '.join(missing)}")
-    if any(j["status"] == "running" for j in st.jobs.values()):
+    if any(j["status"] == "running" and j["kind"] == "reindex" for j in st.jobs.values()):
         raise HTTPException(409, "a reindex is already running; GET /admin/reindex shows it")
-    job = {"job": uuid.uuid4().hex[:12], "status": "running", "catalogs": body.catalogs, "started": time.time()}
+    job = {
+        "job": uuid.uuid4().hex[:12],
+        "kind": "reindex",
+        "status": "running",
+        "catalogs": body.catalogs,
+        "started": time.time(),
+    }
     st.jobs[job["job"]] = job
     threading.Thread(target=_run_reindex, args=(st, job, body), name="shoplens-reindex", daemon=True).start()
     return job
@@ -93,18 +99,42 @@ async def reindex(request: Request, body: ReindexRequest):
 @router.get("/reindex")
 async def reindex_status(request: Request):
     st = _authorise(request)
-    return {"generation": st.live.generation, "jobs": list(st.jobs.values())[-10:]}
+    return {"generation": st.live.generation, "jobs": [j for j in st.jobs.values() if j["kind"] == "reindex"][-10:]}
 
 
-@router.post("/train-ranker")
+def _run_train_ranker(st: ServerState, job: dict[str, Any]) -> None:
+    """Runs beside the searches (not under the model lock: training takes minutes and the shop
+    keeps answering); `Engine.train_ranker` must publish its new ranker atomically."""
+    t0 = time.perf_counter()
+    try:
+        with st.live.borrow() as engine:
+            out = engine.train_ranker()
+        st.cache.clear()  # pages are keyed on the ranker fingerprint too; this frees them sooner
+        job.update(status="done", result=out if isinstance(out, dict) else str(out))
+    except ShoplensError as e:
+        job.update(status="failed", error=str(e))
+    except Exception as e:
+        log.exception("ranker training failed")
+        job.update(status="failed", error=f"internal error: {e}")
+    finally:
+        job["seconds"] = round(time.perf_counter() - t0, 2)
+
+
+@router.post("/train-ranker", status_code=202)
 async def train_ranker(request: Request):
     st = _authorise(request)
-
-    def work(engine: Engine):
+    with st.live.borrow() as engine:
         if not hasattr(engine, "train_ranker"):
             raise NotAvailable("ranker training is not available in this shoplens yet (it needs Engine.train_ranker)")
-        return engine.train_ranker()
+    if any(j["status"] == "running" and j["kind"] == "train-ranker" for j in st.jobs.values()):
+        raise HTTPException(409, "ranker training is already running; GET /admin/train-ranker shows it")
+    job = {"job": uuid.uuid4().hex[:12], "kind": "train-ranker", "status": "running", "started": time.time()}
+    st.jobs[job["job"]] = job
+    threading.Thread(target=_run_train_ranker, args=(st, job), name="shoplens-train-ranker", daemon=True).start()
+    return job
 
-    out = await st.call(work, timeout=3600)
-    st.cache.clear()
-    return out if isinstance(out, dict) else {"result": str(out)}
+
+@router.get("/train-ranker")
+async def train_ranker_status(request: Request):
+    st = _authorise(request)
+    return {"jobs": [j for j in st.jobs.values() if j["kind"] == "train-ranker"][-10:]}
