@@ -29,7 +29,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def _swagger_dir() -> Path | None:
-    """Swagger UI's files from the swagger-ui-bundle wheel: /docs must work with no network."""
+    """Swagger UI 5 (OpenAPI 3.1, what FastAPI writes) from the swagger-ui-bundle-v2 wheel: /docs works offline."""
     try:
         import swagger_ui_bundle
     except ImportError:

@@ -136,3 +136,14 @@ def test_phone_width_is_usable(browser, server):
     assert page.locator("#filters").is_visible()
     page.screenshot(path=str(ARTIFACTS / "filters-phone.png"))
     page.close()
+
+
+def test_api_docs_render_offline(browser, server):
+    """Swagger UI comes from a wheel, not a CDN, and must understand FastAPI's OpenAPI 3.1."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.goto(server.url + "/docs")
+    page.wait_for_selector(".opblock-summary-path >> text=/search", timeout=30_000)
+    assert page.locator(".opblock").count() >= 8 and not failed, failed
+    page.close()
