@@ -100,3 +100,31 @@ def test_cli_logging_puts_the_logger_back():
         assert level == logging.WARNING
     with cli_logging(verbose=1, quiet=True) as level:
         assert level == logging.DEBUG  # -v wins
+
+
+def _library_calls(names: set[str]) -> list[str]:
+    """Calls of print / sys.exit / exit / quit / sys.stdout|stderr.write in library code (everything under
+    shoplens/ except the interfaces, cli/ and __main__.py, whose job is printing and exit codes)."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parents[2] / "shoplens"
+    found = []
+    for path in sorted(pkg.rglob("*.py")):
+        rel = path.relative_to(pkg)
+        if rel.parts[0] in ("cli", "__main__.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else ast.unparse(f) if isinstance(f, ast.Attribute) else ""
+            if name in names:
+                found.append(f"shoplens/{rel}:{node.lineno}: {name}(...)")
+    return found
+
+
+def test_library_code_neither_prints_nor_exits():
+    banned = {"print", "sys.exit", "exit", "quit", "os._exit", "sys.stdout.write", "sys.stderr.write"}
+    assert _library_calls(banned) == []
+    assert _library_calls({"log.info"}), "the scan must see calls in library modules"  # guards the scan itself
