@@ -102,7 +102,7 @@ class Engine:
                     **changes,
                 }
                 log_issues("image not used", fs.issues)
-                write_generation(
+                manifest = write_generation(
                     store,
                     fs,
                     encoders.all,
@@ -111,6 +111,9 @@ class Engine:
                     [str(Path(c).resolve()) for c in catalogs],
                     ingest,
                     config.index,
+                )
+                log.debug(
+                    "%s: timings (s) %s", manifest.generation, {k: round(v, 2) for k, v in manifest.timings_s.items()}
                 )
             finally:
                 cache.close()
@@ -319,6 +322,8 @@ def _heads_for_build(
                 {**encoders.text, **encoders.image},
                 None,
                 store / "heads",
+                # no field map: these products have no manifest yet, so align infers one from them
+                # with the function the builder uses for the manifest (preprocess.field_map)
                 progress=build.progress,
             )
             fs.timings_s["align"] = time.perf_counter() - t0
