@@ -192,4 +192,7 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
 
 
 if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # align_store's progress and metrics
     raise SystemExit(main())

@@ -39,7 +39,8 @@ def rich_features(products) -> dict[str, np.ndarray]:
     from tqdm import tqdm
 
     from shoplens.encoders.mobilenet import load_pretrained
-    from shoplens.encoders.onnx_cnn import import_torch, load_efficientnet_lite0
+    from shoplens.encoders.onnx_cnn import load_efficientnet_lite0
+    from shoplens.encoders.openmp import import_torch
 
     torch = import_torch()
 

@@ -375,4 +375,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # align_store's progress and metrics
     raise SystemExit(main())

@@ -384,6 +384,20 @@ def part_weight_study(
 # ---------------------------------------------------------------------------- main
 
 
+def reference_only(a: argparse.Namespace) -> dict[str, Any]:
+    _, rows = C.fashion_catalog(a.products if a.products and a.products < 7710 else None, a.seed)
+    rows = annotate(rows)
+    queries = make_queries(rows, a.queries, a.seed)
+    ref, _, impl = C.mean_ndcg(bm25_titles_runs(rows, queries), qrels_for(queries, rows))
+    result = {"products": len(rows), "queries": len(queries), "bm25_titles": ref, "ndcg_impl": impl}
+    print(
+        f"BM25 over titles (bm25s, Okapi k1=1.2 b=0.75), {len(queries)} queries, {len(rows)} products: "
+        f"NDCG@10 {ref:.4f} (ndcg via {impl})"
+    )
+    print(f"json: {C.write_json('bench_quality_reference', result)}", file=sys.stderr)
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--products", type=int, default=None, help="subset size (default: all 7,710)")
@@ -396,7 +410,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--skip-text", action="store_true")
     ap.add_argument("--skip-image", action="store_true")
     ap.add_argument("--no-variants", action="store_true", help="skip component / weight / part-weight studies")
+    ap.add_argument(
+        "--reference-only",
+        action="store_true",
+        help="only the BM25-over-titles reference NDCG (no store, no models): checks the README's reference",
+    )
     a = ap.parse_args(argv)
+    if a.reference_only:
+        return reference_only(a)
 
     C.ensure_onnx()
     n = a.products if a.products and a.products < 7710 else None
@@ -487,4 +508,5 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    C.show_logs()
     main()

@@ -2,14 +2,15 @@
 
 Paths, subset catalogs of the shared fashion data, a robust `build_store`
 (auto-alignment is tried, and skipped when the align module is not wired up),
-graded relevance for attribute queries, NDCG, Okapi BM25, percentiles,
-markdown tables and JSON output.
+graded relevance for attribute queries, NDCG (through shoplens.evaluate), the
+reference Okapi BM25 (bm25s), percentiles, markdown tables and JSON output.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 import os
 import platform
@@ -17,7 +18,6 @@ import re
 import shutil
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -223,32 +223,20 @@ def grade(query_attrs: dict[str, str], row: dict[str, str]) -> int:
     return 2 if row.get("baseColour") == query_attrs["colour"] else 1
 
 
-def ndcg_at(ranked_ids: Sequence[str], qrels: dict[str, int], k: int = 10) -> float:
-    """trec_eval ndcg_cut semantics: gain = grade, log2(rank+1) discount, ideal from all judged docs."""
-    gains = np.array([max(qrels.get(d, 0), 0) for d in ranked_ids[:k]], np.float64)
-    dcg = float(np.sum(gains / np.log2(np.arange(2, len(gains) + 2)))) if len(gains) else 0.0
-    ideal = np.sort(np.array([g for g in qrels.values() if g > 0], np.float64))[::-1][:k]
-    idcg = float(np.sum(ideal / np.log2(np.arange(2, len(ideal) + 2)))) if len(ideal) else 0.0
-    return dcg / idcg if idcg > 0 else 0.0
-
-
 def mean_ndcg(
     runs: dict[str, list[str]], qrels: dict[str, dict[str, int]], k: int = 10
 ) -> tuple[float, dict[str, float], str]:
-    """Mean NDCG@k over queries; shoplens.evaluate.metrics when present (trec_eval-exact), else local.
+    """Mean NDCG@k over queries with shoplens.evaluate (trec_eval-exact, parity-tested against
+    pytrec_eval): the README's ratios rest on tested code, not on a copy kept here.
 
     Runs are ranked id lists; they are turned into descending scores so trec_eval's
     re-sort keeps the engine's order."""
-    try:
-        from shoplens.evaluate.metrics import evaluate
+    from shoplens.evaluate.metrics import evaluate
 
-        run = {q: {d: float(len(ids) - i) for i, d in enumerate(ids)} for q, ids in runs.items()}
-        ev = evaluate(run, qrels, [f"ndcg@{k}"])
-        per_q = {q: v[f"ndcg@{k}"] for q, v in ev.per_query.items()}
-        return ev.metrics[f"ndcg@{k}"], per_q, "shoplens.evaluate.metrics"
-    except ImportError:
-        per_q = {q: ndcg_at(ids, qrels[q], k) for q, ids in runs.items() if q in qrels}
-        return float(np.mean(list(per_q.values()))) if per_q else 0.0, per_q, "benchmarks.common.ndcg_at"
+    run = {q: {d: float(len(ids) - i) for i, d in enumerate(ids)} for q, ids in runs.items()}
+    ev = evaluate(run, qrels, [f"ndcg@{k}"], progress=False)
+    per_q = {q: v[f"ndcg@{k}"] for q, v in ev.per_query.items()}
+    return ev.metrics[f"ndcg@{k}"], per_q, "shoplens.evaluate.metrics"
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -259,39 +247,35 @@ def word_tokens(text: str | None) -> list[str]:
 
 
 class OkapiBM25:
-    """Exact Okapi BM25 (k1, b; Lucene's idf = ln(1 + (N - df + 0.5)/(df + 0.5))) over lower-cased word tokens."""
+    """The reference: Okapi BM25 from bm25s (independent of shoplens's own tantivy BM25) over
+    lower-cased word tokens, with Lucene's idf ln(1 + (N - df + 0.5)/(df + 0.5)) and k1=1.2, b=0.75
+    (bm25s method "lucene"; its scores leave out the constant factor k1 + 1, which changes no ranking).
+    Query words count once; ties rank by catalog order."""
 
     def __init__(self, docs: Sequence[str], k1: float = 1.2, b: float = 0.75):
-        self.k1, self.b = k1, b
-        toks = [word_tokens(d) for d in docs]
-        self.n = len(toks)
-        self.len = np.array([len(t) for t in toks], np.float64)
-        self.avgdl = float(self.len.mean()) if self.n else 0.0
-        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        tmp: dict[str, tuple[list[int], list[int]]] = {}
-        for i, t in enumerate(toks):
-            for w, c in Counter(t).items():
-                d, f = tmp.setdefault(w, ([], []))
-                d.append(i)
-                f.append(c)
-        for w, (d, f) in tmp.items():
-            self.postings[w] = (np.array(d, np.int64), np.array(f, np.float64))
+        import bm25s
+
+        self.k1, self.b, self.n = k1, b, len(docs)
+        self.index = bm25s.BM25(k1=k1, b=b, method="lucene", dtype="float64")
+        self.index.index([word_tokens(d) for d in docs], show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
-        s = np.zeros(self.n, np.float64)
-        for w in dict.fromkeys(word_tokens(query)):
-            if w not in self.postings:
-                continue
-            d, f = self.postings[w]
-            idf = math.log(1.0 + (self.n - len(d) + 0.5) / (len(d) + 0.5))
-            s[d] += idf * f * (self.k1 + 1) / (f + self.k1 * (1 - self.b + self.b * self.len[d] / self.avgdl))
-        return s
+        ids = self.index.get_tokens_ids(list(dict.fromkeys(word_tokens(query))))
+        if not ids:
+            return np.zeros(self.n, np.float64)
+        return np.asarray(self.index.get_scores_from_ids(ids), np.float64)
 
     def top(self, query: str, k: int = 10) -> list[int]:
         s = self.scores(query)
         nz = np.flatnonzero(s > 0)
         order = nz[np.lexsort((nz, -s[nz]))]  # score desc, ties by doc order
         return order[:k].tolist()
+
+
+def show_logs(level: int = logging.INFO) -> None:
+    """Benchmarks are programs: show the library's progress and warnings (the `shoplens` logs) on stderr."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("shoplens").setLevel(level)
 
 
 # ---------------------------------------------------------------------------- output

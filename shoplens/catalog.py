@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import CatalogError  # noqa: F401  (re-exported)
 from .jsonlines import iter_objects
 from .records import IngestIssue, IngestReport, Product
+
+log = logging.getLogger(__name__)
 
 KNOWN = {"id", "title", "description", "image", "images", "video", "videos", "reviews", "review", "price"}
 # Common alternative column names, so real exports load without renaming.
@@ -198,3 +201,31 @@ def load_catalog(path: str | Path, limit: int | None = None) -> tuple[list[Produ
     products = [p for _, p in by_id.values()]
     report.products = len(products)
     return products, report
+
+
+# Issues of one kind are logged one by one as warnings (file, row, field); past this many the rest
+# go to debug (`shoplens -v`), so a catalog with thousands of bad rows keeps a readable log.
+WARN_EACH = 20
+
+
+def log_issues(what: str, issues: Sequence[IngestIssue]) -> None:
+    for n, issue in enumerate(issues):
+        log.log(logging.WARNING if n < WARN_EACH else logging.DEBUG, "%s: %s", what, issue)
+    if len(issues) > WARN_EACH:
+        log.warning("%s: %d more not shown (shoplens -v shows them all)", what, len(issues) - WARN_EACH)
+
+
+def log_report(report: IngestReport) -> None:
+    """A summary line (info) and every skipped row, dropped field and duplicate id (warnings)."""
+    log.info(
+        "%s: %d rows read, %d products kept (%d rows skipped, %d fields dropped, %d duplicate ids)",
+        report.file,
+        report.rows_read,
+        report.products,
+        len(report.rows_skipped),
+        len(report.field_issues),
+        len(report.duplicates),
+    )
+    log_issues("row skipped", report.rows_skipped)
+    log_issues("field dropped (row kept)", report.field_issues)
+    log_issues("duplicate id (last one wins)", report.duplicates)

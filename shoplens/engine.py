@@ -6,13 +6,13 @@ stages (catalog -> features -> store -> search) with explicit config.
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .catalog import load_catalog
+from .catalog import load_catalog, log_issues, log_report
 from .config import BuildConfig, EngineConfig
 from .encoders import registry
 from .encoders.base import Encoder
@@ -28,10 +28,7 @@ from .store.manifest import Manifest
 from .store.products import ProductTable
 from .store.reader import StoreReader
 
-
-def _say(msg: str, show: bool) -> None:
-    if show:
-        print(msg, file=sys.stderr)
+log = logging.getLogger(__name__)
 
 
 class Encoders:
@@ -89,11 +86,11 @@ class Engine:
                 ps, rep = load_catalog(c)
                 products += ps
                 reports.append(rep)
-                _say(rep.summary(), build.progress)
+                log_report(rep)
             if not products:
                 raise StoreError("the catalog has no valid products; nothing was changed in the store")
             merged, changes = _merge_with_store(store, products, build)
-            _say(f"store {store}: {changes}", build.progress)
+            log.info("store %s: %s", store, ", ".join(f"{k} {v}" for k, v in changes.items()))
             encoders = Encoders(config, store)
             cache = FeatureCache(store / "cache" / "features.sqlite")
             try:
@@ -106,13 +103,8 @@ class Engine:
                     "duplicates": sum(len(r.duplicates) for r in reports),
                     **changes,
                 }
-                if fs.issues:
-                    _say(
-                        f"{len(fs.issues)} images could not be used, e.g.:\n"
-                        + "\n".join(f"    - {i}" for i in fs.issues[:3]),
-                        build.progress,
-                    )
-                write_generation(
+                log_issues("image not used", fs.issues)
+                manifest = write_generation(
                     store,
                     fs,
                     encoders.all,
@@ -121,6 +113,9 @@ class Engine:
                     [str(Path(c).resolve()) for c in catalogs],
                     ingest,
                     config.index,
+                )
+                log.debug(
+                    "%s: timings (s) %s", manifest.generation, {k: round(v, 2) for k, v in manifest.timings_s.items()}
                 )
             finally:
                 cache.close()
@@ -148,11 +143,12 @@ class Engine:
                 return heads  # older heads (e.g. earlier shipped defaults) with these very towers
         # Never mix: the store's aligned vectors were made by other heads (e.g. shoplens was
         # upgraded and ships new defaults). Cross-modal components stay off until re-indexing.
-        _say(
-            f"{self.store}: aligned vectors were made by heads {info.get('fingerprint')} but {why}; "
-            f"text->image and image->text are off until `shoplens index` (or `align`) re-embeds "
-            f"the store (cached features make that quick)",
-            True,
+        log.warning(
+            "%s: aligned vectors were made by heads %s but %s; text->image and image->text are off "
+            "until `shoplens index` (or `align`) re-embeds the store (cached features make that quick)",
+            self.store,
+            info.get("fingerprint"),
+            why,
         )
         return None
 
@@ -240,8 +236,8 @@ class Engine:
                 {**self.encoders.text, **self.encoders.image},
                 config,
                 self.store / "heads",
+                field_map=self.manifest.field_map or None,  # the store's own map, not re-inferred
                 progress=progress,
-                log=lambda m: _say(m, progress),
             )
             fs.timings_s["align"] = time.perf_counter() - t0
             info = _heads_info(self.store, heads, metrics, path)
@@ -344,10 +340,12 @@ def _heads_for_build(
 
         pairs = count_pairs(fs)
         if pairs < build.auto_align_min_pairs:
-            _say(
-                f"{pairs} image-title pairs (< {build.auto_align_min_pairs}): using the shipped text-image "
-                f"heads; `shoplens align --store {store}` trains heads on this catalog",
-                build.progress,
+            log.info(
+                "%d image-title pairs (< %d): using the shipped text-image heads; "
+                "`shoplens align --store %s` trains heads on this catalog",
+                pairs,
+                build.auto_align_min_pairs,
+                store,
             )
         else:
             t0 = time.perf_counter()
@@ -357,8 +355,9 @@ def _heads_for_build(
                 {**encoders.text, **encoders.image},
                 None,
                 store / "heads",
+                # no field map: these products have no manifest yet, so align infers one from them
+                # with the function the builder uses for the manifest (preprocess.field_map)
                 progress=build.progress,
-                log=lambda m: _say(m, build.progress),
             )
             fs.timings_s["align"] = time.perf_counter() - t0
             return heads, _heads_info(store, heads, metrics, path)
@@ -366,11 +365,11 @@ def _heads_for_build(
     try:
         heads = Heads.load(path)
     except (HeadsError, FileNotFoundError) as e:
-        _say(f"no alignment heads available ({e}); text->image search is off", build.progress)
+        log.warning("no alignment heads available (%s); text->image search is off", e)
         return None, None
     stale = heads.check_compatible(fps)
     if stale:
-        _say(f"default heads were trained on other versions of {stale}; text->image search is off", build.progress)
+        log.warning("default heads were trained on other versions of %s; text->image search is off", stale)
         return None, None
     return heads, {
         "path": "default",

@@ -121,7 +121,6 @@ class Hit:
     score: float
     title: str | None = None
     components: dict[str, ComponentScore] = field(default_factory=dict)
-    product: Product | None = None
     # What the alignment heads read from the photo (field -> (value, probability)), for hits found
     # by text->image: a photo-only product has no attribute text to show why it matched.
     predicted: dict[str, tuple[str, float]] = field(default_factory=dict)

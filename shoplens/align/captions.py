@@ -13,7 +13,7 @@ to wordings no benchmark has seen.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shoplens.preprocess import lexicon
@@ -171,7 +171,3 @@ def captions_for_products(
             by_combo[combo] = ids
         per_product.append(by_combo[combo])
     return captions, per_product
-
-
-def unique_texts(captions: Iterable[Caption]) -> list[str]:
-    return list(dict.fromkeys(c.text for c in captions))

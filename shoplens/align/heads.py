@@ -27,8 +27,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import HeadsError  # noqa: F401  (re-exported)
+from ..fsutil import write_atomic
 
 FORMAT_VERSION = 2  # 2: towers may have `groups` > 1 (ensembles); single heads still write 1
 WEIGHTS_FILE = "heads.npz"
@@ -56,23 +55,6 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 def _l2(x: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(x, axis=1, keepdims=True)
     return np.where(n > 1e-12, x / np.maximum(n, 1e-12), 0.0).astype(np.float32)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 @dataclass
@@ -300,10 +282,10 @@ class Heads:
         path = Path(path)
         buf = io.BytesIO()
         np.savez_compressed(buf, **self._arrays())
-        _atomic_write(path / WEIGHTS_FILE, buf.getvalue())
+        write_atomic(path / WEIGHTS_FILE, buf.getvalue())
         meta = self.metadata()
         meta["weights_sha1"] = hashlib.sha1(buf.getvalue()).hexdigest()
-        _atomic_write(
+        write_atomic(
             path / META_FILE, (json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
         )
         return path

@@ -8,22 +8,26 @@ store's FeatureCache, so retraining never re-encodes anything.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from shoplens.preprocess.field_map import infer_field_map
 from shoplens.records import Product
-from shoplens.search.understand import infer_field_map
 
 from ..errors import TooFewPairs  # noqa: F401  (re-exported)
+from ..fsutil import write_atomic
 from .captions import CAPTION_FIELDS, captions_for_products, product_attributes
 from .config import AlignConfig
-from .heads import CURRENT_FILE, Heads, HeadsError, _atomic_write, default_heads_path
+from .heads import CURRENT_FILE, Heads, HeadsError, default_heads_path
 from .train import AlignData, evaluate_pairs, split_pairs, train_heads
+
+log = logging.getLogger(__name__)
 
 
 def count_pairs(featureset) -> int:
@@ -44,10 +48,8 @@ def check_pairs(featureset, config: AlignConfig | None = None) -> tuple[bool, st
     return True, f"{n} image-title pairs: training text-image heads on this catalog"
 
 
-enough_pairs = check_pairs
-
-
 def _field_map(products: Sequence[Product]) -> dict[str, str]:
+    """For callers without a store (benchmarks, tests); a store's own map is in its manifest."""
     values: dict[str, set[str]] = {}
     for p in products:
         for k, v in (p.attributes or {}).items():
@@ -186,7 +188,7 @@ def _bar(total: int, desc: str, show: bool):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="text", leave=False)
+    return tqdm(total=total, desc=desc, unit="text", leave=False, disable=None)
 
 
 def format_metrics(metrics: Mapping[str, Any]) -> str:
@@ -267,11 +269,13 @@ def align_store(
     field_map: Mapping[str, str] | None = None,
     text_only: Sequence[Product] = (),
     progress: bool = True,
-    log: Callable[[str], None] | None = print,
     provenance: Mapping[str, Any] | None = None,
     compare_defaults: bool = True,
 ) -> tuple[Heads, dict[str, Any], Path]:
     """Train heads on a store's image-title pairs and save them as a new version.
+
+    `field_map` (lexicon field -> catalog column, for attribute captions) is the store's, from
+    its manifest; without it, it is inferred from the products (callers without a store).
 
     Returns (heads, metrics, version directory). `encoders` needs at least the
     text encoders the heads read (captions are encoded through `cache`); image
@@ -294,14 +298,13 @@ def align_store(
     ok, msg = check_pairs(featureset, cfg)
     if not ok:
         raise TooFewPairs(msg)
-    if log:
-        log(msg)
+    log.info(msg)
     t0 = time.perf_counter()
     data = build_align_data(
         featureset, cache, encoders, cfg, field_map=field_map, text_only=text_only, progress=progress
     )
     train_idx, val_idx = split_pairs(data, cfg)
-    heads, metrics = train_heads(data, cfg, train_idx=train_idx, val_idx=val_idx, progress=progress, log=log)
+    heads, metrics = train_heads(data, cfg, train_idx=train_idx, val_idx=val_idx, progress=progress)
     metrics["adopted"] = "trained"
     if compare_defaults and len(val_idx):
         try:
@@ -346,8 +349,7 @@ def align_store(
                 )
     metrics["seconds_total"] = round(time.perf_counter() - t0, 2)
     if metrics["adopted"] == "default":
-        if log:
-            log(format_metrics(metrics))
+        log.info(format_metrics(metrics))
         return defaults, metrics, default_heads_path()
     out_dir = Path(out_dir)
     version = next_version(out_dir) if out_dir.exists() else "v0001"
@@ -367,9 +369,8 @@ def align_store(
     heads.meta["metrics"] = {k: v for k, v in metrics.items() if k != "history"}
     target = out_dir / version
     heads.save(target)
-    _atomic_write(target / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
-    _atomic_write(out_dir / CURRENT_FILE, (version + "\n").encode())
-    if log:
-        log(format_metrics(metrics))
-        log(f"saved heads {version} (fingerprint {heads.fingerprint}) to {target}")
+    write_atomic(target / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+    write_atomic(out_dir / CURRENT_FILE, (version + "\n").encode())
+    log.info(format_metrics(metrics))
+    log.info("saved heads %s (fingerprint %s) to %s", version, heads.fingerprint, target)
     return heads, metrics, target

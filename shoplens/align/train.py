@@ -17,16 +17,20 @@ multi-task classifiers predict type/colour/gender from the image embedding.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..encoders.openmp import import_torch
 from .config import AlignConfig
 from .heads import Heads, Tower, ensemble_heads
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -176,7 +180,6 @@ def train_heads(
     train_idx: np.ndarray | None = None,
     val_idx: np.ndarray | None = None,
     progress: bool = True,
-    log: Callable[[str], None] | None = None,
 ) -> tuple[Heads, dict[str, Any]]:
     """Train heads on `data` and return (heads, metrics).
 
@@ -192,7 +195,7 @@ def train_heads(
     train_idx = np.asarray(train_idx, int)
     val_idx = np.asarray(val_idx if val_idx is not None else [], int)
 
-    heads, history = _fit_ensemble(data, cfg, train_idx, val_idx, progress, log, "train")
+    heads, history = _fit_ensemble(data, cfg, train_idx, val_idx, progress, "train")
     fit_attribute_classifiers(heads, data, train_idx, cfg)
     metrics: dict[str, Any] = {
         "validation": evaluate_pairs(heads, data, val_idx) if len(val_idx) else {},
@@ -205,7 +208,7 @@ def train_heads(
     if len(val_idx) and heads.classifiers:
         metrics["validation"]["attribute_accuracy"] = attribute_accuracy(heads, data, val_idx)
     if cfg.refit_full and len(val_idx):
-        heads, _ = _fit_ensemble(data, cfg, np.arange(data.n), np.zeros(0, int), progress, log, "refit (all pairs)")
+        heads, _ = _fit_ensemble(data, cfg, np.arange(data.n), np.zeros(0, int), progress, "refit (all pairs)")
         fit_attribute_classifiers(heads, data, np.arange(data.n), cfg)
         metrics["refit_full"] = True
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
@@ -219,8 +222,7 @@ def fit_attribute_classifiers(heads: Heads, data: AlignData, idx: np.ndarray, cf
     LogisticRegression). A no-op when `cfg.classifier_c <= 0` (the jointly trained ones stay)."""
     if cfg.classifier_c <= 0:
         return
-    import torch
-
+    torch = import_torch()
     torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(cfg.seed)
     idx = np.asarray(idx, int)
@@ -282,19 +284,16 @@ def _fit_ensemble(
     train_idx: np.ndarray,
     val_idx: np.ndarray,
     progress: bool,
-    log: Callable[[str], None] | None,
     desc: str,
 ) -> tuple[Heads, list[dict[str, Any]]]:
     """`cfg.ensemble` heads trained with seeds seed, seed+1, ... on the same split, combined by
     `ensemble_heads` (one wider unit vector). The recipe recorded is `cfg` (base seed)."""
     k = max(1, int(cfg.ensemble))
     if k == 1:
-        return _fit(data, cfg, train_idx, val_idx, progress, log, desc)
+        return _fit(data, cfg, train_idx, val_idx, progress, desc)
     members, history = [], []
     for m in range(k):
-        h, hist = _fit(
-            data, cfg.with_(seed=cfg.seed + m), train_idx, val_idx, progress, log, f"{desc}, head {m + 1}/{k}"
-        )
+        h, hist = _fit(data, cfg.with_(seed=cfg.seed + m), train_idx, val_idx, progress, f"{desc}, head {m + 1}/{k}")
         members.append(h)
         history += [{"member": m + 1, **r} for r in hist]
     heads = ensemble_heads(members)
@@ -308,11 +307,11 @@ def _fit(
     train_idx: np.ndarray,
     val_idx: np.ndarray,
     progress: bool,
-    log: Callable[[str], None] | None,
     desc: str,
 ) -> tuple[Heads, list[dict[str, Any]]]:
-    import torch
     from tqdm.auto import tqdm
+
+    torch = import_torch()
 
     torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(cfg.seed)
@@ -390,7 +389,7 @@ def _fit(
 
     history: list[dict[str, Any]] = []
     step = 0
-    bar = tqdm(total=cfg.epochs, desc=f"align {desc}", unit="epoch", disable=not progress, leave=False)
+    bar = tqdm(total=cfg.epochs, desc=f"align {desc}", unit="epoch", disable=None if progress else True, leave=False)
     for epoch in range(cfg.epochs):
         img_side.train(), txt_side.train()
         losses = []
@@ -457,11 +456,14 @@ def _fit(
             rec["val_i2t_R@10"] = round(ev["image_to_text"]["R@10"], 4)
             rec["val_t2i_MRR"] = round(ev["text_to_image"]["MRR"], 4)
             bar.set_postfix(loss=rec["loss"], t2i_R10=rec["val_t2i_R@10"])
-            if log:
-                log(
-                    f"  epoch {epoch + 1}/{cfg.epochs}: loss {rec['loss']}, val title->image R@10 "
-                    f"{rec['val_t2i_R@10']}, image->title R@10 {rec['val_i2t_R@10']}"
-                )
+            log.info(
+                "  epoch %d/%d: loss %s, val title->image R@10 %s, image->title R@10 %s",
+                epoch + 1,
+                cfg.epochs,
+                rec["loss"],
+                rec["val_t2i_R@10"],
+                rec["val_i2t_R@10"],
+            )
         else:
             bar.set_postfix(loss=rec["loss"])
         history.append(rec)
@@ -520,5 +522,5 @@ def _export(
 def untrained_heads(data: AlignData, config: AlignConfig | None = None) -> Heads:
     """Random-init heads with the same inputs and normalisation (the baseline tests compare against)."""
     cfg = (config or AlignConfig()).with_(epochs=0, refit_full=False, val_fraction=0.0)
-    heads, _ = _fit(data, cfg, np.arange(data.n), np.zeros(0, int), False, None, "init")
+    heads, _ = _fit(data, cfg, np.arange(data.n), np.zeros(0, int), False, "init")
     return heads

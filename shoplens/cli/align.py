@@ -32,7 +32,6 @@ def add_align_parser(subparsers: Any) -> None:
         help="keep the heads trained without the validation slice (default: refit on all pairs)",
     )
     sp.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    sp.add_argument("--quiet", action="store_true", help="no progress bars")
     sp.set_defaults(func=cmd_align)
 
 

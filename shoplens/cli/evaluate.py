@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 from collections.abc import Sequence
@@ -17,8 +18,7 @@ from ..evaluate.trec import Run, read_run, run_from_hits, write_qrels, write_run
 SEARCH_CHUNK = 32
 
 
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr)
+logger = logging.getLogger(__name__)  # not `log`: the commands below use that name for click logs
 
 
 # ----------------------------------------------------------------------------- eval
@@ -81,13 +81,15 @@ def _load_judged(path: str, queries_path: str | None, args: argparse.Namespace):
                 q["image"] = str((base / q["image"]).resolve())
     kept, qrels, unmatched = align(j, queries)
     if unmatched:
-        _say(f"note: {len(unmatched)} judged queries have no match in the query file, e.g. {unmatched[:3]}")
+        logger.info(f"note: {len(unmatched)} judged queries have no match in the query file, e.g. {unmatched[:3]}")
     if not kept:
         raise UsageError(f"no query in {queries_path or path} has judgments in {path}")
     return kept, qrels, j
 
 
-def _search(store: str, queries: list[dict[str, Any]], k: int, threads: int | None) -> tuple[Run, list[str]]:
+def _search(
+    store: str, queries: list[dict[str, Any]], k: int, threads: int | None, progress: bool
+) -> tuple[Run, list[str]]:
     from ..config import EncoderConfig, EngineConfig
     from ..engine import Engine
 
@@ -98,7 +100,13 @@ def _search(store: str, queries: list[dict[str, Any]], k: int, threads: int | No
     from tqdm import tqdm
 
     results: list[tuple[str, list[tuple[str, float]]]] = []
-    with tqdm(total=len(queries), desc=f"searching {Path(store).name}", unit="q", disable=None, file=sys.stderr) as bar:
+    with tqdm(
+        total=len(queries),
+        desc=f"searching {Path(store).name}",
+        unit="q",
+        disable=None if progress else True,
+        file=sys.stderr,
+    ) as bar:
         for i in range(0, len(queries), SEARCH_CHUNK):
             chunk = queries[i : i + SEARCH_CHUNK]
             batch = [{k2: q[k2] for k2 in ("text", "image", "filters") if q.get(k2)} for q in chunk]
@@ -155,7 +163,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise UsageError("store mode needs --judgments (and --queries unless the judgments carry query texts)")
         queries, qrels, _ = _load_judged(args.judgments, args.queries, args)
         texts = {q["qid"]: q.get("text") or "" for q in queries}
-        run_a, rescored = _search(args.store, queries, args.k, args.threads)
+        run_a, rescored = _search(args.store, queries, args.k, args.threads, not args.quiet)
         src_a = f"store {args.store}"
         if rescored:
             notes.append(
@@ -168,7 +176,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         raise UsageError("give --run and --qrels, or --store and --judgments")
 
-    ev_a = evaluate(run_a, qrels, metrics, rel_level=args.rel_level, progress=True)
+    ev_a = evaluate(run_a, qrels, metrics, rel_level=args.rel_level, progress=not args.quiet)
     if not ev_a.per_query:
         raise UsageError("no query appears in both the run and the judgments (check query ids)")
     evals = [(labels[0], ev_a, run_a, src_a)]
@@ -177,7 +185,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             if not args.store and queries is None:
                 raise UsageError("comparing against a store needs --queries or judgments with query texts")
             qs = queries if queries is not None else [{"qid": q, "text": t, "filters": {}} for q, t in texts.items()]
-            run_b, rescored = _search(args.compare, qs, args.k, args.threads)
+            run_b, rescored = _search(args.compare, qs, args.k, args.threads, not args.quiet)
             if rescored:
                 notes.append(
                     f"{Path(args.compare).name}: {len(rescored)} queries had tied or out-of-order scores; "
@@ -210,11 +218,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             primary=primary,
             notes=notes,
         )
-        _say(f"report: {index}")
+        logger.info(f"report: {index}")
     for n in notes:
-        _say("note: " + n)
+        logger.info("note: " + n)
     if ev_a.only_in_qrels:
-        _say(
+        logger.info(
             f"note: {len(ev_a.only_in_qrels)} judged queries have no results in {labels[0]} and are not averaged "
             "(trec_eval semantics)"
         )
@@ -300,12 +308,11 @@ def _queries_out(args: argparse.Namespace) -> Path:
 
 
 def cmd_from_attributes(args: argparse.Namespace) -> int:
-    from ..catalog import load_catalog
+    from ..catalog import load_catalog, log_report
     from ..evaluate.judgments import from_attributes, write_queries
 
     products, report = load_catalog(args.catalog)
-    if report.all_issues():
-        _say(report.summary())
+    log_report(report)
     langs = tuple(l.strip() for l in args.lang.split(",") if l.strip())
     bad = [l for l in langs if l not in ("en", "zh")]
     if bad or not langs:
@@ -321,7 +328,7 @@ def cmd_from_attributes(args: argparse.Namespace) -> int:
         args.min_relevant,
         args.max_share,
         args.negatives,
-        progress=True,
+        progress=not args.quiet,
     )
     if not queries:
         raise UsageError(
@@ -347,9 +354,9 @@ def cmd_from_clicks(args: argparse.Namespace) -> int:
         a, b = (float(x) for x in args.prior.split(","))
     except ValueError:
         raise UsageError("--prior takes two numbers, e.g. '1,4'") from None
-    fit = fit_pbm(log.impressions, prior=(a, b), progress=True)
+    fit = fit_pbm(log.impressions, prior=(a, b), progress=not args.quiet)
     if not fit.converged:
-        _say(f"warning: the click model did not converge in {fit.iterations} iterations")
+        logger.warning(f"the click model did not converge in {fit.iterations} iterations")
     est = estimate(log.impressions, fit)
     thresholds = [float(t) for t in args.thresholds.split(",")] if args.thresholds else None
     j = to_judgments(est, args.model, thresholds, args.min_impressions)

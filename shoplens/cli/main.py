@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,9 @@ from ..errors import ShoplensError, UsageError
 from . import align as align_cli
 from . import evaluate as evaluate_cli
 from . import serve as serve_cli
+from . import logs
+
+log = logging.getLogger(__name__)
 
 
 def _engine_config(args: argparse.Namespace):
@@ -121,7 +125,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="shoplens", description="Cross-modal product search for e-commerce catalogs.")
+    p = argparse.ArgumentParser(
+        prog="shoplens",
+        description="Cross-modal product search for e-commerce catalogs.",
+        epilog="Results go to stdout; logs and progress bars to stderr. -v, -q and --log-format work before "
+        "or after the command name (shoplens -q index ... = shoplens index ... -q).",
+    )
     p.add_argument("--version", action="version", version=f"shoplens {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -138,7 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--delete-missing", action="store_true", help="remove stored products absent from the catalog")
     sp.add_argument("--rebuild", action="store_true", help="ignore the existing store contents")
     sp.add_argument("--no-align", action="store_true", help="do not train alignment heads automatically")
-    sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("search", help="search a store by text, image, or both")
@@ -165,29 +173,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("demo", help="build a store from the bundled demo catalog and run example searches")
     sp.add_argument("--store", default=os.environ.get("SHOPLENS_DEMO_STORE", "demo-store"))
-    sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=cmd_demo)
 
     align_cli.add_align_parser(sub)
     evaluate_cli.add_eval_parser(sub)
     evaluate_cli.add_judgments_parser(sub)
     serve_cli.add_serve_parser(sub)
+    logs.add_logging_options_everywhere(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ShoplensError as e:  # the user's input is wrong: one line, exit 2; anything else is a bug (traceback)
-        print(f"shoplens: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("shoplens: interrupted; the store is unchanged (re-run to resume)", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+    with logs.cli_logging(args.verbose, args.quiet, args.log_format):
+        try:
+            return int(args.func(args) or 0)
+        except ShoplensError as e:  # the user's input is wrong: one line, exit 2; anything else is a bug (traceback)
+            log.error("%s", e)
+            return 2
+        except KeyboardInterrupt:
+            log.error("interrupted; the store is unchanged (re-run to resume)")
+            return 130
+        except BrokenPipeError:
+            return 0
 
 
 if __name__ == "__main__":

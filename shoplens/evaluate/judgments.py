@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..fsutil import atomic_open
 from ..jsonlines import parse_object
 from ..preprocess import lexicon
 from ..records import Product
-from .trec import EvalFileError, Qrels, open_output, parse_grade, read_qrels, write_qrels
+from .trec import EvalFileError, Qrels, parse_grade, read_qrels, write_qrels
 
 CSV_QUERY = ("query", "query_text", "querytext", "user_query", "keywords")
 CSV_QID = ("qid", "query_id")
@@ -261,7 +262,7 @@ def load_queries(path: str | Path) -> list[dict[str, Any]]:
 
 
 def write_queries(path: str | Path, queries: Iterable[dict[str, Any]]) -> None:
-    with open_output(path) as f:
+    with atomic_open(path) as f:
         for q in queries:
             f.write(json.dumps(q, ensure_ascii=False, sort_keys=True) + "\n")
 

@@ -8,12 +8,11 @@ scores; the rank column is ignored exactly as trec_eval ignores it.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import EvalFileError  # noqa: F401  (re-exported)
+from ..fsutil import atomic_open
 
 Run = dict[str, dict[str, float]]  # qid -> docid -> score
 Qrels = dict[str, dict[str, int]]  # qid -> docid -> grade
@@ -106,25 +105,10 @@ def ranked(docs: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(docs.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
 
 
-@contextmanager
-def open_output(path: str | Path):
-    """Text file for writing, created with its folder and replaced atomically on success,
-    so an interrupted export never leaves half a qrels/run file behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            yield f
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_run(path: str | Path, run: Run, tag: str = "shoplens") -> None:
     """Write in trec_eval order with ranks 1..n, queries sorted, so equal runs give equal bytes."""
     _check_token(tag, "run tag")
-    with open_output(path) as f:
+    with atomic_open(path) as f:
         for qid in sorted(run):
             _check_token(qid, "query id")
             for rank, (doc, score) in enumerate(ranked(run[qid]), start=1):
@@ -132,7 +116,7 @@ def write_run(path: str | Path, run: Run, tag: str = "shoplens") -> None:
 
 
 def write_qrels(path: str | Path, qrels: Qrels) -> None:
-    with open_output(path) as f:
+    with atomic_open(path) as f:
         for qid in sorted(qrels):
             _check_token(qid, "query id")
             for doc in sorted(qrels[qid]):

@@ -15,10 +15,6 @@ from ..encoders.base import l2_normalise
 IMAGE_PART_WEIGHTS = {"mobilenet_v2": 1.0, "efficientnet_lite0": 1.0, "colour": 0.5}
 
 
-def image_parts(feats: dict[str, np.ndarray]) -> list[str]:
-    return [name for name in feats if IMAGE_PART_WEIGHTS.get(name, 1.0) > 0]
-
-
 def combine_image(feats: dict[str, np.ndarray], weights: dict[str, float] | None = None) -> np.ndarray:
     weights = {**IMAGE_PART_WEIGHTS, **(weights or {})}
     parts = [weights.get(n, 1.0) * l2_normalise(feats[n]) for n in sorted(feats) if weights.get(n, 1.0) > 0]

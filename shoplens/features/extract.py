@@ -39,7 +39,8 @@ class FeatureSet:
 
 
 def _bar(total: int, desc: str, show: bool):
-    return tqdm(total=total, desc=desc, unit="item", disable=not show or total == 0, leave=False)
+    # disable=None: bars only on a terminal (never in logs or pipes)
+    return tqdm(total=total, desc=desc, unit="item", disable=True if not show or total == 0 else None, leave=False)
 
 
 def encode_texts(

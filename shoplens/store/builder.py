@@ -20,16 +20,14 @@ from ..config import IndexConfig
 from ..encoders.base import Encoder
 from ..features.combine import combine_image
 from ..features.extract import FeatureSet
+from ..preprocess.field_map import DERIVED_TYPE_COLUMN, infer_field_map
 from ..preprocess.lexicon import product_type
 from ..records import Product
-from ..search.understand import infer_field_map
 from .layout import clean_interrupted, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
 from .products import ProductTable
 from .vectors import FaissIndex
-
-DERIVED_TYPE = "type"
 
 
 def derived_attributes(products: Sequence[Product]) -> list[dict[str, str]]:
@@ -37,10 +35,10 @@ def derived_attributes(products: Sequence[Product]) -> list[dict[str, str]]:
     out = []
     for p in products:
         d: dict[str, str] = {}
-        if DERIVED_TYPE not in p.attributes:
+        if DERIVED_TYPE_COLUMN not in p.attributes:
             t = product_type(p.title)
             if t:
-                d[DERIVED_TYPE] = t
+                d[DERIVED_TYPE_COLUMN] = t
         out.append(d)
     return out
 

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StoreError  # noqa: F401  (re-exported)
+from ..fsutil import fsync_dir, write_atomic  # noqa: F401  (write_atomic re-exported)
 
 SCHEMA_VERSION = 1
 
@@ -49,24 +50,6 @@ def new_generation(store: Path) -> tuple[Path, Path]:
     return tmp, final
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 def publish(store: Path, tmp: Path, final: Path, keep: int = 2) -> None:
     """Make `tmp` the live generation, then drop all but the newest `keep` generations."""
     for f in tmp.rglob("*"):
@@ -74,7 +57,7 @@ def publish(store: Path, tmp: Path, final: Path, keep: int = 2) -> None:
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
     os.replace(tmp, final)
-    _fsync_dir(store)
+    fsync_dir(store)
     write_atomic(store / "CURRENT", final.name)
     gens = sorted(p for p in store.glob("gen-*") if p.is_dir() and not p.name.endswith(".tmp"))
     for old in gens[:-keep]:

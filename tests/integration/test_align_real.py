@@ -88,19 +88,15 @@ def test_training_is_deterministic_on_real_data(real):
 def test_align_store_saves_versions_and_refuses_too_few_pairs(real):
     fs, cache, encs, root = real
     out = root / "heads"
-    heads, metrics, path = align_store(
-        fs, cache, encs, CFG.with_(epochs=3), out, field_map=FIELD_MAP, progress=False, log=None
-    )
+    heads, metrics, path = align_store(fs, cache, encs, CFG.with_(epochs=3), out, field_map=FIELD_MAP, progress=False)
     assert path == out / "v0001" and (out / "CURRENT").read_text().strip() == "v0001"
     saved = json.loads((path / "heads.json").read_text())
     assert saved["version"] == "v0001" and saved["metrics"]["validation"]["text_to_image"]["R@10"] >= 0
     assert saved["input_fingerprints"]["e5"] == encs["e5"].fingerprint()
     assert json.loads((path / "metrics.json").read_text())["validation"]
-    _, _, path2 = align_store(
-        fs, cache, encs, CFG.with_(epochs=2, seed=1), out, field_map=FIELD_MAP, progress=False, log=None
-    )
+    _, _, path2 = align_store(fs, cache, encs, CFG.with_(epochs=2, seed=1), out, field_map=FIELD_MAP, progress=False)
     assert path2.name == "v0002" and Heads.load(out).fingerprint == Heads.load(path2).fingerprint
     ok, msg = check_pairs(fs, CFG.with_(min_pairs=10_000))
     assert not ok and "fewer than the 10000" in msg
     with pytest.raises(TooFewPairs, match="default heads"):
-        align_store(fs, cache, encs, CFG.with_(min_pairs=10_000), out, progress=False, log=None)
+        align_store(fs, cache, encs, CFG.with_(min_pairs=10_000), out, progress=False)
