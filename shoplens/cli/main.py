@@ -14,8 +14,8 @@ from .. import __version__
 from ..errors import ShoplensError, UsageError
 from . import align as align_cli
 from . import evaluate as evaluate_cli
-from . import serve as serve_cli
 from . import logs
+from . import serve as serve_cli
 
 log = logging.getLogger(__name__)
 
