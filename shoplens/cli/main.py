@@ -13,6 +13,7 @@ from .. import __version__
 from ..errors import ShoplensError, UsageError
 from . import align as align_cli
 from . import evaluate as evaluate_cli
+from . import recommend as recommend_cli
 
 
 def _engine_config(args: argparse.Namespace):
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     align_cli.add_align_parser(sub)
     evaluate_cli.add_eval_parser(sub)
     evaluate_cli.add_judgments_parser(sub)
+    recommend_cli.add_recommend_parsers(sub)
     return p
 
 
