@@ -208,6 +208,34 @@ def diginetica(args) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- similar on a real store
 
 
+def top5_quality(eng, probe: list[str], by_id: dict[str, dict], lam: float) -> dict[str, float]:
+    """Top-5 `similar --by both` at MMR lambda `lam`: type agreement, brand repeats, mean photo cosine
+    between the five (lower = more varied)."""
+    import numpy as np
+
+    saved = eng.recommend_config
+    eng.recommend_config, eng._recommendations = dataclasses.replace(saved, mmr_lambda=lam), None
+    same_type = same_brand = pairs = n = 0
+    cos = []
+    index = eng.reader.vectors["image"]
+    for pid in probe:
+        ids = eng.similar(pid, k=5).ids
+        same_type += sum(by_id[h]["subCategory"] == by_id[pid]["subCategory"] for h in ids)
+        brands = [by_id[h]["productDisplayName"].split()[0] for h in ids]
+        same_brand += sum(a == b for i, a in enumerate(brands) for b in brands[i + 1 :])
+        pairs += len(ids) * (len(ids) - 1) // 2
+        n += len(ids)
+        _, v = index.vectors_of(np.asarray([eng.recommendations.doc_of[h] for h in ids]))
+        sims = v @ v.T
+        cos.append(float(sims[np.triu_indices(len(ids), 1)].mean()))
+    eng.recommend_config, eng._recommendations = saved, None
+    return {
+        "type_share": same_type / n,
+        "same_brand_pairs": same_brand / pairs,
+        "mean_photo_cosine": float(np.mean(cos)),
+    }
+
+
 def similar_part(args) -> dict[str, Any]:
     rows = C.subset_rows(C.read_fashion_rows(), args.store_products, seed=0)
     catalog = C.write_catalog(rows, C.CATALOGS / f"recommend_{args.store_products}.csv")
@@ -239,6 +267,7 @@ def similar_part(args) -> dict[str, Any]:
         t = time.perf_counter()
         eng.search(text=text, k=10)
         search_ms.append((time.perf_counter() - t) * 1000)
+    diversity = {lam: top5_quality(eng, probe, by_id, lam) for lam in (1.0, eng.recommend_config.mmr_lambda)}
     counts = {f: Counter(r[c] for r in rows) for f, c in (("type", "subCategory"), ("gender", "gender"))}
     chance = {f: sum((c / len(rows)) * ((c - 1) / (len(rows) - 1)) for c in cnt.values()) for f, cnt in counts.items()}
     eng.close()
@@ -254,6 +283,7 @@ def similar_part(args) -> dict[str, Any]:
             for by, v in sim_ms.items()
         },
         "top5_share_same": {f: agree[f] / agree["n"] for f in ("type", "gender")},
+        "mmr": {str(lam): v for lam, v in diversity.items()},
         "chance_same": chance,
     }
 
@@ -290,6 +320,12 @@ def main() -> None:
         print(
             "top-5 (by both) share the product's "
             + ", ".join(f"{f}: {v:.1%} (chance {s['chance_same'][f]:.1%})" for f, v in s["top5_share_same"].items())
+        )
+        print(
+            C.md_table(
+                ["MMR lambda", "top-5 same type", "same-brand pairs in top-5", "mean photo cosine within top-5"],
+                [[lam, v["type_share"], v["same_brand_pairs"], v["mean_photo_cosine"]] for lam, v in s["mmr"].items()],
+            )
         )
     print(f"wrote {C.write_json('bench_recommend', out)}")
 
