@@ -49,8 +49,11 @@ import common as C  # noqa: E402
 from shoplens.evaluate.metrics import evaluate  # noqa: E402
 from shoplens.feedback.log import FeedbackLog  # noqa: E402
 from shoplens.recommend.config import RecommendConfig  # noqa: E402
-from shoplens.recommend.coview import CoViewModel  # noqa: E402
-from shoplens.recommend.recommender import recommend_items  # noqa: E402
+from shoplens.recommend.coview import (
+    CoViewModel,  # noqa: E402
+    recent_items,  # noqa: E402
+)
+from shoplens.recommend.recommender import fuse_ranked, recommend_items  # noqa: E402
 from shoplens.recommend.sessions import Interaction, group_sessions, read_interactions  # noqa: E402
 
 DIGINETICA = C.DATA / "diginetica" / "sample_train-item-views.csv"
@@ -152,6 +155,17 @@ def score(name: str, run: dict[str, list[str]], targets: dict[str, str], new: se
     }
 
 
+def paired_bootstrap(a: dict[str, list[str]], b: dict[str, list[str]], targets: dict[str, str], n: int = 2000):
+    """Recall@K of run a minus run b, with a 95% interval from resampling test sessions (paired)."""
+    import numpy as np
+
+    sids = sorted(targets)
+    d = np.array([(targets[s] in a[s][:K]) - (targets[s] in b[s][:K]) for s in sids], float)
+    rng = np.random.default_rng(0)
+    boots = d[rng.integers(0, len(d), (n, len(d)))].mean(1)
+    return {"diff": float(d.mean()), "ci95": [float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))]}
+
+
 def diginetica(args) -> dict[str, Any]:
     sessions = load_sessions(DIGINETICA)
     cut = int(len(sessions) * (1 - args.test_share))
@@ -179,6 +193,19 @@ def diginetica(args) -> dict[str, Any]:
         runs[f"session item-kNN (k={k}, sample={args.sample})"] = {
             sid: [i for i, _ in sknn.recommend([i for i, _ in p], K)] for sid, p in prefixes.items()
         }
+    # SKNN in place of the co-view model inside recommend's own fusion (recent items, popular fill):
+    # is the co-view model itself as good as SKNN once both get the shopper's recent items?
+    sknn = SessionKNN(train, 100, args.sample)
+    fused_sknn = {}
+    for sid, p in prefixes.items():
+        history = [Interaction(item=i, action="click", ts=ts, session=sid) for i, ts in p]
+        sources = {
+            "coview": sknn.recommend([i for i, _ in p], 100),
+            "recent": recent_items(history, cfg.history_items),
+            "popular": model.popular(100),
+        }
+        fused_sknn[sid] = [r.item for r in fuse_ranked(sources, cfg.weights, cfg.rrf_k)[:K]]
+    runs["session item-kNN (k=100) inside recommend's fusion (+ recent + popular)"] = fused_sknn
     lat: list[float] = []
     no_recent = dataclasses.replace(cfg, weights={**cfg.weights, "recent": 0.0})
     for name, c in (
@@ -194,6 +221,12 @@ def diginetica(args) -> dict[str, Any]:
         runs[name] = shop
     new = {sid for sid, t in targets.items() if t not in {i for i, _ in prefixes[sid]}}
     rows = [score(name, run, targets, new) for name, run in runs.items()]
+    ours = "shoplens recommend (co-view + recent + popular fill)"
+    diffs = {
+        other: paired_bootstrap(runs[ours], runs[other], targets)
+        for other in runs
+        if other.startswith("session item-kNN (k=100")
+    }
     return {
         "train_sessions": len(train),
         "test_sessions": len(test),
@@ -202,6 +235,7 @@ def diginetica(args) -> dict[str, Any]:
         "fit_s": fit_s,
         "recommend_ms_p50": C.pct(lat, 50),
         "rows": rows,
+        "recall_difference_vs": diffs,
     }
 
 
@@ -309,6 +343,9 @@ def main() -> None:
             [[r["method"], r[f"recall@{K}"], r[f"mrr@{K}"], r[f"recall@{K}_new_items"]] for r in d["rows"]],
         )
     )
+    for other, v in d["recall_difference_vs"].items():
+        lo, hi = v["ci95"]
+        print(f"recommend minus {other}: Recall@{K} {v['diff']:+.3f} (95% CI {lo:+.3f} .. {hi:+.3f}, paired bootstrap)")
     if args.store_products:
         s = out["similar"] = similar_part(args)
         print(f"\nsimilar on {s['products']} fashion products, {s['queries']} products queried:")
