@@ -74,9 +74,9 @@ def similar_docs(
         keep = docs != doc
         comps.append(Ranked(side, docs[keep], scores[keep]))
     if not comps:
-        missing = " or ".join("a photo" if s == "photo" else "a title/description" for s in fields)
+        missing = " or ".join("photo" if s == "photo" else "text" for s in fields)
         hint = "; try --by text" if by == "photo" else ("; try --by photo" if by == "text" else "")
-        raise QueryError(f"product {product_id!r} has no {missing} in the store to compare by{hint}")
+        raise QueryError(f"product {product_id!r} has no {missing} vector in the store to compare by{hint}")
     order, fused, parts = rrf(comps, {c.name: 1.0 for c in comps}, 60)
     if not order:
         return [], {}, {}, {"duplicates": 0}
