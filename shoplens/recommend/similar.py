@@ -77,7 +77,15 @@ def similar_docs(
         missing = " or ".join("photo" if s == "photo" else "text" for s in fields)
         hint = "; try --by text" if by == "photo" else ("; try --by photo" if by == "text" else "")
         raise QueryError(f"product {product_id!r} has no {missing} vector in the store to compare by{hint}")
-    order, fused, parts = rrf(comps, {c.name: 1.0 for c in comps}, 60)
+    # Modality-aware fusion (see search/fuse.py): a product without a photo is judged by the text
+    # side alone rather than losing to every product both sides can see.
+    n_docs = len(reader.products.ids)
+    available = {}
+    for c in comps:
+        mask = np.zeros(n_docs, bool)
+        mask[reader.vectors[fields[c.name]].docs] = True
+        available[c.name] = mask
+    order, fused, parts = rrf(comps, {c.name: 1.0 for c in comps}, 60, available)
     if not order:
         return [], {}, {}, {"duplicates": 0}
 
