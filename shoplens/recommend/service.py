@@ -43,6 +43,7 @@ class Recommendations:
         self.reader, self._feedback, self._mask, self.cfg = reader, feedback, mask, cfg
         self._model: CoViewModel | None = None
         self._stamp: tuple[int, int] | None = None
+        self._fit_s, self._fitted_at = 0.0, 0.0
         self._lock = threading.Lock()
         self._doc_of: dict[str, int] | None = None
 
@@ -63,11 +64,15 @@ class Recommendations:
         fb = self._feedback()
         stamp = log_stamp(fb)
         with self._lock:
-            if self._model is None or stamp != self._stamp:
+            # A big log takes seconds to refit: wait at least fit_time / refit_budget between refits
+            # (the shopper's own history is still read fresh on every call).
+            due = time.monotonic() - self._fitted_at >= self._fit_s / max(self.cfg.refit_budget, 1e-6)
+            if self._model is None or (stamp != self._stamp and due):
                 t = time.perf_counter()
                 events = read_interactions(fb, self.cfg)
                 self._model = CoViewModel.fit(group_sessions(events, self.cfg.session_gap_s), self.cfg)
                 self._stamp = stamp
+                self._fit_s, self._fitted_at = time.perf_counter() - t, time.monotonic()
                 log.debug(
                     "co-view model: %d events, %d sessions in %.0f ms",
                     len(events),
