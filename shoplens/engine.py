@@ -19,6 +19,8 @@ from .encoders.base import Encoder
 from .features.cache import FeatureCache
 from .features.extract import FeatureSet, encode_catalog
 from .feedback.log import EventReport, FeedbackLog
+from .recommend.config import RecommendConfig
+from .recommend.service import Recommendations
 from .records import IngestReport, Product, SearchResult
 from .search.query import Query
 from .search.searcher import QueryEncoder, Searcher
@@ -62,6 +64,9 @@ class Engine:
         self.searcher = Searcher(self.reader, qenc, self.heads, self.config.search)
         self.report: IngestReport | None = None
         self._feedback: FeedbackLog | None = None
+        # Kept across `align` (which re-runs __init__ on the new generation).
+        self.recommend_config: RecommendConfig = getattr(self, "recommend_config", None) or RecommendConfig()
+        self._recommendations: Recommendations | None = None
 
     # ---- opening / building ---------------------------------------------------------------
     @classmethod
@@ -213,6 +218,29 @@ class Engine:
     def search_batch(self, queries: Iterable[dict[str, Any]], k: int = 10) -> list[SearchResult]:
         """Batch search: each dict has any of text/image/filters; models are loaded once."""
         return [self.searcher.search(Query.from_json(q, k=k, where=f"query {i + 1}")) for i, q in enumerate(queries)]
+
+    # ---- similar items and recommendations ------------------------------------------------
+    @property
+    def recommendations(self) -> Recommendations:
+        if self._recommendations is None:
+            self._recommendations = Recommendations(
+                self.reader, lambda: self.feedback, self.searcher._mask, self.recommend_config
+            )
+        return self._recommendations
+
+    def similar(
+        self, product_id: str, k: int = 10, by: str = "both", filters: dict[str, Any] | None = None
+    ) -> SearchResult:
+        """Products like `product_id` by photo, text or both, from stored vectors (no model call);
+        itself and copies of its photo excluded, near-duplicates collapsed, diversified by MMR.
+        An id not in the store raises `QueryError` naming it."""
+        return self.recommendations.similar(product_id, k, by, filters)
+
+    def recommend(self, user: str, k: int = 10, filters: dict[str, Any] | None = None) -> SearchResult:
+        """For a shopper: co-view neighbours of their recent items, their profile's nearest products and
+        recently viewed ones, fused; nothing they bought. A user with no history gets popular items
+        (`result.query["source"] == "popular"`)."""
+        return self.recommendations.recommend(user, k, filters)
 
     def products(self, ids: Sequence[str]) -> dict[str, Product]:
         table: ProductTable = self.reader.products

@@ -15,6 +15,7 @@ from ..errors import ShoplensError, UsageError
 from . import align as align_cli
 from . import evaluate as evaluate_cli
 from . import logs
+from . import recommend as recommend_cli
 from . import serve as serve_cli
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cli.add_eval_parser(sub)
     evaluate_cli.add_judgments_parser(sub)
     serve_cli.add_serve_parser(sub)
+    recommend_cli.add_recommend_parsers(sub)
     logs.add_logging_options_everywhere(p)
     return p
 

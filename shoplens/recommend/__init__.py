@@ -1,0 +1,1 @@
+"""Similar items and recommendations: vector neighbours, session co-views, popularity, profiles."""
