@@ -15,25 +15,24 @@ from . import align as align_cli
 from . import evaluate as evaluate_cli
 
 
-def _engine_config(args: argparse.Namespace):
-    from ..config import EncoderConfig, EngineConfig
-
-    kw: dict[str, Any] = {}
-    if getattr(args, "threads", None):
-        kw["threads"] = args.threads
-    if getattr(args, "batch_size", None):
-        kw["batch_size"] = args.batch_size
-    return EngineConfig(encoders=EncoderConfig(**kw))
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Command-line flags as configuration keys; they win over the store's shoplens.toml. A flag
+    not given is absent, so the store file (or the default) decides."""
+    flags = {
+        "encoders.threads": getattr(args, "threads", None),
+        "encoders.batch_size": getattr(args, "batch_size", None),
+        "build.delete_missing": True if getattr(args, "delete_missing", False) else None,
+        "build.rebuild": True if getattr(args, "rebuild", False) else None,
+        "build.auto_align": False if getattr(args, "no_align", False) else None,
+        "build.progress": False if getattr(args, "quiet", False) else None,
+    }
+    return {k: v for k, v in flags.items() if v is not None}
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from ..config import BuildConfig
     from ..engine import Engine
 
-    build = BuildConfig(
-        delete_missing=args.delete_missing, rebuild=args.rebuild, auto_align=not args.no_align, progress=not args.quiet
-    )
-    engine = Engine.build(args.catalog, args.store, _engine_config(args), build)
+    engine = Engine.build(args.catalog, args.store, overrides=_overrides(args))
     m = engine.manifest
     fields = ", ".join(f"{n} ({f.rows} x {f.dim}, {f.index})" for n, f in m.fields.items())
     print(f"indexed {m.products} products into {args.store} [{m.generation}]")
@@ -72,7 +71,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from ..jsonlines import iter_objects
     from ..search.query import Query, parse_filters
 
-    engine = Engine.open(args.store, _engine_config(args))
+    engine = Engine.open(args.store, overrides=_overrides(args))
     weights = json.loads(args.weights) if args.weights else None
     if args.batch:
         if args.text or args.image:
@@ -106,10 +105,39 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from ..store.reader import StoreReader
+    from ..engine import Engine
 
-    r = StoreReader(args.store)
-    print(r.manifest.to_json())
+    d = Engine.describe(args.store, _overrides(args))
+    if args.json:
+        print(json.dumps(d, ensure_ascii=False, indent=2))
+        return 0
+    print(f"store {d['store']}  (configuration file: {d['config_file'] or 'none'})")
+    if d["stored_schema_version"] != d["manifest"]["schema_version"]:
+        print(
+            f"  schema v{d['stored_schema_version']} on disk, read as v{d['manifest']['schema_version']}; "
+            f"`shoplens migrate --store {d['store']}` upgrades it in place"
+        )
+    same = d["built_with_this_config"]
+    if same is False:
+        print("  the store was built with other settings (encoders, image part weights, index, lexicon);")
+        print("  `shoplens index` applies these")
+    print("effective configuration (value  [source]):")
+    width = max(len(k) for k in d["config"])
+    for key, v in d["config"].items():
+        print(f"  {key:<{width}}  {json.dumps(v['value'], ensure_ascii=False)}  [{v['source']}]")
+    print("manifest:")
+    print(json.dumps(d["manifest"], ensure_ascii=False, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from ..engine import Engine
+
+    r = Engine.migrate(args.store)
+    if r["generation"] is None:
+        print(f"{args.store}: already at schema v{r['to']}; nothing to do")
+    else:
+        print(f"{args.store}: migrated schema v{r['from']} -> v{r['to']} as {r['generation']}")
     return 0
 
 
@@ -158,9 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--explain", action="store_true", help="per-component score and rank for every hit")
     sp.set_defaults(func=cmd_search)
 
-    sp = sub.add_parser("info", help="print a store's manifest")
-    sp.add_argument("--store", required=True)
+    sp = sub.add_parser(
+        "info",
+        help="a store's effective configuration (and where each value came from) and its manifest",
+        description="Configuration precedence: command-line flags > STORE/shoplens.toml > defaults.",
+    )
+    common(sp)
+    sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_info)
+
+    sp = sub.add_parser(
+        "migrate",
+        help="upgrade a store built by an older shoplens to the current schema, in place",
+        description="Writes the upgraded store as a new generation and switches to it atomically; "
+        "the old generation is kept beside it. Searching an old store works without this.",
+    )
+    sp.add_argument("--store", required=True)
+    sp.set_defaults(func=cmd_migrate)
 
     sp = sub.add_parser("demo", help="build a store from the bundled demo catalog and run example searches")
     sp.add_argument("--store", default=os.environ.get("SHOPLENS_DEMO_STORE", "demo-store"))
