@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from shoplens.config import BuildConfig, EncoderConfig, EngineConfig, EvaluateConfig, SearchConfig
 from shoplens.config_file import COMMAND_LINE, DEFAULT, FILE_NAME, STORE_FILE, build_fingerprint, load_settings
 from shoplens.errors import ConfigError
+from shoplens.preprocess.lexicon import lexicon_for
 
 
 def store_with(tmp_path: Path, text: str) -> Path:
@@ -126,3 +128,12 @@ def test_build_fingerprint_follows_what_shapes_stored_data(tmp_path):
     assert build_fingerprint(base, "lex") == build_fingerprint(same, "lex")  # search-time settings only
     assert build_fingerprint(base, "lex") != build_fingerprint(other, "lex")
     assert build_fingerprint(base, "lex") != build_fingerprint(base, "other lexicon")
+
+
+def test_the_documented_examples_are_valid(tmp_path):
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    text = (docs / "shoplens.example.toml").read_text(encoding="utf-8")
+    shutil.copy(docs / "my_terms.example.toml", tmp_path / "my_terms.toml")
+    s = load_settings(store_with(tmp_path, text.replace('# lexicon = "my_terms.toml"', 'lexicon = "my_terms.toml"')))
+    assert s.engine.index.keep_generations == 3 and s.sources["index.keep_generations"] == STORE_FILE
+    assert lexicon_for(s.engine.lexicon).lookup("material", "linen") is not None
