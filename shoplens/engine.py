@@ -183,6 +183,8 @@ class Engine:
         from .store.migrate import migrate_store
 
         store = Path(store_dir)
+        if not store.is_dir() or current_generation(store) is None:
+            raise StoreError(f"{store}: no shoplens store here; nothing to migrate")
         settings = load_settings(store)
         with writer_lock(store):
             old, new, gen = migrate_store(store, keep=settings.engine.index.keep_generations)

@@ -94,15 +94,16 @@ def _lang(text: str) -> str:
     return "mixed" if zh and en else "zh" if zh else "en" if en else "other"
 
 
-def _read(text: str, lex: Lexicon) -> list[lexicon.Match]:
-    """Lexicon matches, with spans and surfaces in the shopper's own characters."""
+def _read(text: str, lex: Lexicon) -> tuple[list[lexicon.Match], str]:
+    """Lexicon matches and the text their spans index: the shopper's own characters, unless
+    reading Traditional as Simplified changed the length (then the Simplified text)."""
     simple = to_simplified(text)
     if simple == text:
-        return lex.parse(text)
+        return lex.parse(text), text
     raw = lex.parse(simple)
-    if len(simple) != len(text):  # a phrase conversion changed the length: report the Simplified words
-        return raw
-    return [lexicon.Match(m.field, m.value, text[m.start : m.end], m.start, m.end, m.lang) for m in raw]
+    if len(simple) != len(text):
+        return raw, simple
+    return [lexicon.Match(m.field, m.value, text[m.start : m.end], m.start, m.end, m.lang) for m in raw], text
 
 
 def understand(text: str, field_map: dict[str, str] | None = None, lex: Lexicon | None = None) -> Understanding:
@@ -113,10 +114,10 @@ def understand(text: str, field_map: dict[str, str] | None = None, lex: Lexicon 
     `matches` (column=None) but not in `attributes`. `lex`: the store's
     lexicon (default: the shipped one).
     """
-    text = text or ""
+    query = text or ""
     lex = lex or lexicon.default_lexicon()
     field_map = dict(field_map or {})
-    raw = _read(text, lex)
+    raw, text = _read(query, lex)
     matches = [AttributeMatch(m.field, m.value, m.surface, m.start, m.end, m.lang, field_map.get(m.field)) for m in raw]
     chosen = _pick(raw)
     attributes = {field_map[f]: v for f, v in chosen.items() if f in field_map}
@@ -135,7 +136,7 @@ def understand(text: str, field_map: dict[str, str] | None = None, lex: Lexicon 
     english = re.sub(r"\s+", " ", "".join(parts)).strip()
     residual = re.sub(r"\s+", " ", " ".join(resid)).strip()
     return Understanding(
-        query=text, lang=_lang(text), attributes=attributes, matches=matches, english=english, residual=residual
+        query=query, lang=_lang(query), attributes=attributes, matches=matches, english=english, residual=residual
     )
 
 
