@@ -328,7 +328,23 @@ def load_settings(
         if value is not None:
             layers.set(key, value, COMMAND_LINE, "command line", Path.cwd())
     e, b, v = layers.build()
+    _check_image_parts(e, layers.sources, path)
     return Settings(engine=e, build=b, evaluate=v, sources=layers.sources, file=path)
+
+
+def _check_image_parts(engine: EngineConfig, sources: Mapping[str, str], path: Path | None) -> None:
+    """A weight set for a part no configured image encoder makes is a typo, not a no-op."""
+    parts = engine.encoders.image
+    for name in engine.index.image_part_weights:
+        key = f"index.image_part_weights.{name}"
+        if sources.get(key, DEFAULT) != DEFAULT and name not in parts:
+            near = difflib.get_close_matches(name, parts, n=1)
+            hint = (
+                f"did you mean 'index.image_part_weights.{near[0]}'?"
+                if near
+                else f"the image encoders are {', '.join(parts)}"
+            )
+            raise ConfigError(f"{path or sources[key]}: unknown key '{key}'; {hint}")
 
 
 def build_fingerprint(config: EngineConfig, lexicon_fingerprint: str) -> str:

@@ -98,6 +98,7 @@ def test_changed_part_weights_are_not_mixed_with_stored_vectors(configured_store
     copy = tmp_path / "store"
     shutil.copytree(store, copy, ignore=shutil.ignore_patterns("cache"))
     cfg = (copy / FILE_NAME).read_text().replace("colour = 0\n", "colour = 0.5\n")
+    cfg = cfg.replace('"terms.toml"\n', '"terms.toml"\n[index]\nkeep_generations = 1\n')
     (copy / FILE_NAME).write_text(cfg)
     assert Engine.describe(copy)["built_with_this_config"] is False
     with Engine.open(copy, engine_config) as engine:
@@ -110,3 +111,4 @@ def test_changed_part_weights_are_not_mixed_with_stored_vectors(configured_store
         assert engine.manifest.fields["image"].dim == 1280 + 1280 + 80
         assert engine.searcher.image_part_weights["colour"] == 0.5
     assert Engine.describe(copy)["built_with_this_config"] is True
+    assert sorted(p.name for p in copy.glob("gen-*")) == ["gen-000002"]  # [index] keep_generations = 1

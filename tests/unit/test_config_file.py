@@ -101,6 +101,11 @@ def test_precedence_command_line_over_code_over_file(tmp_path):
         ("lexicon = 'missing.toml'", "lexicon", "not a file"),
         ("[build]\nrebuild = true", "build.rebuild", "per command"),
         ("search = 3", "search", "must be a table"),
+        (
+            "[index.image_part_weights]\ncolur = 0",
+            "index.image_part_weights.colur",
+            "did you mean 'index.image_part_weights.colour'?",
+        ),
     ],
 )
 def test_every_error_names_the_key(tmp_path, text, key, says):
