@@ -10,7 +10,7 @@
     white fill, brightness/contrast/saturation +-15%, JPEG q60-85, all seeded):
     rank-1 rate of the source product with `engine.search(image=bytes)`, for the full
     chain and for each augmentation alone. Target: >= 0.90. Also: image part
-    weights (shoplens/features/combine.py) re-scored offline from cached features.
+    weights ([index.image_part_weights] in shoplens.toml) re-scored offline from cached features.
 
 Rerun (full catalog, store reused from benchmarks/out/stores/fashion_full):
     .venv/bin/python benchmarks/bench_quality.py
@@ -63,7 +63,7 @@ IMAGE_WEIGHT_VARIANTS: dict[str, dict[str, float]] = {
     "image_to_text=0 (image only)": {"image_to_text": 0.0},
     "image=2.0": {"image": 2.0},
 }
-# Image part weights (combine.IMAGE_PART_WEIGHTS) re-scored offline for (b).
+# Image part weights (IndexConfig.image_part_weights) re-scored offline for (b).
 PART_VARIANTS: dict[str, dict[str, float]] = {
     "default (mnv2 1, effnet 1, colour 0.5)": {},
     "colour 0.25": {"colour": 0.25},
@@ -342,7 +342,7 @@ def part_weight_study(
     engine, queries: dict[str, list], variants: dict[str, dict[str, float]], progress: bool = True
 ) -> dict[str, dict[str, float]]:
     """Rank-1 per image-part weighting, scored exactly in numpy from the store's cached per-encoder features
-    (what a rebuild with other combine.IMAGE_PART_WEIGHTS would index)."""
+    (what a rebuild with other [index.image_part_weights] would index)."""
     from shoplens.features.cache import FeatureCache, file_key
     from shoplens.features.combine import combine_image
 
@@ -500,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             result["image_part_weights"] = ps
             print("\n### image part weights (offline, exact cosine over cached features; rank-1)\n")
             kinds = list(sub)
-            print(C.md_table(["IMAGE_PART_WEIGHTS", *kinds], [[v, *(ps[v][k] for k in kinds)] for v in ps]))
+            print(C.md_table(["image_part_weights", *kinds], [[v, *(ps[v][k] for k in kinds)] for v in ps]))
     result["eval_s"] = time.perf_counter() - t0
     path = C.write_json(name, result)
     print(f"\nwrote {path}")

@@ -1,4 +1,10 @@
-"""Explicit configuration objects; nothing in shoplens reads globals."""
+"""Explicit configuration objects; nothing in shoplens reads globals.
+
+These dataclasses hold the defaults. A store may override them in `STORE/shoplens.toml`
+(`config_file.py` reads and validates it); values given in code or on the command line win
+over the file. `metadata={"min": ..., "max": ...}` is the range the file's values are checked
+against.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,8 @@ class EncoderConfig:
 
     text: tuple[str, ...] = ("e5", "use")
     image: tuple[str, ...] = ("mobilenet_v2", "efficientnet_lite0", "colour")
-    batch_size: int = 32
-    threads: int = field(default_factory=default_threads)
+    batch_size: int = field(default=32, metadata={"min": 1})
+    threads: int = field(default_factory=default_threads, metadata={"min": 1})
     # Where exported .onnx files live; None => <store>/cache/onnx
     cache_dir: Path | None = None
 
@@ -26,25 +32,39 @@ class EncoderConfig:
 @dataclass(frozen=True)
 class IndexConfig:
     # Below this many vectors a field gets an exact (flat) index; above, HNSW.
-    exact_threshold: int = 50_000
-    hnsw_m: int = 32
-    hnsw_ef_search: int = 128
-    max_image_bytes: int = 50 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
+    exact_threshold: int = field(default=50_000, metadata={"min": 0})
+    hnsw_m: int = field(default=32, metadata={"min": 2})
+    hnsw_ef_search: int = field(default=128, metadata={"min": 1})
+    # Filtered search on an HNSW field scores the allowed rows exactly when at most this many.
+    exact_subset: int = field(default=20_000, metadata={"min": 0})
+    max_image_bytes: int = field(default=50 * 1024 * 1024, metadata={"min": 1})
+    max_image_pixels: int = field(default=40_000_000, metadata={"min": 1})
+    # The `image` vector concatenates L2-normalised encoder parts times these weights (each part's
+    # share of the cosine is weight²); the colour histogram is fragile under colour jitter, hence
+    # 0.5 (benchmarks/bench_quality.py, part-weight study). A part not named weighs 1; 0 drops it.
+    # Stored vectors depend on them: the manifest records the weights a store was built with.
+    image_part_weights: dict[str, float] = field(
+        default_factory=lambda: {"mobilenet_v2": 1.0, "efficientnet_lite0": 1.0, "colour": 0.5},
+        metadata={"min": 0.0},
+    )
+    # Published generations kept on disk (the live one included); older ones are deleted.
+    keep_generations: int = field(default=2, metadata={"min": 1})
 
 
 @dataclass(frozen=True)
 class SearchConfig:
     """Fusion settings. Weights multiply each component's reciprocal-rank term."""
 
-    rrf_k: int = 60
-    candidates: int = 200
+    rrf_k: int = field(default=60, metadata={"min": 1})
+    candidates: int = field(default=200, metadata={"min": 1})
     # text->image candidates re-scored by cosine + w * sum_f log(floor_f + (1 - floor_f) P(asked f | photo)),
     # from the heads' attribute classifiers (benchmarks/align_quality.py, photo-only held-out products).
-    predicted_attribute_weight: float = 0.2
+    predicted_attribute_weight: float = field(default=0.2, metadata={"min": 0.0})
     # Fields that are a preference, not a requirement: a product in another colour is still a partial
     # match for "black shoes"; one of another type or gender is not (floor 0).
-    predicted_attribute_floors: dict[str, float] = field(default_factory=lambda: {"colour": 0.3})
+    predicted_attribute_floors: dict[str, float] = field(
+        default_factory=lambda: {"colour": 0.3}, metadata={"min": 0.0, "max": 1.0}
+    )
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "bm25": 1.0,
@@ -59,7 +79,11 @@ class SearchConfig:
             # fusion scales it up for text-only products, which only this component can reach.
             "image_to_text": 0.05,
             "attributes": 0.5,
-        }
+        },
+        metadata={
+            "min": 0.0,
+            "keys": ("bm25", "text_dense:*", "text_to_image", "image", "image_to_text", "attributes"),
+        },
     )
 
 
@@ -68,6 +92,8 @@ class EngineConfig:
     encoders: EncoderConfig = field(default_factory=EncoderConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    # A shop's lexicon extension (terms file); None: the shipped lexicon only.
+    lexicon: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -79,5 +105,25 @@ class BuildConfig:
     auto_align: bool = True  # train heads on first build when there are enough pairs
     # Below this many image-title pairs the shipped heads (trained on 7.7k fashion pairs) are
     # used as they are; `shoplens align` trains on any store with >= AlignConfig.min_pairs.
-    auto_align_min_pairs: int = 2000
+    auto_align_min_pairs: int = field(default=2000, metadata={"min": 1})
     progress: bool = True
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Defaults of `shoplens judgments` (what a query set and its judgments are made of)."""
+
+    # from-attributes: fully matching products a query needs, and the largest share of the catalog
+    # that may be relevant (broader queries say little about ranking); grade-0 near misses per query.
+    min_relevant: int = field(default=3, metadata={"min": 1})
+    max_share: float = field(default=0.25, metadata={"min": 0.0, "max": 1.0})
+    negatives: int = field(default=50, metadata={"min": 0})
+    max_queries: int = field(default=200, metadata={"min": 1})
+    # from-clicks: an estimate reaching the n-th threshold gets grade n (per click model).
+    click_thresholds: dict[str, tuple[float, ...]] = field(
+        default_factory=lambda: {"pbm": (0.25, 0.4, 0.6), "ctr": (0.05, 0.15, 0.4), "coec": (0.5, 1.0, 2.0)},
+        metadata={"min": 0.0, "keys": ("pbm", "ctr", "coec")},
+    )
+    min_impressions: int = field(default=1, metadata={"min": 1})
+    # pbm: pseudo-counts (attractive, unattractive) per query-document pair.
+    pbm_prior: tuple[float, ...] = field(default=(1.0, 4.0), metadata={"min": 0.0, "length": 2})

@@ -6,6 +6,7 @@ stages (catalog -> features -> store -> search) with explicit config.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -14,11 +15,13 @@ from typing import Any
 
 from .catalog import load_catalog, log_issues, log_report
 from .config import BuildConfig, EngineConfig
+from .config_file import Settings, build_fingerprint, load_settings
 from .encoders import registry
 from .encoders.base import Encoder
 from .features.cache import FeatureCache
 from .features.extract import FeatureSet, encode_catalog
 from .feedback.log import EventReport, FeedbackLog
+from .preprocess.lexicon import Lexicon, lexicon_for
 from .recommend.config import RecommendConfig
 from .recommend.service import Recommendations
 from .records import IngestReport, Product, SearchResult
@@ -52,16 +55,29 @@ class Encoders:
 
 
 class Engine:
-    def __init__(self, store_dir: str | Path, config: EngineConfig | None = None, encoders: Encoders | None = None):
+    """Usable as a context manager: `with Engine.open(store) as engine:` closes what it opened."""
+
+    def __init__(
+        self,
+        store_dir: str | Path,
+        config: EngineConfig | None = None,
+        encoders: Encoders | None = None,
+        *,
+        settings: Settings | None = None,
+    ):
         """Prefer `Engine.open`; this reads the live generation of an existing store.
-        `encoders` lets a build hand over its already-loaded models."""
+        `encoders` lets a build hand over its already-loaded models; `settings` one that is already resolved."""
         self.store = Path(store_dir)
-        self.config = config or EngineConfig()
+        self.settings = settings or load_settings(self.store, engine=config)
+        self.config = self.settings.engine
+        self.lexicon: Lexicon = lexicon_for(self.config.lexicon)
         self.reader = StoreReader(self.store, self.config.index)
         self.encoders = encoders or Encoders(self.config, self.store)
         self.heads = self._load_heads(self.reader.manifest.heads)
         qenc = QueryEncoder(self.encoders.text, self.encoders.image, self.config.index)
-        self.searcher = Searcher(self.reader, qenc, self.heads, self.config.search)
+        self.searcher = Searcher(
+            self.reader, qenc, self.heads, self.config.search, self.lexicon, self._image_part_weights()
+        )
         self.report: IngestReport | None = None
         self._feedback: FeedbackLog | None = None
         # Kept across `align` (which re-runs __init__ on the new generation).
@@ -70,8 +86,36 @@ class Engine:
 
     # ---- opening / building ---------------------------------------------------------------
     @classmethod
-    def open(cls, store_dir: str | Path, config: EngineConfig | None = None) -> Engine:
-        return cls(store_dir, config)
+    def open(
+        cls, store_dir: str | Path, config: EngineConfig | None = None, *, overrides: dict[str, Any] | None = None
+    ) -> Engine:
+        """Open a store with its effective configuration: `overrides` (dotted keys such as
+        "search.candidates", e.g. from command-line flags) > values of `config` that differ from
+        the defaults > STORE/shoplens.toml > defaults."""
+        return cls(store_dir, settings=load_settings(store_dir, engine=config, overrides=overrides))
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _image_part_weights(self) -> dict[str, float] | None:
+        """The weights query photos are combined with: the ones the store's vectors were made with.
+        Configured weights that differ take effect at the next `shoplens index` (which re-combines)."""
+        recorded = self.reader.manifest.image_part_weights
+        if not recorded:
+            return self.config.index.image_part_weights
+        configured = {n: self.config.index.image_part_weights.get(n, 1.0) for n in recorded}
+        if configured != recorded:
+            log.warning(
+                "%s: image vectors were combined with part weights %s, the configuration says %s; searching "
+                "with the store's until `shoplens index` re-combines them",
+                self.store,
+                recorded,
+                configured,
+            )
+        return recorded
 
     @classmethod
     def build(
@@ -80,10 +124,16 @@ class Engine:
         store_dir: str | Path,
         config: EngineConfig | None = None,
         build: BuildConfig | None = None,
+        *,
+        overrides: dict[str, Any] | None = None,
     ) -> Engine:
-        """Index a catalog into a store (create, or upsert into an existing one) and open it."""
-        config, build = config or EngineConfig(), build or BuildConfig()
+        """Index a catalog into a store (create, or upsert into an existing one) and open it.
+        Configuration precedence as in `open`; `build` fields that differ from the defaults win over
+        the store file's [build] table."""
         store = Path(store_dir)
+        settings = load_settings(store, engine=config, build=build, overrides=overrides)
+        config, build = settings.engine, settings.build
+        lex = lexicon_for(config.lexicon)
         catalogs = [catalog] if isinstance(catalog, (str, Path)) else list(catalog)
         with writer_lock(store):
             products, reports = [], []
@@ -118,15 +168,61 @@ class Engine:
                     [str(Path(c).resolve()) for c in catalogs],
                     ingest,
                     config.index,
+                    lex,
+                    build_fingerprint(config, lex.fingerprint()),
                 )
                 log.debug(
                     "%s: timings (s) %s", manifest.generation, {k: round(v, 2) for k, v in manifest.timings_s.items()}
                 )
             finally:
                 cache.close()
-        engine = cls(store, config, encoders)
+        engine = cls(store, encoders=encoders, settings=settings)
         engine.report = reports[0] if len(reports) == 1 else None
         return engine
+
+    @staticmethod
+    def migrate(store_dir: str | Path) -> dict[str, Any]:
+        """Upgrade a store built by an older shoplens to the current schema, in place and
+        atomically (a new generation; the old one stays beside it). Loads no model."""
+        from .store.migrate import migrate_store
+
+        store = Path(store_dir)
+        if not store.is_dir() or current_generation(store) is None:
+            raise StoreError(f"{store}: no shoplens store here; nothing to migrate")
+        settings = load_settings(store)
+        with writer_lock(store):
+            old, new, gen = migrate_store(store, keep=settings.engine.index.keep_generations)
+        return {"from": old, "to": new, "generation": gen}
+
+    @staticmethod
+    def describe(store_dir: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What `shoplens info` shows: the effective configuration with each value's source, the
+        live generation's manifest (read as the current schema), and whether the store's vectors
+        were built with these settings. Loads no model."""
+        from .store.manifest import read_manifest
+
+        store = Path(store_dir)
+        settings = load_settings(store, overrides=overrides)
+        gen = current_generation(store) if store.is_dir() else None
+        if gen is None:
+            raise StoreError(
+                f"{store}: no shoplens store here; create one with `shoplens index CATALOG --store {store}`"
+            )
+        raw = read_manifest(gen)
+        manifest = Manifest.load(gen)
+        lex = lexicon_for(settings.engine.lexicon)
+        wanted = build_fingerprint(settings.engine, lex.fingerprint())
+        return {
+            "store": str(store),
+            "config_file": str(settings.file) if settings.file else None,
+            "config": settings.effective(),
+            "config_fingerprint": wanted,
+            "built_with_this_config": (
+                None if manifest.config_fingerprint is None else manifest.config_fingerprint == wanted
+            ),
+            "stored_schema_version": raw.get("schema_version"),
+            "manifest": json.loads(manifest.to_json()),
+        }
 
     def _load_heads(self, info: dict[str, Any] | None):
         if not info:
@@ -278,13 +374,21 @@ class Engine:
                 self.manifest.catalogs,
                 {**self.manifest.ingest, "aligned": True},
                 self.config.index,
+                self.lexicon,
+                build_fingerprint(self.config, self.lexicon.fingerprint()),
             )
             cache.close()
-        self.__init__(self.store, self.config, self.encoders)  # reopen on the new generation
+        self.reader.close()
+        self.__init__(self.store, encoders=self.encoders, settings=self.settings)  # reopen on the new generation
         return metrics
 
     def close(self) -> None:
+        """Release the store's files and the models' sessions; the engine is unusable afterwards."""
         self.reader.close()
+        for enc in self.encoders.all:
+            close = getattr(enc, "close", None)
+            if close is not None:
+                close()
         if self._feedback is not None:
             self._feedback.close()
             self._feedback = None

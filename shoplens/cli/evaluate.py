@@ -261,18 +261,17 @@ def add_judgments_parser(subparsers: Any) -> argparse.ArgumentParser:
     a.add_argument(
         "--max-queries",
         type=int,
-        default=200,
-        help="attribute combinations to keep (each gives one query per language)",
+        help="attribute combinations to keep (each gives one query per language; default 200)",
     )
     a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--min-relevant", type=int, default=3, help="fully matching products a query needs")
+    a.add_argument("--min-relevant", type=int, help="fully matching products a query needs (default 3)")
     a.add_argument(
         "--max-share",
         type=float,
-        default=0.25,
-        help="drop queries where more than this share of the catalog is relevant",
+        help="drop queries where more than this share of the catalog is relevant (default 0.25)",
     )
-    a.add_argument("--negatives", type=int, default=50, help="grade-0 near misses judged per query")
+    a.add_argument("--negatives", type=int, help="grade-0 near misses judged per query (default 50)")
+    a.add_argument("--store", help="take defaults from this store's shoplens.toml [evaluate] table")
     a.add_argument("--out", required=True, help="qrels output path")
     a.add_argument("--queries-out", help="queries JSONL output (default: OUT with .queries.jsonl)")
     a.set_defaults(func=cmd_from_attributes)
@@ -286,18 +285,26 @@ def add_judgments_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="pbm: position-based click model fitted by EM (default); coec: clicks over expected clicks; ctr: raw",
     )
     c.add_argument("--thresholds", help="estimate thresholds for grades 1,2,3..., e.g. '0.25,0.4,0.6'")
-    c.add_argument("--min-impressions", type=int, default=1, help="judge only pairs shown at least this often")
+    c.add_argument("--min-impressions", type=int, help="judge only pairs shown at least this often (default 1)")
+    c.add_argument("--store", help="take defaults from this store's shoplens.toml [evaluate] table")
     c.add_argument(
         "--click-actions",
         default="click,item_click,add_to_cart,purchase",
         help="UBI action_name values that count as a click",
     )
-    c.add_argument("--prior", default="1,4", help="pbm: pseudo-counts 'attractive,unattractive' per pair")
+    c.add_argument("--prior", help="pbm: pseudo-counts 'attractive,unattractive' per pair (default 1,4)")
     c.add_argument("--out", required=True, help="qrels output path")
     c.add_argument("--queries-out", help="queries JSONL output (default: OUT with .queries.jsonl)")
     c.add_argument("--estimates-out", help="CSV of per-pair impressions, clicks, ctr, coec, pbm")
     c.set_defaults(func=cmd_from_clicks)
     return sp
+
+
+def _evaluate_settings(args: argparse.Namespace, flags: dict[str, Any]):
+    """The [evaluate] settings: flags given > the store's shoplens.toml (with --store) > defaults."""
+    from ..config_file import load_settings
+
+    return load_settings(args.store, overrides={k: v for k, v in flags.items() if v is not None}).evaluate
 
 
 def _queries_out(args: argparse.Namespace) -> Path:
@@ -318,16 +325,25 @@ def cmd_from_attributes(args: argparse.Namespace) -> int:
     if bad or not langs:
         raise UsageError(f"--lang: unsupported language(s) {bad or args.lang!r}; use en, zh or en,zh")
     type_from = None if args.type_from.lower() == "none" else args.type_from
+    ev = _evaluate_settings(
+        args,
+        {
+            "evaluate.max_queries": args.max_queries,
+            "evaluate.min_relevant": args.min_relevant,
+            "evaluate.max_share": args.max_share,
+            "evaluate.negatives": args.negatives,
+        },
+    )
     queries, j = from_attributes(
         products,
         [f.strip() for f in args.fields.split(",") if f.strip()],
         type_from,
         langs,
-        args.max_queries,
+        ev.max_queries,
         args.seed,
-        args.min_relevant,
-        args.max_share,
-        args.negatives,
+        ev.min_relevant,
+        ev.max_share,
+        ev.negatives,
         progress=not args.quiet,
     )
     if not queries:
@@ -350,16 +366,27 @@ def cmd_from_clicks(args: argparse.Namespace) -> int:
     log = read_ubi(args.events, click_actions=actions)
     if not log.impressions:
         raise UsageError(f"no impressions with query text found in {', '.join(args.events)}")
-    try:
-        a, b = (float(x) for x in args.prior.split(","))
-    except ValueError:
-        raise UsageError("--prior takes two numbers, e.g. '1,4'") from None
+    if args.prior is not None:
+        try:
+            a, b = (float(x) for x in args.prior.split(","))
+        except ValueError:
+            raise UsageError("--prior takes two numbers, e.g. '1,4'") from None
+    ev = _evaluate_settings(
+        args,
+        {
+            "evaluate.min_impressions": args.min_impressions,
+            "evaluate.pbm_prior": [a, b] if args.prior is not None else None,
+        },
+    )
+    a, b = ev.pbm_prior
     fit = fit_pbm(log.impressions, prior=(a, b), progress=not args.quiet)
     if not fit.converged:
         logger.warning(f"the click model did not converge in {fit.iterations} iterations")
     est = estimate(log.impressions, fit)
-    thresholds = [float(t) for t in args.thresholds.split(",")] if args.thresholds else None
-    j = to_judgments(est, args.model, thresholds, args.min_impressions)
+    thresholds = (
+        [float(t) for t in args.thresholds.split(",")] if args.thresholds else ev.click_thresholds.get(args.model)
+    )
+    j = to_judgments(est, args.model, thresholds, ev.min_impressions)
     write_qrels(args.out, j.qrels)
     qout = _queries_out(args)
     write_queries(qout, [{"qid": q, "text": t, "filters": {}} for q, t in sorted(j.texts.items())])

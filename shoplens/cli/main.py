@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from .. import __version__
 from ..errors import ShoplensError, UsageError
@@ -17,29 +16,15 @@ from . import evaluate as evaluate_cli
 from . import logs
 from . import recommend as recommend_cli
 from . import serve as serve_cli
+from .common import engine_overrides, print_result
 
 log = logging.getLogger(__name__)
 
 
-def _engine_config(args: argparse.Namespace):
-    from ..config import EncoderConfig, EngineConfig
-
-    kw: dict[str, Any] = {}
-    if getattr(args, "threads", None):
-        kw["threads"] = args.threads
-    if getattr(args, "batch_size", None):
-        kw["batch_size"] = args.batch_size
-    return EngineConfig(encoders=EncoderConfig(**kw))
-
-
 def cmd_index(args: argparse.Namespace) -> int:
-    from ..config import BuildConfig
     from ..engine import Engine
 
-    build = BuildConfig(
-        delete_missing=args.delete_missing, rebuild=args.rebuild, auto_align=not args.no_align, progress=not args.quiet
-    )
-    engine = Engine.build(args.catalog, args.store, _engine_config(args), build)
+    engine = Engine.build(args.catalog, args.store, overrides=engine_overrides(args))
     m = engine.manifest
     fields = ", ".join(f"{n} ({f.rows} x {f.dim}, {f.index})" for n, f in m.fields.items())
     print(f"indexed {m.products} products into {args.store} [{m.generation}]")
@@ -50,35 +35,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_result(res, args) -> None:
-    if args.json:
-        print(json.dumps(res.to_json(explain=args.explain), ensure_ascii=False))
-        return
-    und = res.understanding
-    if und and und.get("attributes"):
-        print("understood: " + ", ".join(f"{k}={v}" for k, v in und["attributes"].items()))
-    for i, h in enumerate(res.hits, 1):
-        print(f"{i:>3}. {h.id:<12} {h.score:.4f}  {h.title or '(no title)'}")
-        if args.explain:
-            for name, c in sorted(h.components.items(), key=lambda kv: -kv[1].contribution):
-                print(f"       {name:<18} rank {c.rank:>4}  score {c.score:9.4f}  +{c.contribution:.4f}")
-            if h.predicted:
-                print(
-                    "       seen in the photo: " + ", ".join(f"{f} {v} ({p:.2f})" for f, (v, p) in h.predicted.items())
-                )
-    if res.facets:
-        for field, counts in res.facets.items():
-            print(f"  [{field}] " + ", ".join(f"{v} ({n})" for v, n in counts.items()))
-    if not res.hits:
-        print("no results")
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     from ..engine import Engine
     from ..jsonlines import iter_objects
     from ..search.query import Query, parse_filters
 
-    engine = Engine.open(args.store, _engine_config(args))
+    engine = Engine.open(args.store, overrides=engine_overrides(args))
     weights = json.loads(args.weights) if args.weights else None
     if args.batch:
         if args.text or args.image:
@@ -107,15 +69,44 @@ def cmd_search(args: argparse.Namespace) -> int:
         strict_attributes=args.strict_attributes,
         weights=weights,
     )
-    _print_result(engine.search_query(q), args)
+    print_result(engine.search_query(q), args)
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from ..store.reader import StoreReader
+    from ..engine import Engine
 
-    r = StoreReader(args.store)
-    print(r.manifest.to_json())
+    d = Engine.describe(args.store, engine_overrides(args))
+    if args.json:
+        print(json.dumps(d, ensure_ascii=False, indent=2))
+        return 0
+    print(f"store {d['store']}  (configuration file: {d['config_file'] or 'none'})")
+    if d["stored_schema_version"] != d["manifest"]["schema_version"]:
+        print(
+            f"  schema v{d['stored_schema_version']} on disk, read as v{d['manifest']['schema_version']}; "
+            f"`shoplens migrate --store {d['store']}` upgrades it in place"
+        )
+    same = d["built_with_this_config"]
+    if same is False:
+        print("  the store was built with other settings (encoders, image part weights, index, lexicon);")
+        print("  `shoplens index` applies these")
+    print("effective configuration (value  [source]):")
+    width = max(len(k) for k in d["config"])
+    for key, v in d["config"].items():
+        print(f"  {key:<{width}}  {json.dumps(v['value'], ensure_ascii=False)}  [{v['source']}]")
+    print("manifest:")
+    print(json.dumps(d["manifest"], ensure_ascii=False, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from ..engine import Engine
+
+    r = Engine.migrate(args.store)
+    if r["generation"] is None:
+        print(f"{args.store}: already at schema v{r['to']}; nothing to do")
+    else:
+        print(f"{args.store}: migrated schema v{r['from']} -> v{r['to']} as {r['generation']}")
     return 0
 
 
@@ -168,9 +159,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--explain", action="store_true", help="per-component score and rank for every hit")
     sp.set_defaults(func=cmd_search)
 
-    sp = sub.add_parser("info", help="print a store's manifest")
-    sp.add_argument("--store", required=True)
+    sp = sub.add_parser(
+        "info",
+        help="a store's effective configuration (and where each value came from) and its manifest",
+        description="Configuration precedence: command-line flags > STORE/shoplens.toml > defaults.",
+    )
+    common(sp)
+    sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_info)
+
+    sp = sub.add_parser(
+        "migrate",
+        help="upgrade a store built by an older shoplens to the current schema, in place",
+        description="Writes the upgraded store as a new generation and switches to it atomically; "
+        "the old generation is kept beside it. Searching an old store works without this.",
+    )
+    sp.add_argument("--store", required=True)
+    sp.set_defaults(func=cmd_migrate)
 
     sp = sub.add_parser("demo", help="build a store from the bundled demo catalog and run example searches")
     sp.add_argument("--store", default=os.environ.get("SHOPLENS_DEMO_STORE", "demo-store"))

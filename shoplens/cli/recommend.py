@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .common import engine_overrides, print_result
+
 
 def add_recommend_parsers(subparsers: Any) -> None:
     sp = subparsers.add_parser(
@@ -42,29 +44,26 @@ def _common(sp: argparse.ArgumentParser) -> None:
 
 def _open(args: argparse.Namespace):
     from ..engine import Engine
-    from .main import _engine_config
 
-    return Engine.open(args.store, _engine_config(args))
+    return Engine.open(args.store, overrides=engine_overrides(args))
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
     from ..search.query import parse_filters
-    from .main import _print_result
 
     res = _open(args).similar(args.id, k=args.k, by=args.by, filters=parse_filters(args.filter))
     if not args.json:
         print(f"similar to {args.id} (by {args.by}):")
-    _print_result(res, args)
+    print_result(res, args)
     return 0
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     from ..search.query import parse_filters
-    from .main import _print_result
 
     res = _open(args).recommend(args.user, k=args.k, filters=parse_filters(args.filter))
     if not args.json:
         und = res.understanding or {}
         print(und.get("note") or f"for {args.user} ({und.get('history_events', 0)} events in their history):")
-    _print_result(res, args)
+    print_result(res, args)
     return 0

@@ -98,6 +98,11 @@ class OnnxImageEncoder:
                 self._input = self._sess.get_inputs()[0].name
             return self._sess
 
+    def close(self) -> None:
+        """Drop the ONNX session (onnxruntime frees it with the last reference); a later encode reopens it."""
+        with self._lock:
+            self._sess = None
+
     # --- encoding ---------------------------------------------------------------
     def preprocess(self, img) -> np.ndarray:
         return to_array(img, size=self.size, resize=self.resize, mean=self.mean, std=self.std)

@@ -56,6 +56,11 @@ class _LazyTextEncoder:
                 self._model = self._load()
             return self._model
 
+    def close(self) -> None:
+        """Drop the loaded model (its ONNX session goes with it); a later encode reloads it."""
+        with self._lock:
+            self._model = None
+
     def encode(self, items: Sequence[str], *, mode: TextMode = "passage") -> np.ndarray:
         if mode not in ("query", "passage"):
             raise ValueError(f"mode must be 'query' or 'passage', not {mode!r}")

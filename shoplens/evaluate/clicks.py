@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import EvaluateConfig
 from ..jsonlines import iter_objects
 from .judgments import Judgments, normalise
 from .trec import EvalFileError
@@ -32,7 +33,7 @@ from .trec import EvalFileError
 CLICK_ACTIONS = ("click", "item_click", "add_to_cart", "purchase")
 IMPRESSION_ACTIONS = ("impression",)
 BULK_ACTIONS = ("index", "create", "update", "delete")
-DEFAULT_THRESHOLDS = {"pbm": (0.25, 0.4, 0.6), "ctr": (0.05, 0.15, 0.4), "coec": (0.5, 1.0, 2.0)}
+DEFAULT_THRESHOLDS = EvaluateConfig().click_thresholds  # a store's [evaluate] table may override them
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,16 @@ from . import lexicon
 
 __all__ = ["DERIVED_TYPE_COLUMN", "infer_field_map"]
 
-# The store derives a "type" attribute from titles (lexicon.product_type) unless the catalog
+# The store derives a "type" attribute from titles (Lexicon.product_type) unless the catalog
 # has a column of that name; lexicon field "type" always maps to it.
 DERIVED_TYPE_COLUMN = "type"
 
 
 def infer_field_map(
-    attribute_values: dict[str, Iterable[str]], min_overlap: int = 2, min_fraction: float = 0.3
+    attribute_values: dict[str, Iterable[str]],
+    min_overlap: int = 2,
+    min_fraction: float = 0.3,
+    lex: lexicon.Lexicon | None = None,
 ) -> dict[str, str]:
     """Map lexicon fields to a catalog's own columns by value overlap.
 
@@ -29,9 +32,9 @@ def infer_field_map(
     field "type" always maps to the derived column "type" (from titles).
     Each column serves at most one field.
     """
-    lex: dict[str, set[str]] = {}
-    for term in lexicon.ALL_TERMS:
-        lex.setdefault(term.field, set()).add(term.value.lower())
+    known_values: dict[str, set[str]] = {}
+    for term in (lex or lexicon.default_lexicon()).terms:
+        known_values.setdefault(term.field, set()).add(term.value.lower())
     scored: list[tuple[float, int, str, str]] = []
     for col, values in attribute_values.items():
         if col == DERIVED_TYPE_COLUMN:
@@ -39,7 +42,7 @@ def infer_field_map(
         vals = {str(v).strip().lower() for v in values if v not in (None, "")}
         if not vals:
             continue
-        for fld, known in lex.items():
+        for fld, known in known_values.items():
             if fld == "type":
                 continue
             hit = len(vals & known)

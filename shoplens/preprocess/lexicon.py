@@ -1,171 +1,42 @@
-"""Bilingual (English/Chinese) attribute lexicon for fashion catalogs.
+"""Bilingual (English/Chinese) attribute lexicon for fashion catalogs, and the one parser that reads it.
 
-One table serves three stages: query understanding (parse "男士 黑色 运动鞋"
-or "men black shoes" into gender/colour/type), judgments-from-attributes
-(word a query in either language) and alignment training (attribute captions
-in several wordings). Canonical values are the catalog's own English values
-(`baseColour`, `gender`, ...) or, for product types, a singular noun derived
-from titles ("Tshirts" -> "tshirt").
+One table serves four stages: query understanding (parse "男士 黑色 运动鞋" or "men black
+shoes" into gender/colour/type), the product type a store derives from titles,
+judgments-from-attributes (word a query in either language) and alignment training
+(attribute captions). The table is data (`lexicon.toml` beside this module); a shop extends
+it with its own file (`lexicon = "my_terms.toml"` in the store's shoplens.toml), and the
+extended `Lexicon` is an object passed to whoever needs it: nothing here is mutated globally.
+
+English is matched by longest n-gram over word tokens. Chinese is segmented with jieba (the
+lexicon's words added to its dictionary) and a lexicon term is accepted only when a jieba
+token is covered *entirely* by lexicon forms: "黑裙子" -> 黑 + 裙子 is accepted, while the 包
+in "包邮" (free shipping) or "面包" (bread) and the 男 in "男朋友" are not. Substring matching
+(what an earlier parser here did) reads all of those as attributes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .segment import jieba_tokenizer
+
+DEFAULT_PATH = Path(__file__).with_name("lexicon.toml")
 
 
 @dataclass(frozen=True)
 class Term:
-    field: str  # "gender" | "colour" | "type" | "usage" | "season"
+    field: str  # "gender" | "colour" | "type" | "usage" | "season" | a shop's own field
     value: str  # canonical English value
     en: tuple[str, ...]  # English surface forms (lower-case); en[0] is the preferred wording
     zh: tuple[str, ...]  # Chinese surface forms; zh[0] is the preferred wording
-
-
-def _t(field: str, value: str, en: str, zh: str) -> Term:
-    return Term(
-        field,
-        value,
-        tuple(w.strip() for w in en.split("|") if w.strip()),
-        tuple(w.strip() for w in zh.split("|") if w.strip()),
-    )
-
-
-GENDERS = (
-    _t("gender", "Men", "men|men's|mens|man|male|gents|for men", "男士|男式|男款|男装|男性|男人|男"),
-    _t(
-        "gender", "Women", "women|women's|womens|woman|female|ladies|lady|for women", "女士|女式|女款|女装|女性|女人|女"
-    ),
-    _t("gender", "Boys", "boys|boy|boy's|boys'", "男童|男孩"),
-    _t("gender", "Girls", "girls|girl|girl's|girls'", "女童|女孩"),
-    _t("gender", "Unisex", "unisex", "中性|男女通用|情侣"),
-)
-
-COLOURS = (
-    _t("colour", "Black", "black", "黑色|黑"),
-    _t("colour", "Blue", "blue", "蓝色|蓝"),
-    _t("colour", "White", "white", "白色|白"),
-    _t("colour", "Grey", "grey|gray", "灰色|灰"),
-    _t("colour", "Brown", "brown", "棕色|褐色|棕"),
-    _t("colour", "Red", "red", "红色|红"),
-    _t("colour", "Green", "green", "绿色|绿"),
-    _t("colour", "Navy Blue", "navy blue|navy", "藏青色|海军蓝|藏蓝色|藏青|深蓝色|深蓝"),
-    _t("colour", "Purple", "purple|violet", "紫色|紫"),
-    _t("colour", "Pink", "pink", "粉色|粉红色|粉红|粉"),
-    _t("colour", "Beige", "beige", "米色"),
-    _t("colour", "Maroon", "maroon", "栗色|枣红色"),
-    _t("colour", "Yellow", "yellow", "黄色|黄"),
-    _t("colour", "Olive", "olive|olive green", "橄榄色|橄榄绿|军绿色"),
-    _t("colour", "Silver", "silver", "银色|银"),
-    _t("colour", "Steel", "steel", "钢色|钢灰色"),
-    _t("colour", "Orange", "orange", "橙色|橘色|橙"),
-    _t("colour", "Cream", "cream", "奶油色|乳白色"),
-    _t("colour", "Gold", "gold|golden", "金色|黄金|金"),
-    _t("colour", "Tan", "tan", "棕褐色|驼色"),
-    _t("colour", "Multi", "multi|multicolour|multicolor|multi-colour", "多色|彩色|拼色"),
-    _t("colour", "Charcoal", "charcoal", "炭灰色|深灰色"),
-    _t("colour", "Khaki", "khaki", "卡其色|卡其"),
-    _t("colour", "Magenta", "magenta", "洋红色|品红色"),
-    _t("colour", "Copper", "copper", "铜色"),
-    _t("colour", "Off White", "off white|off-white", "米白色|象牙白"),
-    _t("colour", "Lavender", "lavender", "淡紫色|薰衣草色"),
-    _t("colour", "Peach", "peach", "桃色|桃红色"),
-    _t("colour", "Teal", "teal", "蓝绿色|水鸭色"),
-    _t("colour", "Mustard", "mustard", "芥末黄|姜黄色"),
-    _t("colour", "Turquoise Blue", "turquoise blue|turquoise", "绿松石色|湖蓝色"),
-    _t("colour", "Bronze", "bronze", "古铜色"),
-    _t("colour", "Coffee Brown", "coffee brown|coffee", "咖啡色"),
-    _t("colour", "Taupe", "taupe", "灰褐色"),
-    _t("colour", "Burgundy", "burgundy|wine", "酒红色|勃艮第红"),
-    _t("colour", "Rust", "rust", "铁锈色|锈红色"),
-    _t("colour", "Grey Melange", "grey melange|gray melange", "麻灰色"),
-    _t("colour", "Sea Green", "sea green", "海绿色"),
-    _t("colour", "Metallic", "metallic", "金属色"),
-    _t("colour", "Mauve", "mauve", "淡紫红色"),
-    _t("colour", "Nude", "nude", "裸色"),
-    _t("colour", "Fluorescent Green", "fluorescent green|neon green", "荧光绿"),
-    _t("colour", "Skin", "skin", "肤色"),
-)
-
-TYPES = (
-    _t(
-        "type",
-        "tshirt",
-        "tshirt|t-shirt|tee|t shirt|tshirts|t-shirts|tees|t shirts",
-        "T恤|t恤|短袖|体恤|polo衫|短袖T恤",
-    ),
-    _t("type", "shirt", "shirt|shirts", "衬衫|衬衣"),
-    _t("type", "top", "top|tops", "上衣"),
-    _t("type", "kurta", "kurta|kurtas|kurti|kurtis", "库尔塔|印度长衫"),
-    _t("type", "tunic", "tunic|tunics", "束腰上衣"),
-    _t(
-        "type",
-        "shoes",
-        "shoes|shoe|sneakers|sneaker|trainers|sports shoes|casual shoes|formal shoes|boots|loafers|derbys|brogues|platforms|peep toes|moccasins",  # noqa: E501
-        "运动鞋|鞋子|皮鞋|球鞋|跑鞋|板鞋|休闲鞋|帆布鞋|靴子|鞋",
-    ),
-    _t("type", "sandals", "sandals|sandal", "凉鞋"),
-    _t("type", "flip flops", "flip flops|flip-flops|flops|flip flop", "人字拖|夹脚拖"),
-    _t("type", "flats", "flats|flat|ballerinas", "平底鞋"),
-    _t("type", "heels", "heels|heel|pumps|stilettos", "高跟鞋"),
-    _t("type", "wedges", "wedges|wedge", "坡跟鞋"),
-    _t("type", "slippers", "slippers|slipper", "拖鞋"),
-    _t("type", "sunglasses", "sunglasses|sunglass|shades", "太阳镜|墨镜"),
-    _t("type", "wallet", "wallet|wallets", "钱包|皮夹"),
-    _t("type", "jeans", "jeans|jean|denims", "牛仔裤"),
-    _t("type", "socks", "socks|sock", "袜子|袜"),
-    _t("type", "belt", "belt|belts", "腰带|皮带"),
-    _t("type", "handbag", "handbag|handbags|hand bag", "手提包|手袋"),
-    _t("type", "backpack", "backpack|backpacks|rucksack", "双肩包|背包"),
-    _t("type", "clutch", "clutch|clutches", "手拿包"),
-    _t("type", "bag", "bag|bags|laptop bag|messenger bag", "包|挎包|斜挎包|单肩包"),
-    _t("type", "sweater", "sweater|sweaters|pullover|cardigan", "毛衣|针织衫|毛衫"),
-    _t("type", "sweatshirt", "sweatshirt|sweatshirts|hoodie|hoodies", "卫衣"),
-    _t("type", "jacket", "jacket|jackets|blazer|blazers", "夹克|外套"),
-    _t("type", "watch", "watch|watches|wristwatch", "手表|腕表"),
-    _t("type", "trousers", "trousers|trouser|pants|pant|chinos|cargos|cargo", "长裤|裤子|西裤|休闲裤"),
-    _t("type", "track pants", "track pants|trackpants|joggers|tracksuits|tracksuit", "运动裤"),
-    _t("type", "shorts", "shorts|short", "短裤"),
-    _t("type", "capris", "capris|capri", "七分裤"),
-    _t("type", "leggings", "leggings|legging", "打底裤|紧身裤"),
-    _t("type", "skirt", "skirt|skirts", "半身裙|裙子"),
-    _t("type", "dress", "dress|dresses", "连衣裙|裙"),
-    _t("type", "briefs", "briefs|brief|panties|breifs|v-brief|v-briefs|hipsters", "内裤|三角裤"),
-    _t("type", "trunks", "trunks|trunk|boxers|boxer", "平角裤|四角裤"),
-    _t("type", "vest", "vest|vests|innerwear vest", "背心"),
-    _t("type", "bra", "bra|bras", "文胸|胸罩"),
-    _t("type", "cap", "cap|caps|hat|hats|beanie|beanies", "帽子|棒球帽|鸭舌帽"),
-    _t("type", "tie", "tie|ties|necktie", "领带"),
-    _t("type", "scarf", "scarf|scarves|muffler|mufflers|stole|stoles", "围巾|丝巾"),
-    _t("type", "cufflinks", "cufflinks|cufflink", "袖扣"),
-    _t("type", "jersey", "jersey|jerseys", "球衣"),
-    _t("type", "perfume", "perfume|perfumes|fragrance|deodorant|deo", "香水|香氛"),
-    _t("type", "gloves", "gloves|glove", "手套"),
-    _t("type", "pouch", "pouch|pouches", "小袋"),
-    _t("type", "stockings", "stockings|stocking|tights|tight", "丝袜|连裤袜"),
-    _t("type", "umbrella", "umbrella|umbrellas", "雨伞|伞"),
-    _t("type", "necklace", "necklace|necklaces|pendant|pendants", "项链|吊坠"),
-    _t("type", "bracelet", "bracelet|bracelets|bangle|bangles", "手链|手镯"),
-    _t("type", "earrings", "earrings|earring", "耳环|耳钉"),
-)
-
-USAGES = (
-    _t("usage", "Casual", "casual", "休闲"),
-    _t("usage", "Formal", "formal|office", "正装|商务"),
-    _t("usage", "Sports", "sports|sport|running|gym", "运动"),
-    _t("usage", "Ethnic", "ethnic|traditional", "民族风|民族"),
-)
-
-SEASONS = (
-    _t("season", "Summer", "summer", "夏季|夏天|夏"),
-    _t("season", "Winter", "winter", "冬季|冬天|冬"),
-    _t("season", "Fall", "fall|autumn", "秋季|秋天|秋"),
-    _t("season", "Spring", "spring", "春季|春天|春"),
-)
-
-ALL_TERMS: tuple[Term, ...] = GENDERS + COLOURS + TYPES + USAGES + SEASONS
-FIELDS = ("gender", "colour", "type", "usage", "season")
 
 
 @dataclass(frozen=True)
@@ -178,102 +49,239 @@ class Match:
     lang: str  # "en" | "zh"
 
 
-@lru_cache(maxsize=1)
-def _en_index() -> dict[tuple[str, ...], Term]:
-    """English surface form (as a token tuple) -> term; later tables never override earlier ones."""
-    idx: dict[tuple[str, ...], Term] = {}
-    for term in ALL_TERMS:
-        for w in term.en:
-            idx.setdefault(tuple(_en_tokens(w)), term)
-    return idx
-
-
-@lru_cache(maxsize=1)
-def _zh_forms() -> list[tuple[str, Term]]:
-    forms = [(w, t) for t in ALL_TERMS for w in t.zh]
-    forms.sort(key=lambda p: -len(p[0]))  # longest match first: 男童 before 男
-    return forms
-
-
 _EN_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _en_tokens(text: str) -> list[str]:
     return _EN_TOKEN.findall(text.lower())
 
 
-def lookup(field: str, value: str) -> Term | None:
-    for t in ALL_TERMS:
-        if t.field == field and t.value.lower() == str(value).lower():
-            return t
-    return None
+def _read_table(path: Path) -> tuple[list[Term], set[str]]:
+    """Terms and ambiguous characters of one lexicon file; errors name the file and key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"lexicon {path}: cannot read it ({e.strerror or e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"lexicon {path}: not valid TOML ({e})") from None
+    ambiguous = data.pop("ambiguous_zh", [])
+    if not isinstance(ambiguous, list) or not all(isinstance(c, str) and len(c) == 1 for c in ambiguous):
+        raise ConfigError(f"lexicon {path}: 'ambiguous_zh' must be a list of single characters")
+    terms = []
+    for fld, values in data.items():
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"lexicon {path}: '{fld}' must be a table of values, e.g. [{fld}] Mint = {{ en = [...] }}"
+            )
+        for value, forms in values.items():
+            key = f"{fld}.{value}"
+            if not isinstance(forms, dict):
+                raise ConfigError(f"lexicon {path}: '{key}' must be a table {{ en = [...], zh = [...] }}")
+            unknown = set(forms) - {"en", "zh"}
+            if unknown:
+                raise ConfigError(f"lexicon {path}: unknown key '{key}.{sorted(unknown)[0]}'; use 'en' and 'zh'")
+            lists = {}
+            for lang in ("en", "zh"):
+                ws = forms.get(lang, [])
+                if not isinstance(ws, list) or not all(isinstance(w, str) and w.strip() for w in ws):
+                    raise ConfigError(f"lexicon {path}: '{key}.{lang}' must be a list of non-empty strings")
+                lists[lang] = tuple(w.strip().lower() if lang == "en" else w.strip() for w in ws)
+            if not lists["en"] and not lists["zh"]:
+                raise ConfigError(f"lexicon {path}: '{key}' has no surface forms; give 'en' and/or 'zh'")
+            terms.append(Term(fld, value, lists["en"], lists["zh"]))
+    return terms, set(ambiguous)
 
 
-def parse(text: str) -> list[Match]:
-    """Find lexicon terms in an English and/or Chinese query (longest match wins)."""
-    matches: list[Match] = []
-    if not text:
-        return matches
-    lower = text.lower()
-    # English: greedy longest n-gram over word tokens, with character spans.
-    spans = [(m.group(), m.start(), m.end()) for m in _EN_TOKEN.finditer(lower)]
-    idx, maxlen = _en_index(), 3
-    i = 0
-    while i < len(spans):
-        for n in range(min(maxlen, len(spans) - i), 0, -1):
-            key = tuple(s[0] for s in spans[i : i + n])
-            term = idx.get(key)
-            if term is not None:
-                start, end = spans[i][1], spans[i + n - 1][2]
-                matches.append(Match(term.field, term.value, text[start:end], start, end, "en"))
-                i += n
-                break
-        else:
-            i += 1
-    # Chinese: longest-first scan over CJK characters, not overlapping earlier matches.
-    taken = [False] * len(text)
-    for w, term in _zh_forms():
-        start = text.find(w)
-        while start != -1:
-            end = start + len(w)
-            if not any(taken[start:end]):
-                for j in range(start, end):
-                    taken[j] = True
-                matches.append(Match(term.field, term.value, w, start, end, "zh"))
-            start = text.find(w, end)
-    matches.sort(key=lambda m: m.start)
-    return matches
+class Lexicon:
+    """An immutable attribute lexicon: the shipped table, optionally extended by a shop's files."""
+
+    def __init__(self, terms: list[Term] | tuple[Term, ...], ambiguous_zh: set[str] | frozenset[str], sources=()):
+        self.terms: tuple[Term, ...] = tuple(terms)
+        self.ambiguous_zh = frozenset(ambiguous_zh)
+        self.sources: tuple[str, ...] = tuple(str(s) for s in sources)
+        self.fields: tuple[str, ...] = tuple(dict.fromkeys(t.field for t in self.terms))
+        self._by_value = {}
+        for t in self.terms:
+            self._by_value.setdefault((t.field, t.value.lower()), t)
+        self._en: dict[tuple[str, ...], Term] = {}  # later terms never override earlier ones
+        for t in self.terms:
+            for w in t.en:
+                self._en.setdefault(tuple(_en_tokens(w)), t)
+        self._en_max = max((len(k) for k in self._en), default=1)
+        self._zh: dict[str, Term] = {}
+        for t in self.terms:
+            for w in t.zh:
+                self._zh.setdefault(w.lower(), t)
+        self._tok = None
+        self._tok_lock = threading.Lock()
+
+    # ---- loading --------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_PATH) -> Lexicon:
+        terms, ambiguous = _read_table(Path(path))
+        return cls(terms, ambiguous, [path])
+
+    def extended(self, path: str | Path) -> Lexicon:
+        """This lexicon plus a shop's file: new values and fields are added; new surface forms of
+        an existing value are appended (its preferred wording stays); a form that already means
+        something keeps its meaning."""
+        extra, ambiguous = _read_table(Path(path))
+        terms = list(self.terms)
+        index = {(t.field, t.value.lower()): k for k, t in enumerate(terms)}
+        for t in extra:
+            k = index.get((t.field, t.value.lower()))
+            if k is None:
+                index[(t.field, t.value.lower())] = len(terms)
+                terms.append(t)
+            else:
+                old = terms[k]
+                terms[k] = Term(
+                    old.field, old.value, tuple(dict.fromkeys(old.en + t.en)), tuple(dict.fromkeys(old.zh + t.zh))
+                )
+        return Lexicon(terms, self.ambiguous_zh | ambiguous, [*self.sources, path])
+
+    def fingerprint(self) -> str:
+        """Content hash: a store records it because derived types and field maps depend on it."""
+        h = hashlib.sha256()
+        for t in self.terms:
+            h.update(repr((t.field, t.value, t.en, t.zh)).encode())
+        h.update("".join(sorted(self.ambiguous_zh)).encode())
+        return h.hexdigest()[:16]
+
+    # ---- lookups --------------------------------------------------------------------------
+    def lookup(self, field: str, value: str) -> Term | None:
+        return self._by_value.get((field, str(value).lower()))
+
+    def wording(self, field: str, value: str, lang: str = "en") -> str:
+        """The preferred surface form of a value in a language (falls back to the value itself)."""
+        term = self.lookup(field, value)
+        if term is None:
+            return str(value).lower() if lang == "en" else str(value)
+        forms = term.en if lang == "en" else term.zh
+        return forms[0] if forms else str(value)
+
+    def product_type(self, title: str | None) -> str | None:
+        """Canonical product type named in a title, preferring the last type word ("Nike Men Shoe Socks" -> socks)."""
+        if not title:
+            return None
+        found = [m for m in self._parse_en(title) if m.field == "type"]
+        return found[-1].value if found else None
+
+    # ---- parsing --------------------------------------------------------------------------
+    def parse(self, text: str) -> list[Match]:
+        """Lexicon terms in an English and/or Chinese text, in order of position; Chinese
+        matches win over English ones on the same characters."""
+        if not text:
+            return []
+        zh = self._zh_matches(text) if _CJK.search(text) else []
+        taken = [False] * len(text)
+        for m in zh:
+            for k in range(m.start, m.end):
+                taken[k] = True
+        en = [m for m in self._parse_en(text) if not any(taken[m.start : m.end])]
+        return sorted(zh + en, key=lambda m: m.start)
+
+    def _parse_en(self, text: str) -> list[Match]:
+        """Greedy longest n-gram over word tokens, with character spans."""
+        out: list[Match] = []
+        spans = [(m.group(), m.start(), m.end()) for m in _EN_TOKEN.finditer(text.lower())]
+        i = 0
+        while i < len(spans):
+            for n in range(min(self._en_max, len(spans) - i), 0, -1):
+                term = self._en.get(tuple(s[0] for s in spans[i : i + n]))
+                if term is not None:
+                    start, end = spans[i][1], spans[i + n - 1][2]
+                    out.append(Match(term.field, term.value, text[start:end], start, end, "en"))
+                    i += n
+                    break
+            else:
+                i += 1
+        return out
+
+    def _tokenizer(self):
+        """jieba with every multi-character Chinese form added (so 'T恤' stays whole); built once, on first use."""
+        if self._tok is None:
+            with self._tok_lock:
+                if self._tok is None:
+                    self._tok = jieba_tokenizer(tuple(sorted({w for t in self.terms for w in t.zh if len(w) > 1})))
+        return self._tok
+
+    def _cover(self, token: str) -> list[tuple[int, int, Term]] | None:
+        """Split `token` entirely into lexicon forms (fewest pieces), or None if impossible."""
+        low = token.lower()
+        n = len(low)
+        best: list[list[tuple[int, int, Term]] | None] = [None] * (n + 1)
+        best[0] = []
+        for i in range(n):
+            if best[i] is None:
+                continue
+            for j in range(n, i, -1):
+                term = self._zh.get(low[i:j])
+                if term is not None:
+                    cand = best[i] + [(i, j, term)]
+                    if best[j] is None or len(cand) < len(best[j]):
+                        best[j] = cand
+        return best[n]
+
+    def _zh_matches(self, text: str) -> list[Match]:
+        found: list[list[Match]] = []  # matches per non-blank token
+        pos = 0
+        for tok in self._tokenizer().cut(text, HMM=True):
+            start = text.find(tok, pos)
+            if start < 0:
+                start = pos
+            pos = start + len(tok)
+            if not tok.strip():
+                continue
+            if not _CJK.search(tok):
+                found.append([])
+                continue
+            pieces = self._cover(tok) or []
+            found.append(
+                [Match(t.field, t.value, text[start + i : start + j], start + i, start + j, "zh") for i, j, t in pieces]
+            )
+        out: list[Match] = []
+        for n, ms in enumerate(found):
+            if len(ms) == 1 and ms[0].surface in self.ambiguous_zh:
+                if not any(found[x] for x in (n - 1, n + 1) if 0 <= x < len(found)):
+                    continue
+            out.extend(ms)
+        return out
 
 
-def product_type(title: str | None) -> str | None:
-    """Canonical product type named in a title, preferring the last type word ("Nike Men Shoe Socks" -> socks)."""
-    if not title:
-        return None
-    found = [m for m in parse(title) if m.field == "type" and m.lang == "en"]
-    return found[-1].value if found else None
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    """The shipped lexicon, read on first use."""
+    return Lexicon.load(DEFAULT_PATH)
 
 
-def wording(field: str, value: str, lang: str = "en") -> str:
-    """The preferred surface form of a value in a language (falls back to the value itself)."""
-    term = lookup(field, value)
-    if term is None:
-        return str(value).lower() if lang == "en" else str(value)
-    forms = term.en if lang == "en" else term.zh
-    return forms[0] if forms else str(value)
+def lexicon_for(extension: str | Path | None) -> Lexicon:
+    """The shipped lexicon, extended by a shop's file when one is configured."""
+    return default_lexicon() if extension is None else default_lexicon().extended(extension)
 
 
-def to_english(text: str) -> str:
-    """Replace Chinese lexicon terms by their English wording, keep the rest.
+# Module-level helpers read the shipped lexicon; code that serves a store passes its own `Lexicon`.
+def lookup(field: str, value: str, lex: Lexicon | None = None) -> Term | None:
+    return (lex or default_lexicon()).lookup(field, value)
 
-    Lets an English catalog's BM25 and English-leaning encoders serve Chinese
-    queries ("男士黑色运动鞋" -> "men black shoes").
-    """
-    out, last = [], 0
-    for m in parse(text):
-        if m.lang != "zh":
-            continue
-        out.append(text[last : m.start])
-        out.append(" " + wording(m.field, m.value, "en") + " ")
-        last = m.end
-    out.append(text[last:])
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+def wording(field: str, value: str, lang: str = "en", lex: Lexicon | None = None) -> str:
+    return (lex or default_lexicon()).wording(field, value, lang)
+
+
+def product_type(title: str | None, lex: Lexicon | None = None) -> str | None:
+    return (lex or default_lexicon()).product_type(title)
+
+
+def parse(text: str, lex: Lexicon | None = None) -> list[Match]:
+    return (lex or default_lexicon()).parse(text)
+
+
+def __getattr__(name: str) -> Any:
+    # ALL_TERMS / FIELDS stay importable, read lazily from the data file.
+    if name == "ALL_TERMS":
+        return default_lexicon().terms
+    if name == "FIELDS":
+        return default_lexicon().fields
+    raise AttributeError(name)

@@ -1,6 +1,6 @@
 """Text normalisation and tokenisation for lexical search (English + Chinese).
 
-Chinese has no spaces, so BM25 needs a segmenter: CJK runs go through jieba
+Chinese has no spaces, so BM25 needs a segmenter: CJK runs go through jieba (`segment.py`)
 (search mode, so both 运动鞋 and 运动/鞋 are indexed), Latin runs are split on
 non-word characters with hyphens joined ("T-Shirts" -> "tshirt") and a light
 plural fold, so "shoes" matches "shoe".
@@ -8,10 +8,10 @@ plural fold, so "shoes" matches "shoe".
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
-from functools import lru_cache
+
+from .segment import jieba_tokenizer, to_simplified
 
 _RUNS = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([0-9a-z]+(?:[-'][0-9a-z]+)*)")
 _KEEP_S = ("ss", "us", "is")
@@ -23,15 +23,6 @@ def normalise(text: str | None) -> str:
         return ""
     text = unicodedata.normalize("NFKC", str(text)).lower()
     return re.sub(r"\s+", " ", text).strip()
-
-
-@lru_cache(maxsize=1)
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
 
 
 def fold(word: str) -> str:
@@ -46,12 +37,14 @@ def fold(word: str) -> str:
     return w
 
 
-def tokenize(text: str | None) -> list[str]:
-    """Tokens for BM25; the same function runs on documents and queries."""
+def tokenize(text: str | None, simplify: bool = False) -> list[str]:
+    """Tokens for BM25; the same function (and `simplify`) runs on documents and queries.
+    `simplify` reads Traditional Chinese as Simplified first (stores since tokenizer v2)."""
     out: list[str] = []
-    for cjk, latin in _RUNS.findall(normalise(text)):
+    norm = normalise(text)
+    for cjk, latin in _RUNS.findall(to_simplified(norm) if simplify else norm):
         if cjk:
-            out += [t for t in _jieba().lcut_for_search(cjk) if t.strip()]
+            out += [t for t in jieba_tokenizer().lcut_for_search(cjk) if t.strip()]
         elif latin:
             out.append(fold(latin))
     return out

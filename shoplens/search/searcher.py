@@ -13,6 +13,7 @@ from ..config import IndexConfig, SearchConfig
 from ..encoders.base import Encoder
 from ..features.combine import combine_image
 from ..preprocess.image import load_image
+from ..preprocess.lexicon import Lexicon
 from ..preprocess.text import has_cjk, tokenize
 from ..records import Hit, SearchResult
 from ..store.reader import StoreReader
@@ -50,9 +51,21 @@ class QueryEncoder:
 
 
 class Searcher:
-    def __init__(self, reader: StoreReader, qenc: QueryEncoder, heads: Any | None, config: SearchConfig):
+    def __init__(
+        self,
+        reader: StoreReader,
+        qenc: QueryEncoder,
+        heads: Any | None,
+        config: SearchConfig,
+        lex: Lexicon | None = None,
+        image_part_weights: dict[str, float] | None = None,
+    ):
+        """`lex`: the store's lexicon (shop terms included); `image_part_weights`: the weights the
+        store's `image` vectors were combined with (query photos must be combined the same way)."""
         self.reader, self.qenc, self.heads, self.cfg = reader, qenc, heads, config
         self.field_map = reader.manifest.field_map
+        self.lex = lex
+        self.image_part_weights = image_part_weights
 
     # -- helpers ---------------------------------------------------------------------------
     def _mask(self, filters: dict[str, Any]) -> np.ndarray | None:
@@ -98,7 +111,7 @@ class Searcher:
         weights = {**self.cfg.weights, **(q.weights or {})}
         n = max(self.cfg.candidates, q.k)
         filters = dict(q.filters)
-        und = understand(q.text, self.field_map) if q.text else None
+        und = understand(q.text, self.field_map, self.lex) if q.text else None
         if und is not None and q.strict_attributes:
             for col, val in und.attributes.items():
                 filters.setdefault(col, val)
@@ -145,7 +158,11 @@ class Searcher:
                 timed(
                     "image",
                     lambda: retrieve.dense(
-                        "image", vecs["image"], combine_image({k: v[None] for k, v in feats.items()})[0], n, allowed
+                        "image",
+                        vecs["image"],
+                        combine_image({k: v[None] for k, v in feats.items()}, self.image_part_weights)[0],
+                        n,
+                        allowed,
                     ),
                 )
             if self.heads is not None and len(vecs.get("aligned:text", ())) and weights.get("image_to_text", 1) > 0:

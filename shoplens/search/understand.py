@@ -6,24 +6,23 @@ soft boost (and as filters when the shopper asks for strict matching), the
 English wording lets English-only components serve Chinese queries, and
 `to_dict()` is what `explain` shows.
 
-English is matched by the lexicon's longest-n-gram parser. Chinese is first
-segmented with jieba (lexicon words added to its dictionary) and a lexicon
-term is accepted only when a jieba token is covered *entirely* by lexicon
-forms: "黑裙子" -> 黑 + 裙子 is accepted, while the 包 in "包邮" (free
-shipping) or "面包" (bread) and the 男 in "男朋友" are not.
+Parsing is the lexicon's (`preprocess.lexicon.Lexicon.parse`: English n-grams, Chinese
+segmented by jieba and accepted only where a token is covered entirely by lexicon forms);
+the store's lexicon, shop extensions included, is passed in. Traditional Chinese is read as
+Simplified first, so 黑色運動鞋 is understood exactly like 黑色运动鞋.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shoplens.preprocess import lexicon
 from shoplens.preprocess.field_map import DERIVED_TYPE_COLUMN, infer_field_map  # noqa: F401  (re-exported)
+from shoplens.preprocess.lexicon import Lexicon
+from shoplens.preprocess.segment import to_simplified
 
 __all__ = ["Understanding", "AttributeMatch", "understand", "infer_field_map", "DERIVED_TYPE_COLUMN"]
 
@@ -77,115 +76,6 @@ class Understanding:
         }
 
 
-# --------------------------------------------------------------------------- Chinese
-
-_tok_lock = threading.Lock()
-_tokenizer = None
-
-
-def _zh_tokenizer():
-    """A private jieba tokenizer with every lexicon word added (so 'T恤' stays whole)."""
-    global _tokenizer
-    if _tokenizer is None:
-        with _tok_lock:
-            if _tokenizer is None:
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                tok = jieba.Tokenizer()
-                for term in lexicon.ALL_TERMS:
-                    for w in term.zh:
-                        if len(w) > 1:
-                            tok.add_word(w, freq=200_000)
-                tok.initialize()
-                _tokenizer = tok
-    return _tokenizer
-
-
-def _zh_forms() -> dict[str, lexicon.Term]:
-    forms: dict[str, lexicon.Term] = {}
-    for term in lexicon.ALL_TERMS:
-        for w in term.zh:
-            forms.setdefault(w.lower(), term)
-    return forms
-
-
-_ZH_FORMS: dict[str, lexicon.Term] | None = None
-
-
-def _cover(token: str) -> list[tuple[int, int, lexicon.Term]] | None:
-    """Split `token` entirely into lexicon forms (fewest pieces), or None if impossible."""
-    global _ZH_FORMS
-    if _ZH_FORMS is None:
-        _ZH_FORMS = _zh_forms()
-    forms = _ZH_FORMS
-    low = token.lower()
-    n = len(low)
-    best: list[list[tuple[int, int, lexicon.Term]] | None] = [None] * (n + 1)
-    best[0] = []
-    for i in range(n):
-        if best[i] is None:
-            continue
-        for j in range(n, i, -1):
-            term = forms.get(low[i:j])
-            if term is not None:
-                cand = best[i] + [(i, j, term)]
-                if best[j] is None or len(cand) < len(best[j]):
-                    best[j] = cand
-    return best[n]
-
-
-# Single characters that are attribute words only next to another attribute word:
-# 粉 is also "powder", 金/银 "gold/silver metal", 包 "package", 春夏秋冬 are in many names.
-_AMBIGUOUS_ZH = frozenset("粉金银包春夏秋冬")
-
-
-def _zh_matches(text: str) -> list[lexicon.Match]:
-    found: list[tuple[int, list[lexicon.Match]]] = []  # (token number, matches) per covered token
-    pos = 0
-    for k, tok in enumerate(_zh_tokenizer().cut(text, HMM=True)):
-        start = text.find(tok, pos)
-        if start < 0:
-            start = pos
-        pos = start + len(tok)
-        if not tok.strip():
-            continue
-        if not _CJK.search(tok):
-            found.append((k, []))
-            continue
-        pieces = _cover(tok)
-        found.append(
-            (
-                k,
-                [
-                    lexicon.Match(term.field, term.value, text[start + i : start + j], start + i, start + j, "zh")
-                    for i, j, term in (pieces or [])
-                ],
-            )
-        )
-    out: list[lexicon.Match] = []
-    for n, (_k, ms) in enumerate(found):
-        if len(ms) == 1 and ms[0].surface in _AMBIGUOUS_ZH:
-            near = [found[x][1] for x in (n - 1, n + 1) if 0 <= x < len(found)]
-            if not any(near):
-                continue
-        out.extend(ms)
-    return out
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def _parse(text: str) -> list[lexicon.Match]:
-    zh = _zh_matches(text) if _CJK.search(text) else []
-    taken = [False] * len(text)
-    for m in zh:
-        for k in range(m.start, m.end):
-            taken[k] = True
-    en = [m for m in lexicon.parse(text) if m.lang == "en" and not any(taken[m.start : m.end])]
-    return sorted(zh + en, key=lambda m: m.start)
-
-
 def _pick(matches: Iterable[lexicon.Match | AttributeMatch]) -> dict[str, str]:
     """One value per field: the first gender/colour/..., the LAST product type
     ("shoe socks" are socks; "运动 T恤" is a T-shirt)."""
@@ -201,16 +91,30 @@ def _lang(text: str) -> str:
     return "mixed" if zh and en else "zh" if zh else "en" if en else "other"
 
 
-def understand(text: str, field_map: dict[str, str] | None = None) -> Understanding:
-    """Parse gender / colour / type / usage / season out of an EN or ZH query.
+def _read(text: str, lex: Lexicon) -> tuple[list[lexicon.Match], str]:
+    """Lexicon matches and the text their spans index: the shopper's own characters, unless
+    reading Traditional as Simplified changed the length (then the Simplified text)."""
+    simple = to_simplified(text)
+    if simple == text:
+        return lex.parse(text), text
+    raw = lex.parse(simple)
+    if len(simple) != len(text):
+        return raw, simple
+    return [lexicon.Match(m.field, m.value, text[m.start : m.end], m.start, m.end, m.lang) for m in raw], text
+
+
+def understand(text: str, field_map: dict[str, str] | None = None, lex: Lexicon | None = None) -> Understanding:
+    """Parse gender / colour / type / usage / season (and a shop's own fields) out of an EN or ZH query.
 
     `field_map` maps lexicon fields to the catalog's columns (see
     `infer_field_map`); fields the catalog lacks are still reported in
-    `matches` (column=None) but not in `attributes`.
+    `matches` (column=None) but not in `attributes`. `lex`: the store's
+    lexicon (default: the shipped one).
     """
-    text = text or ""
+    query = text or ""
+    lex = lex or lexicon.default_lexicon()
     field_map = dict(field_map or {})
-    raw = _parse(text)
+    raw, text = _read(query, lex)
     matches = [AttributeMatch(m.field, m.value, m.surface, m.start, m.end, m.lang, field_map.get(m.field)) for m in raw]
     chosen = _pick(raw)
     attributes = {field_map[f]: v for f, v in chosen.items() if f in field_map}
@@ -222,12 +126,12 @@ def understand(text: str, field_map: dict[str, str] | None = None) -> Understand
         rlast = m.end
         if m.lang == "zh":
             parts.append(text[last : m.start])
-            parts.append(" " + lexicon.wording(m.field, m.value, "en") + " ")
+            parts.append(" " + lex.wording(m.field, m.value, "en") + " ")
             last = m.end
     parts.append(text[last:])
     resid.append(text[rlast:])
     english = re.sub(r"\s+", " ", "".join(parts)).strip()
     residual = re.sub(r"\s+", " ", " ".join(resid)).strip()
     return Understanding(
-        query=text, lang=_lang(text), attributes=attributes, matches=matches, english=english, residual=residual
+        query=query, lang=_lang(query), attributes=attributes, matches=matches, english=english, residual=residual
     )

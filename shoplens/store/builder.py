@@ -21,37 +21,45 @@ from ..encoders.base import Encoder
 from ..features.combine import combine_image
 from ..features.extract import FeatureSet
 from ..preprocess.field_map import DERIVED_TYPE_COLUMN, infer_field_map
-from ..preprocess.lexicon import product_type
+from ..preprocess.lexicon import Lexicon, default_lexicon
 from ..records import Product
-from .layout import clean_interrupted, new_generation, publish
+from .layout import SCHEMA_VERSION, clean_interrupted, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
 from .products import ProductTable
 from .vectors import FaissIndex
 
 
-def derived_attributes(products: Sequence[Product]) -> list[dict[str, str]]:
+def derived_attributes(products: Sequence[Product], lex: Lexicon | None = None) -> list[dict[str, str]]:
     """Attributes shoplens infers: product type from the title (unless the catalog has a `type` column)."""
+    lex = lex or default_lexicon()
     out = []
     for p in products:
         d: dict[str, str] = {}
         if DERIVED_TYPE_COLUMN not in p.attributes:
-            t = product_type(p.title)
+            t = lex.product_type(p.title)
             if t:
                 d[DERIVED_TYPE_COLUMN] = t
         out.append(d)
     return out
 
 
-def vector_fields(fs: FeatureSet, heads: Any | None) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
-    """field name -> (source, vectors, doc ids) for every vector field a generation holds."""
+def vector_fields(
+    fs: FeatureSet, heads: Any | None, image_part_weights: dict[str, float] | None = None
+) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
+    """field name -> (source, vectors, doc ids) for every vector field a generation holds; the
+    `image` field is re-combined from the cached per-encoder features with `image_part_weights`."""
     fields: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
     t_docs = np.flatnonzero(fs.has_text)
     i_docs = np.flatnonzero(fs.has_image)
     for name, mat in fs.text.items():
         fields[f"text:{name}"] = (f"encoder:{name}", mat[t_docs], t_docs)
     if fs.image:
-        fields["image"] = ("combined:" + "+".join(sorted(fs.image)), combine_image(fs.image)[i_docs], i_docs)
+        fields["image"] = (
+            "combined:" + "+".join(sorted(fs.image)),
+            combine_image(fs.image, image_part_weights)[i_docs],
+            i_docs,
+        )
     if heads is not None:
         if fs.image and all(n in fs.image for n in heads.image_inputs):
             fields["aligned:image"] = (
@@ -77,18 +85,23 @@ def write_generation(
     catalogs: list[str],
     ingest: dict[str, Any],
     cfg: IndexConfig,
+    lex: Lexicon | None = None,
+    config_fingerprint: str | None = None,
 ) -> Manifest:
+    """`lex`: the store's lexicon (derived types, field map); `config_fingerprint`: recorded as is."""
     t0 = time.perf_counter()
+    lex = lex or default_lexicon()
     clean_interrupted(store)
     tmp, final = new_generation(store)
     products = fs.products
-    derived = derived_attributes(products)
+    derived = derived_attributes(products, lex)
     table = ProductTable.create(tmp / "products.sqlite", products, derived)
-    field_map = infer_field_map(table.attribute_values())
+    field_map = infer_field_map(table.attribute_values(), lex=lex)
     table.close()
     (tmp / "vectors").mkdir()
     infos: dict[str, FieldInfo] = {}
-    for name, (source, vecs, docs) in vector_fields(fs, heads).items():
+    part_weights = {n: cfg.image_part_weights.get(n, 1.0) for n in sorted(fs.image)}
+    for name, (source, vecs, docs) in vector_fields(fs, heads, part_weights).items():
         idx = FaissIndex.build(vecs, docs, len(products), cfg.exact_threshold, cfg.hnsw_m, cfg.hnsw_ef_search)
         rel = f"vectors/{name.replace(':', '__')}.faiss"
         idx.save(tmp / rel)
@@ -102,7 +115,7 @@ def write_generation(
         )
     LexicalIndex.build(tmp / "lexical", products)
     manifest = Manifest(
-        schema_version=1,
+        schema_version=SCHEMA_VERSION,
         shoplens_version=__version__,
         generation=final.name,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -120,7 +133,10 @@ def write_generation(
         lexical={"path": "lexical", "tokenizer": TOKENIZER_VERSION, "docs": len(products)},
         ingest=ingest,
         timings_s={**fs.timings_s, "write": time.perf_counter() - t0},
+        image_part_weights=part_weights if "image" in infos else {},
+        config_fingerprint=config_fingerprint,
+        lexicon=lex.fingerprint(),
     )
     manifest.save(tmp)
-    publish(store, tmp, final)
+    publish(store, tmp, final, keep=cfg.keep_generations)
     return manifest

@@ -28,7 +28,9 @@ from pathlib import Path
 from ..errors import StoreError  # noqa: F401  (re-exported)
 from ..fsutil import fsync_dir, write_atomic  # noqa: F401  (write_atomic re-exported)
 
-SCHEMA_VERSION = 1
+# v2: the manifest records the image part weights and the settings fingerprint (store/migrate.py
+# upgrades a v1 store).
+SCHEMA_VERSION = 2
 
 
 def current_generation(store: Path) -> Path | None:

@@ -18,7 +18,9 @@ import tantivy
 from ..preprocess.text import tokenize
 from ..records import Product
 
-TOKENIZER_VERSION = "shoplens-tok-1"
+# v2 reads Traditional Chinese as Simplified on both sides; a v1 index keeps v1 query tokens.
+TOKENIZER_VERSION = "shoplens-tok-2"
+_SIMPLIFYING = {"shoplens-tok-2"}
 
 
 def _schema() -> tantivy.Schema:
@@ -29,8 +31,9 @@ def _schema() -> tantivy.Schema:
 
 
 class LexicalIndex:
-    def __init__(self, index: tantivy.Index):
+    def __init__(self, index: tantivy.Index, tokenizer: str = TOKENIZER_VERSION):
         self.index = index
+        self.simplify = tokenizer in _SIMPLIFYING
         self.schema = index.schema
         self._searcher = index.searcher()
 
@@ -42,7 +45,7 @@ class LexicalIndex:
         for doc, p in enumerate(products):
             d = tantivy.Document()
             d.add_unsigned("doc", doc)
-            toks = tokenize(p.text())
+            toks = tokenize(p.text(), simplify=True)
             if toks:
                 d.add_text("tokens", " ".join(toks))
             writer.add_document(d)
@@ -52,14 +55,15 @@ class LexicalIndex:
         return cls(index)
 
     @classmethod
-    def load(cls, path: Path) -> LexicalIndex:
-        return cls(tantivy.Index.open(str(path)))
+    def load(cls, path: Path, tokenizer: str = TOKENIZER_VERSION) -> LexicalIndex:
+        """`tokenizer`: the version the index was built with (its manifest says), so queries get the same tokens."""
+        return cls(tantivy.Index.open(str(path)), tokenizer)
 
     def search(
         self, text: str, k: int, allowed_docs: np.ndarray | None = None, extra_tokens: Sequence[str] = ()
     ) -> tuple[np.ndarray, np.ndarray]:
         """BM25 top-k; `allowed_docs` (bool mask from the product table) restricts matching before ranking."""
-        toks = list(dict.fromkeys(tokenize(text) + list(extra_tokens)))
+        toks = list(dict.fromkeys(tokenize(text, self.simplify) + list(extra_tokens)))
         if not toks:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         should = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "tokens", t)) for t in toks]

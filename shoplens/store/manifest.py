@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .layout import SCHEMA_VERSION, StoreError, write_atomic
+from .layout import StoreError, write_atomic
+from .schema import upgrade_manifest
 
 
 @dataclass
@@ -37,6 +38,13 @@ class Manifest:
     lexical: dict[str, Any]
     ingest: dict[str, Any] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    # since schema v2: the weights the `image` vectors were combined with (query photos must be
+    # combined the same way), the hash of the settings that shaped this build
+    # (config_file.build_fingerprint; None for a store migrated from v1), and the lexicon's hash
+    image_part_weights: dict[str, float] = field(default_factory=dict)
+    config_fingerprint: str | None = None
+    lexicon: str | None = None
+    migrated_from: int | None = None  # schema version this generation was migrated from, if any
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False, sort_keys=True)
@@ -46,15 +54,24 @@ class Manifest:
 
     @classmethod
     def load(cls, gen_dir: Path) -> Manifest:
-        path = gen_dir / "manifest.json"
-        try:
-            d = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise StoreError(f"{path}: unreadable manifest ({e})") from e
-        if d.get("schema_version") != SCHEMA_VERSION:
-            raise StoreError(
-                f"{gen_dir}: store schema v{d.get('schema_version')} but this shoplens reads "
-                f"v{SCHEMA_VERSION}; rebuild it with `shoplens index CATALOG --store DIR --rebuild`"
-            )
+        """The manifest of a generation, read as the current schema: an older one is upgraded in
+        memory (`schema.py`), so old stores stay readable; `shoplens migrate` writes the upgrade."""
+        return cls.from_dict(upgrade_manifest(read_manifest(gen_dir), gen_dir))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Manifest:
+        d = dict(d)
         d["fields"] = {k: FieldInfo(**v) for k, v in d["fields"].items()}
         return cls(**d)
+
+
+def read_manifest(gen_dir: Path) -> dict[str, Any]:
+    """The raw manifest document of a generation, whatever its schema version."""
+    path = gen_dir / "manifest.json"
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise StoreError(f"{path}: unreadable manifest ({e})") from e
+    if not isinstance(d, dict):
+        raise StoreError(f"{path}: unreadable manifest (not a JSON object)")
+    return d

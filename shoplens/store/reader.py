@@ -28,9 +28,10 @@ class StoreReader:
         self.products = ProductTable(gen / "products.sqlite")
         n = self.manifest.products
         self.vectors = {
-            name: FaissIndex.load(gen / info.file, n, cfg.hnsw_ef_search) for name, info in self.manifest.fields.items()
+            name: FaissIndex.load(gen / info.file, n, cfg.hnsw_ef_search, cfg.exact_subset)
+            for name, info in self.manifest.fields.items()
         }
-        self.lexical = LexicalIndex.load(gen / "lexical")
+        self.lexical = LexicalIndex.load(gen / "lexical", self.manifest.lexical.get("tokenizer", "shoplens-tok-1"))
         self._attr_fields: set[str] | None = None
         self._avail: dict[str, np.ndarray] | None = None
 
@@ -72,3 +73,5 @@ class StoreReader:
 
     def close(self) -> None:
         self.products.close()
+        self.vectors = {}
+        self.lexical = None

@@ -28,9 +28,11 @@ class VectorIndex(Protocol):
 
 
 class FaissIndex:
-    EXACT_SUBSET = 20_000
-
-    def __init__(self, index: faiss.Index, docs: np.ndarray, n_docs: int, ef_search: int = 128):
+    def __init__(
+        self, index: faiss.Index, docs: np.ndarray, n_docs: int, ef_search: int = 128, exact_subset: int = 20_000
+    ):
+        """`exact_subset` (IndexConfig.exact_subset): filtered HNSW search scores the allowed rows
+        exactly when there are at most this many."""
         self.index = index
         self.docs = docs.astype(np.int64)  # row -> doc
         self.row_of = np.full(n_docs, -1, dtype=np.int64)  # doc -> row
@@ -38,6 +40,7 @@ class FaissIndex:
         self.dim = index.d
         self.kind = "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
         self.ef_search = ef_search
+        self.exact_subset = exact_subset
         if self.kind == "hnsw":
             index.hnsw.efSearch = ef_search
 
@@ -66,8 +69,8 @@ class FaissIndex:
         np.save(path.with_suffix(".docs.npy"), self.docs)
 
     @classmethod
-    def load(cls, path: Path, n_docs: int, ef_search: int = 128) -> FaissIndex:
-        return cls(faiss.read_index(str(path)), np.load(path.with_suffix(".docs.npy")), n_docs, ef_search)
+    def load(cls, path: Path, n_docs: int, ef_search: int = 128, exact_subset: int = 20_000) -> FaissIndex:
+        return cls(faiss.read_index(str(path)), np.load(path.with_suffix(".docs.npy")), n_docs, ef_search, exact_subset)
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -91,7 +94,7 @@ class FaissIndex:
             rows_ok = rows_ok[rows_ok >= 0]
             if len(rows_ok) == 0:
                 return np.zeros(0, np.float32), np.zeros(0, np.int64)
-            if self.kind == "flat" or len(rows_ok) <= self.EXACT_SUBSET:
+            if self.kind == "flat" or len(rows_ok) <= self.exact_subset:
                 vecs = self.index.reconstruct_batch(rows_ok)
                 s = vecs @ q[0]
                 top = np.argsort(-s, kind="stable")[:k]

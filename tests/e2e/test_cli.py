@@ -90,7 +90,7 @@ def test_interrupted_index_leaves_store_intact_and_resumes(tmp_path, onnx_cache)
     assert done_before > 20 * 5
     run("index", big, "--store", store, "--no-align", "--quiet", env=env)
     assert (store / "CURRENT").read_text() != gen
-    info = json.loads(run("info", "--store", store).stdout)
+    info = json.loads(run("info", "--store", store, "--json").stdout)["manifest"]
     assert info["products"] == 200
 
 
@@ -118,7 +118,7 @@ def test_align_command_publishes_a_new_generation(small_store, tmp_path):
         assert set(val[direction]) >= {"R@1", "R@5", "R@10", "MRR"}
         assert val[direction]["R@10"] > 10 / metrics["val_products"]  # far above chance
     assert (store / "CURRENT").read_text() != gen
-    info = json.loads(run("info", "--store", store).stdout)
+    info = json.loads(run("info", "--store", store, "--json").stdout)["manifest"]
     assert info["heads"]["source"] in ("trained on this store", "shipped defaults")
     assert info["heads"]["metrics"]
     assert "aligned:image" in info["fields"] and info["ingest"].get("aligned") is True

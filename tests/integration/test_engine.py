@@ -20,7 +20,7 @@ QUIET = BuildConfig(progress=False, auto_align=False)
 
 def test_store_manifest_records_models_and_fields(small_engine):
     m = small_engine.manifest
-    assert m.products == 240 and m.schema_version == 1
+    assert m.products == 240 and m.schema_version == 2
     assert {"e5", "use", "mobilenet_v2", "efficientnet_lite0", "colour"} <= set(m.encoders)
     assert all(len(e["fingerprint"]) >= 8 for e in m.encoders.values())
     assert m.fields["image"].rows == 240 and m.fields["text:e5"].dim == 384

@@ -14,7 +14,7 @@ PKG = Path(__file__).resolve().parents[2] / "shoplens"
 
 # Lowest first. A module may import modules of its own layer or of lower ones, never higher.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("records/config/errors", {"__init__", "records", "config", "errors", "jsonlines", "fsutil"}),
+    ("records/config/errors", {"__init__", "records", "config", "config_file", "errors", "jsonlines", "fsutil"}),
     ("catalog", {"catalog"}),
     ("preprocess", {"preprocess"}),
     # Offline evaluation (TREC files, judgments, click models) and the behaviour log need only the
