@@ -10,10 +10,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from ..engine import Engine
 from ..errors import QueryError
-from ..records import SearchResult
 from ..search.query import Query as SearchQuery
 from ..search.query import parse_filters
-from .errors import NotAvailable, NotFound
+from .errors import NotFound
 from .models import ErrorModel, SearchResponse
 from .render import render_result
 from .state import ServerState, state_of
@@ -168,18 +167,6 @@ async def search_post(
     return await run_search(state_of(request), sq, image_hash, explain, log)
 
 
-def similar_fallback(engine: Engine, pid: str, k: int) -> SearchResult:
-    """Until `Engine.similar` lands (h7): search by the product's own photo and title, minus itself."""
-    p = engine.products([pid]).get(pid)
-    if p is None:
-        raise NotFound(f"no product with id {pid!r}")
-    if not p.images and not p.title:
-        raise QueryError(f"product {pid!r} has neither a photo nor a title to compare")
-    res = engine.search(text=p.title or None, image=p.images[0] if p.images else None, k=min(k + 1, 1000))
-    res.hits = [h for h in res.hits if h.id != pid][:k]
-    return res
-
-
 @router.get("/products/{pid}/similar", response_model=SearchResponse, responses=ERRORS, tags=["products"])
 async def similar(
     request: Request,
@@ -197,7 +184,7 @@ async def similar(
     def work(engine: Engine):
         if engine.reader.products.doc_of(pid) is None:
             raise NotFound(f"no product with id {pid!r}")
-        res = engine.similar(pid, k=k) if hasattr(engine, "similar") else similar_fallback(engine, pid, k)
+        res = engine.similar(pid, k=k)
         out = render_result(engine, res, explain)
         if log:
             out["query_id"] = engine.feedback.log_query(
@@ -217,8 +204,6 @@ async def recommend(
     st = state_of(request)
 
     def work(engine: Engine):
-        if not hasattr(engine, "recommend"):
-            raise NotAvailable("recommendations are not available in this shoplens yet (they need Engine.recommend)")
         return render_result(engine, engine.recommend(user, k=k), False)
 
     return await st.call(work)
