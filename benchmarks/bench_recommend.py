@@ -46,9 +46,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common as C  # noqa: E402
 
+from shoplens.config import RecommendConfig  # noqa: E402
 from shoplens.evaluate.metrics import evaluate  # noqa: E402
 from shoplens.feedback.log import FeedbackLog  # noqa: E402
-from shoplens.recommend.config import RecommendConfig  # noqa: E402
 from shoplens.recommend.coview import (
     CoViewModel,  # noqa: E402
     recent_items,  # noqa: E402

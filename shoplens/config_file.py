@@ -15,9 +15,9 @@ the default), then the store's file, then the defaults. Every value's source is 
     keep_generations = 3
 
 Tables: [encoders], [index], [search] (with [search.weights], [search.predicted_attribute_floors]),
-[build], [evaluate]. A table such as [search.weights] is merged over the default table, so it
-names only what changes. Unknown keys, wrong types and out-of-range values are `ConfigError`s
-naming the key.
+[recommend] (with [recommend.weights], [recommend.action_weights]), [build], [evaluate]. A table
+such as [search.weights] is merged over the default table, so it names only what changes.
+Unknown keys, wrong types and out-of-range values are `ConfigError`s naming the key.
 """
 
 from __future__ import annotations
@@ -35,7 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import BuildConfig, EncoderConfig, EngineConfig, EvaluateConfig, IndexConfig, SearchConfig
+from .config import (
+    BuildConfig,
+    EncoderConfig,
+    EngineConfig,
+    EvaluateConfig,
+    IndexConfig,
+    RecommendConfig,
+    SearchConfig,
+)
 from .errors import ConfigError
 
 FILE_NAME = "shoplens.toml"
@@ -47,6 +55,7 @@ SECTIONS: dict[str, type] = {
     "encoders": EncoderConfig,
     "index": IndexConfig,
     "search": SearchConfig,
+    "recommend": RecommendConfig,
     "build": BuildConfig,
     "evaluate": EvaluateConfig,
 }
@@ -77,6 +86,7 @@ class Settings:
             "encoders": self.engine.encoders,
             "index": self.engine.index,
             "search": self.engine.search,
+            "recommend": self.engine.recommend,
             "build": self.build,
             "evaluate": self.evaluate,
             "lexicon": self.engine.lexicon,
@@ -294,7 +304,11 @@ class _Layers:
     def build(self) -> tuple[EngineConfig, BuildConfig, EvaluateConfig]:
         made = {name: cls(**self.values[name]) for name, cls in SECTIONS.items()}
         engine = EngineConfig(
-            encoders=made["encoders"], index=made["index"], search=made["search"], lexicon=self.top.get("lexicon")
+            encoders=made["encoders"],
+            index=made["index"],
+            search=made["search"],
+            recommend=made["recommend"],
+            lexicon=self.top.get("lexicon"),
         )
         return engine, made["build"], made["evaluate"]
 
@@ -316,7 +330,7 @@ def load_settings(
     else:
         path = None
     if engine is not None:
-        for name in ("encoders", "index", "search"):
+        for name in ("encoders", "index", "search", "recommend"):
             layers.apply_given(name, getattr(engine, name), CODE)
         if engine.lexicon is not None:
             layers.set("lexicon", engine.lexicon, CODE, "code", None)

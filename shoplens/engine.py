@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import load_catalog, log_issues, log_report
-from .config import BuildConfig, EngineConfig
+from .config import BuildConfig, EngineConfig, RecommendConfig
 from .config_file import Settings, build_fingerprint, load_settings
 from .encoders import registry
 from .encoders.base import Encoder
@@ -22,7 +22,6 @@ from .features.cache import FeatureCache
 from .features.extract import FeatureSet, encode_catalog
 from .feedback.log import EventReport, FeedbackLog
 from .preprocess.lexicon import Lexicon, lexicon_for
-from .recommend.config import RecommendConfig
 from .recommend.service import Recommendations
 from .records import IngestReport, Product, SearchResult
 from .search.query import Query
@@ -81,7 +80,7 @@ class Engine:
         self.report: IngestReport | None = None
         self._feedback: FeedbackLog | None = None
         # Kept across `align` (which re-runs __init__ on the new generation).
-        self.recommend_config: RecommendConfig = getattr(self, "recommend_config", None) or RecommendConfig()
+        self.recommend_config: RecommendConfig = self.config.recommend
         self._recommendations: Recommendations | None = None
 
     # ---- opening / building ---------------------------------------------------------------

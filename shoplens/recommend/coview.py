@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from .config import RecommendConfig
+from ..config import RecommendConfig
 from .sessions import Interaction
 
 DAY_S = 86_400.0

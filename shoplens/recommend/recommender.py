@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import RecommendConfig
 from ..records import ComponentScore
 from ..search.fuse import Ranked, rrf
-from .config import RecommendConfig
 from .coview import CoViewModel, recent_items
 from .sessions import Interaction
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from ..config import RecommendConfig
 from ..errors import QueryError
 from ..feedback.log import FeedbackLog
 from ..records import Hit, SearchResult
 from ..store.reader import StoreReader
-from .config import RecommendConfig
 from .coview import CoViewModel
 from .profile import profile_vector
 from .recommender import recommend_items

@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..config import RecommendConfig
 from ..feedback.log import FeedbackLog
-from .config import RecommendConfig
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import RecommendConfig
 from ..errors import QueryError
 from ..records import ComponentScore
 from ..search.fuse import Ranked, rrf
 from ..store.reader import StoreReader
-from .config import RecommendConfig
 
 SIDES = ("photo", "text")
 _BLAS = None

@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from shoplens.config import RecommendConfig
 from shoplens.feedback.log import FeedbackLog
-from shoplens.recommend.config import RecommendConfig
 from shoplens.recommend.coview import CoViewModel
 from shoplens.recommend.profile import profile_vector
 from shoplens.recommend.recommender import recommend_items
