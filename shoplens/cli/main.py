@@ -13,6 +13,8 @@ from .. import __version__
 from ..errors import ShoplensError, UsageError
 from . import align as align_cli
 from . import evaluate as evaluate_cli
+from . import feedback as feedback_cli
+from . import rank as rank_cli
 
 
 def _engine_config(args: argparse.Namespace):
@@ -48,6 +50,8 @@ def _print_result(res, args) -> None:
     if args.json:
         print(json.dumps(res.to_json(explain=args.explain), ensure_ascii=False))
         return
+    if res.query_id:
+        print(f"query_id: {res.query_id}")
     und = res.understanding
     if und and und.get("attributes"):
         print("understood: " + ", ".join(f"{k}={v}" for k, v in und["attributes"].items()))
@@ -56,6 +60,12 @@ def _print_result(res, args) -> None:
         if args.explain:
             for name, c in sorted(h.components.items(), key=lambda kv: -kv[1].contribution):
                 print(f"       {name:<18} rank {c.rank:>4}  score {c.score:9.4f}  +{c.contribution:.4f}")
+            if h.ranker:
+                r = h.ranker
+                print(
+                    f"       ranker p={r['score']:.3f} (fused rank {r['fused_rank']}); strongest: "
+                    + ", ".join(f"{g} {d:+.2f}" for g, d in r.get("strongest", {}).items())
+                )
             if h.predicted:
                 print(
                     "       seen in the photo: " + ", ".join(f"{f} {v} ({p:.2f})" for f, (v, p) in h.predicted.items())
@@ -85,7 +95,8 @@ def cmd_search(args: argparse.Namespace) -> int:
                 q = Query.from_json(obj, k=args.k, where=f"{args.batch}, line {n}")
                 if weights:
                     q.weights = weights
-                res = engine.search_query(q)
+                q.user = q.user or args.user
+                res = engine.search_query(q, log=args.log, rerank=not args.no_rerank, explain=args.explain)
                 print(json.dumps(res.to_json(explain=args.explain), ensure_ascii=False), flush=True)
         return 0
     if not args.text and not args.image:
@@ -100,8 +111,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         ),
         strict_attributes=args.strict_attributes,
         weights=weights,
+        user=args.user,
     )
-    _print_result(engine.search_query(q), args)
+    _print_result(engine.search_query(q, log=args.log, rerank=not args.no_rerank, explain=args.explain), args)
     return 0
 
 
@@ -156,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch", metavar="QUERIES.jsonl", help="one JSON query per line ('-' = stdin)")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--explain", action="store_true", help="per-component score and rank for every hit")
+    sp.add_argument("--log", action="store_true", help="record the search in the store's feedback log (prints its id)")
+    sp.add_argument("--user", help="shopper id: personalises the ranking and attributes logged searches")
+    sp.add_argument("--no-rerank", action="store_true", help="the engine without the learned ranker")
     sp.set_defaults(func=cmd_search)
 
     sp = sub.add_parser("info", help="print a store's manifest")
@@ -170,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     align_cli.add_align_parser(sub)
     evaluate_cli.add_eval_parser(sub)
     evaluate_cli.add_judgments_parser(sub)
+    feedback_cli.add_feedback_parser(sub)
+    rank_cli.add_rank_parser(sub)
     return p
 
 
