@@ -82,6 +82,7 @@ class ProfileBuilder:
         self.vectors_of, self.attributes_of = vectors_of, attributes_of
         self.config = config or ProfileConfig()
         self._acc: dict[str, _Acc] = {}
+        self._pop: _Acc | None = None  # every user's interactions pooled: what "typical" looks like
         self._half_life_s = self.config.half_life_days * 86400.0
 
     def __contains__(self, user: str) -> bool:
@@ -106,6 +107,13 @@ class ProfileBuilder:
         acc = self._acc.get(user)
         if acc is None:
             acc = self._acc[user] = _Acc(when)
+        if self._pop is None:
+            self._pop = _Acc(when)
+        self._add(acc, w, when, vecs, attrs)
+        self._add(self._pop, w, when, None, attrs)
+        return True
+
+    def _add(self, acc: _Acc, w: float, when: float, vecs, attrs) -> None:
         if when > acc.t_ref:
             acc.scale(self._decay(when - acc.t_ref))
             acc.t_ref = when
@@ -120,14 +128,19 @@ class ProfileBuilder:
         for f, v in (attrs or {}).items():
             vals = acc.attrs.setdefault(f, {})
             vals[v] = vals.get(v, 0.0) + w
-        return True
 
     def add_all(self, events: Iterable[tuple[str | None, str | None, str, float]]) -> int:
         return sum(self.add(*e) for e in events)
 
+    def population(self, now: float | None = None) -> UserProfile | None:
+        """All users pooled (attribute shares only): the baseline a user's taste is measured against."""
+        return self._profile("*", self._pop, now)
+
     def get(self, user: str | None, now: float | None = None) -> UserProfile | None:
         """The user's profile decayed to `now` (default: their last event); None for an unknown user."""
-        acc = self._acc.get(user) if user else None
+        return self._profile(user or "", self._acc.get(user) if user else None, now)
+
+    def _profile(self, user: str, acc: _Acc | None, now: float | None) -> UserProfile | None:
         if acc is None:
             return None
         now = acc.t_ref if now is None else max(now, acc.t_ref)

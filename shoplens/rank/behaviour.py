@@ -97,24 +97,21 @@ class Behaviour:
 
     # -- reading --------------------------------------------------------------------------
     def features(self, ids: list[str], query: str | None, now: float, prior_weight: float = 20.0) -> np.ndarray:
-        """[n, 6]: smoothed CTR, log clicks, log impressions, recency, query CTR, log query impressions.
+        """[n, 3]: smoothed CTR, recency of the last click, this query's smoothed CTR (features.BEHAVIOUR).
 
         CTRs are shrunk towards the log's mean CTR with `prior_weight` pseudo-impressions, so a product
         clicked once in one showing does not outrank one clicked 30 times in 100."""
         prior = (self.total_clicks + 1) / (self.total_impr + 10)
         key = normalise(query) if query else ""
-        out = np.zeros((len(ids), 6), np.float32)
+        out = np.zeros((len(ids), 3), np.float32)
         for i, pid in enumerate(ids):
             im, cl = self.impr.get(pid, 0.0), self.clicks.get(pid, 0.0)
             out[i, 0] = (cl + prior_weight * prior) / (im + prior_weight) / prior
-            out[i, 1] = math.log1p(cl)
-            out[i, 2] = math.log1p(im)
             last = self.last_click.get(pid)
-            out[i, 3] = math.exp(-max(now - last, 0.0) / (7 * 86400.0)) if last is not None else 0.0
+            out[i, 1] = math.exp(-max(now - last, 0.0) / (7 * 86400.0)) if last is not None else 0.0
             if key:
                 qi, qc = self.q_impr.get((key, pid), 0.0), self.q_clicks.get((key, pid), 0.0)
-                out[i, 4] = (qc + prior_weight * prior) / (qi + prior_weight) / prior
-                out[i, 5] = math.log1p(qi)
+                out[i, 2] = (qc + prior_weight * prior) / (qi + prior_weight) / prior
             else:
-                out[i, 4] = 1.0
+                out[i, 2] = 1.0
         return out

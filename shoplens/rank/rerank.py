@@ -88,6 +88,7 @@ class Reranker:
             self.behaviour.features(ids, text, now),
             self.behaviour.profiles.get(user, now),
             self.depth,
+            self.behaviour.profiles.population(now),
         )
 
     def rerank(

@@ -93,6 +93,7 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
                         beh.features(shown, q.user_query, now),
                         beh.profiles.get(user, now),
                         cfg.depth,
+                        beh.profiles.population(now),
                     )
                     xs.append(x)
                     ys += labels
