@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--shift-block", type=int, default=200, help="sessions per block after the taste shift")
     ap.add_argument("--latency-queries", type=int, default=100, help="distinct texts per mode")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--half-life-days",
+        type=float,
+        default=7.0,
+        help="profile half-life (simulated time: one hour between sessions); sets how fast a taste shift is followed",
+    )
     ap.add_argument("--store", type=Path, help="store directory (default benchmarks/out/stores/ranker_<rows>)")
     args = ap.parse_args(argv)
 
@@ -99,7 +105,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     st = sim.run(logged_search, engine.record_events, shoppers, train_q, args.train_searches)
     print(f"simulated {st.searches} searches, {st.clicks} clicks, {st.carts} carts ({time.perf_counter() - t0:.0f} s)")
-    metrics = engine.train_ranker()
+    from shoplens.feedback.profiles import ProfileConfig
+    from shoplens.rank.context import RankerConfig
+
+    metrics = engine.train_ranker(RankerConfig(profile=ProfileConfig(half_life_days=args.half_life_days)))
     ranked_ndcg = {"held_out": ndcg(judged, held, True), "trained": ndcg(judged, train_q, True)}
     out["simulator"] = {
         "searches": st.searches,
@@ -124,8 +133,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"re-rank of {lat['candidates']} candidates p50 {lat['rerank_p50_ms']:.2f} ms (p99 {lat['rerank_p99_ms']:.2f})"
     )
     if args.shift_blocks:
-        out["taste_shift"] = taste_shift(engine, sim, shoppers, judged, held, train_q, args, ndcg, logged_search)
-        out["taste_shift"]["lift_before_shift"] = ranked_ndcg["held_out"] - base["held_out"]
+        ts = out["taste_shift"] = taste_shift(engine, sim, shoppers, judged, held, train_q, args, ndcg, logged_search)
+        lift = ts["lift_before_shift"] = ranked_ndcg["held_out"] - base["held_out"]
+        for b in ts["blocks"]:
+            for key in ("ndcg10_live_features", "ndcg10_after_incremental_update"):
+                b["recovery_" + key.removeprefix("ndcg10_")] = (b[key] - ts["ndcg10_without_ranker"]) / lift
+            print(
+                f"  recovery of the pre-shift lift after {b['events_since_shift']} events: "
+                f"{b['recovery_live_features']:.0%} (live features), "
+                f"{b['recovery_after_incremental_update']:.0%} (after incremental update)"
+            )
     path = C.write_json("bench_ranker", out)
     print(f"wrote {path}")
     return out
@@ -182,6 +199,7 @@ def taste_shift(engine, sim, shoppers, judged, held, train_q, args, ndcg, logged
     sjudged = shifted[: len(judged)]
     base = ndcg(sjudged, held, False)
     at_shift = ndcg(sjudged, held, True)
+    print(f"taste shift: NDCG@10 held-out under the new tastes {at_shift:.4f} with the ranker, {base:.4f} without")
     blocks = []
     events = 0
     for b in range(args.shift_blocks):

@@ -30,6 +30,25 @@ class RankerConfig:
     net: NetConfig = field(default_factory=NetConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
 
+    def saved(self) -> dict:
+        """What serving and online updates must reuse (stored in the ranker's meta.json)."""
+        return {
+            "depth": self.depth,
+            "shown": self.shown,
+            "hidden": list(self.net.hidden),
+            "half_life_days": self.profile.half_life_days,
+        }
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> RankerConfig:
+        d = cls()
+        return cls(
+            depth=int(saved.get("depth", d.depth)),
+            shown=int(saved.get("shown", d.shown)),
+            net=NetConfig(hidden=tuple(saved.get("hidden", d.net.hidden))),
+            profile=ProfileConfig(half_life_days=float(saved.get("half_life_days", d.profile.half_life_days))),
+        )
+
 
 @dataclass
 class Prepared:

@@ -34,6 +34,9 @@ def train_and_publish(
     store: Path, manifest, reader, searcher, feedback, config: RankerConfig | None = None, incremental: bool = False
 ) -> dict[str, Any]:
     cfg = config or RankerConfig()
+    vdir = current_version(store) if incremental else None
+    if incremental and vdir is not None and config is None:  # keep the settings the ranker was trained with
+        cfg = RankerConfig.from_saved(read_meta(vdir).get("config", {}))
     ctx = RankContext(reader, searcher, cfg)
     fp = fingerprint(manifest)
     last_query = max((rid for rid, _ in feedback.queries()), default=0)
@@ -43,12 +46,11 @@ def train_and_publish(
         "feature_names": feature_names(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "trained_through_query_row": last_query,
-        "config": {"depth": cfg.depth, "shown": cfg.shown, "hidden": list(cfg.net.hidden)},
+        "config": cfg.saved(),
     }
     if incremental:
         import torch
 
-        vdir = current_version(store)
         if vdir is None:
             raise TooLittleFeedback("no ranker to update yet; run `shoplens train-ranker` without --incremental first")
         old = read_meta(vdir)

@@ -58,8 +58,7 @@ def open_reranker(store: Path, manifest, reader, searcher, feedback_log) -> Rera
     ranker = Ranker.open(store, manifest)
     if ranker is None:
         return None
-    saved = ranker.meta.get("config", {})
-    cfg = RankerConfig(depth=int(saved.get("depth", 100)), shown=int(saved.get("shown", 10)))
+    cfg = RankerConfig.from_saved(ranker.meta.get("config", {}))
     return Reranker(ranker, RankContext(reader, searcher, cfg), feedback_log())
 
 
