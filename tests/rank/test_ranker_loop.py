@@ -76,8 +76,9 @@ def test_simulation_used_the_real_log(world):
 
 
 def test_ranker_lifts_held_out_queries_by_hidden_taste(world):
-    # Chance: re-ranking at random leaves NDCG where it was or lower (ratio <= 1); the measured lift on
-    # this store is ~1.05x, so 1.02 is a real improvement, not noise (the same shoppers and queries).
+    # Chance: a ranker that learned nothing re-orders at random, which leaves NDCG where it was or lower
+    # (ratio <= 1) for the same shoppers and queries; benchmarks/bench_ranker.py measures ~1.05x on 1,200
+    # products, so 1.02 on this smaller store means the taste was learned and carried to unseen queries.
     assert world["after"] >= 1.02 * world["before"], (world["before"], world["after"])
 
 
