@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--shift-block", type=int, default=200, help="sessions per block after the taste shift")
     ap.add_argument("--latency-queries", type=int, default=100, help="distinct texts per mode")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ips-clip", type=float, default=10.0, help="cap on position-bias weights (1 = no correction)")
     ap.add_argument(
         "--half-life-days",
         type=float,
@@ -108,7 +109,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from shoplens.feedback.profiles import ProfileConfig
     from shoplens.rank.context import RankerConfig
 
-    metrics = engine.train_ranker(RankerConfig(profile=ProfileConfig(half_life_days=args.half_life_days)))
+    metrics = engine.train_ranker(
+        RankerConfig(profile=ProfileConfig(half_life_days=args.half_life_days), ips_clip=args.ips_clip)
+    )
     ranked_ndcg = {"held_out": ndcg(judged, held, True), "trained": ndcg(judged, train_q, True)}
     out["simulator"] = {
         "searches": st.searches,
