@@ -20,7 +20,7 @@ Steps, all in one run on one store:
    (incremental=True)`); recovery = (NDCG - NDCG of the engine without ranker) / lift before the shift.
 
 Rerun:
-    .venv/bin/python benchmarks/bench_ranker.py                       # 1200 products, ~25 min on 2 busy cores
+    .venv/bin/python benchmarks/bench_ranker.py                       # 1200 products, ~10 min on 2 busy cores
     .venv/bin/python benchmarks/bench_ranker.py --rows 400 --train-searches 300 --shift-blocks 1   # quick check
 Writes benchmarks/out/bench_ranker.json.
 """

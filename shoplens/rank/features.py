@@ -37,7 +37,8 @@ QUERY_FIELDS = ("text:e5", "text:use")
 PROFILE_FIELDS = ("text:e5", "image")
 AFFINITY_SMOOTHING = 0.05
 # Raw counts (clicks, impressions, history size) are left out on purpose: they only grow with time, so a
-# model fit on older searches sees them out of range on newer ones (validation ROC-AUC fell 0.72 -> 0.70).
+# model fit on older searches sees them out of range on newer ones (validation ROC-AUC 0.690 with them, 0.697
+# without, on a 500-search simulated log).
 BEHAVIOUR = ("ctr", "recency", "query_ctr")
 
 
