@@ -4,6 +4,7 @@ search's fused candidates with it, explaining each hit by its strongest feature 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ class Reranker:
         fb = ctx.features
         self.behaviour = Behaviour(fb.vectors_of, fb.attributes_of, ctx.config.shown, ctx.config.profile)
         self.groups = feature_groups()
+        self._lock = threading.Lock()  # one engine may serve several threads (the HTTP server)
 
     @property
     def depth(self) -> int:
@@ -75,7 +77,8 @@ class Reranker:
 
     def catch_up(self) -> int:
         """Fold events logged since the last search into the behaviour and profile features (online)."""
-        return self.behaviour.catch_up(self.log)
+        with self._lock:
+            return self.behaviour.catch_up(self.log)
 
     def features(self, res: SearchResult, text: str | None, user: str | None, now: float) -> np.ndarray:
         prep = self.ctx.prepare(res, text)
@@ -99,7 +102,8 @@ class Reranker:
         self.catch_up()
         if not res.hits:
             return res
-        x = self.features(res, text, user, time.time())
+        with self._lock:  # features read the behaviour tables that catch_up writes
+            x = self.features(res, text, user, time.time())
         logit = self.ranker.scorer(x)
         order = np.argsort(-logit, kind="stable")[:k]
         prob = 1.0 / (1.0 + np.exp(-np.clip(logit[order].astype(np.float64), -50, 50)))
