@@ -82,6 +82,9 @@ class Engine:
         # Kept across `align` (which re-runs __init__ on the new generation).
         self.recommend_config: RecommendConfig = self.config.recommend
         self._recommendations: Recommendations | None = None
+        self.reranker: Any | None = None
+        self.ranker_problem: str | None = None  # why a stored ranker is not used, when it is not
+        self._open_ranker()
 
     # ---- opening / building ---------------------------------------------------------------
     @classmethod
@@ -270,8 +273,11 @@ class Engine:
         user: str | None = None,
         session: str | None = None,
         log: bool = False,
+        rerank: bool = True,
+        explain: bool = False,
     ) -> SearchResult:
-        """`log=True` records the search in the store's feedback log and sets `result.query_id`, which
+        """`rerank=False`: without the learned ranker; `explain`: the ranker's strongest features per hit.
+        `log=True` records the search in the store's feedback log and sets `result.query_id`, which
         the shopper's events (impressions, clicks, ...) then cite."""
         q = Query(
             text=text,
@@ -284,10 +290,23 @@ class Engine:
             user=user,
             session=session,
         )
-        return self.search_query(q, log=log)
+        return self.search_query(q, log=log, rerank=rerank, explain=explain)
 
-    def search_query(self, q: Query, log: bool = False) -> SearchResult:
-        res = self.searcher.search(q)
+    def search_query(self, q: Query, log: bool = False, rerank: bool = True, explain: bool = False) -> SearchResult:
+        """`rerank=False` shows the engine without the learned ranker (when the store has one)."""
+        rr = self.reranker if rerank else None
+        if rr is not None and q.text:
+            q.validate()
+            k = q.k
+            q.k = max(k, rr.depth)
+            try:
+                res = self.searcher.search(q)
+            finally:
+                q.k = k
+            res.query["k"] = k
+            res = rr.rerank(res, q.text, q.user, k, explain)
+        else:
+            res = self.searcher.search(q)
         if log:
             res.query_id = self.feedback.log_query(
                 q.text,
@@ -312,7 +331,7 @@ class Engine:
 
     def search_batch(self, queries: Iterable[dict[str, Any]], k: int = 10) -> list[SearchResult]:
         """Batch search: each dict has any of text/image/filters; models are loaded once."""
-        return [self.searcher.search(Query.from_json(q, k=k, where=f"query {i + 1}")) for i, q in enumerate(queries)]
+        return [self.search_query(Query.from_json(q, k=k, where=f"query {i + 1}")) for i, q in enumerate(queries)]
 
     # ---- similar items and recommendations ------------------------------------------------
     @property
@@ -342,6 +361,41 @@ class Engine:
         docs = {table.doc_of(i): i for i in ids}
         got = table.get([d for d in docs if d is not None])
         return {docs[d]: p for d, p in got.items()}
+
+    # ---- learning from shoppers ----------------------------------------------------------
+    def _open_ranker(self) -> None:
+        from .rank.rerank import open_reranker
+
+        try:
+            self.reranker = open_reranker(self.store, self.manifest, self.reader, self.searcher, lambda: self.feedback)
+        except StoreError as e:  # refused (the store's vectors changed) or unreadable: search without it
+            self.ranker_problem = str(e)
+            logging.getLogger(__name__).warning("%s", e)
+
+    @property
+    def ranker(self) -> Any | None:
+        """The learned ranker in use (None: none trained, or refused; see `ranker_problem`)."""
+        return self.reranker.ranker if self.reranker is not None else None
+
+    @property
+    def ranker_fingerprint(self) -> str:
+        """What a ranker for this store must have been trained on (its vectors' sources, feature schema)."""
+        from .rank.storage import fingerprint
+
+        return fingerprint(self.manifest)
+
+    def train_ranker(self, config: Any | None = None, incremental: bool = False) -> dict[str, Any]:
+        """Train the ranker on the feedback log (or update it with what was logged since), publish it as
+        the store's next ranker version and use it from now on. Too little feedback raises
+        `TooLittleFeedback` and changes nothing."""
+        from .rank.publish import train_and_publish
+
+        metrics = train_and_publish(
+            self.store, self.manifest, self.reader, self.searcher, self.feedback, config, incremental
+        )
+        self.reranker, self.ranker_problem = None, None
+        self._open_ranker()
+        return metrics
 
     # ---- alignment ------------------------------------------------------------------------
     def align(self, config: Any | None = None, progress: bool = True) -> dict[str, Any]:

@@ -124,6 +124,9 @@ class Hit:
     # What the alignment heads read from the photo (field -> (value, probability)), for hits found
     # by text->image: a photo-only product has no attribute text to show why it matched.
     predicted: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # Set when the learned ranker re-ordered the results: its probability, where fusion had put the hit,
+    # and the feature groups that moved its score most ({group: logit change}).
+    ranker: dict[str, Any] | None = None
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "score": round(float(self.score), 6), "title": self.title}
@@ -136,6 +139,8 @@ class Hit:
                 d["predicted_attributes"] = {
                     f: {"value": v, "p": round(float(p), 4)} for f, (v, p) in self.predicted.items()
                 }
+            if self.ranker is not None:
+                d["explain"]["ranker"] = self.ranker
         return d
 
 

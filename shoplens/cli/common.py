@@ -25,6 +25,8 @@ def print_result(res: Any, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(res.to_json(explain=args.explain), ensure_ascii=False))
         return
+    if res.query_id:
+        print(f"query_id: {res.query_id}")
     und = res.understanding
     if und and und.get("attributes"):
         print("understood: " + ", ".join(f"{k}={v}" for k, v in und["attributes"].items()))
@@ -33,6 +35,12 @@ def print_result(res: Any, args: argparse.Namespace) -> None:
         if args.explain:
             for name, c in sorted(h.components.items(), key=lambda kv: -kv[1].contribution):
                 print(f"       {name:<18} rank {c.rank:>4}  score {c.score:9.4f}  +{c.contribution:.4f}")
+            if h.ranker:
+                r = h.ranker
+                print(
+                    f"       ranker p={r['score']:.3f} (fused rank {r['fused_rank']}); strongest: "
+                    + ", ".join(f"{g} {d:+.2f}" for g, d in r.get("strongest", {}).items())
+                )
             if h.predicted:
                 print(
                     "       seen in the photo: " + ", ".join(f"{f} {v} ({p:.2f})" for f, (v, p) in h.predicted.items())

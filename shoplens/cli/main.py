@@ -13,7 +13,9 @@ from .. import __version__
 from ..errors import ShoplensError, UsageError
 from . import align as align_cli
 from . import evaluate as evaluate_cli
+from . import feedback as feedback_cli
 from . import logs
+from . import rank as rank_cli
 from . import recommend as recommend_cli
 from . import serve as serve_cli
 from .common import engine_overrides, print_result
@@ -53,7 +55,8 @@ def cmd_search(args: argparse.Namespace) -> int:
                 q = Query.from_json(obj, k=args.k, where=f"{args.batch}, line {n}")
                 if weights:
                     q.weights = weights
-                res = engine.search_query(q)
+                q.user = q.user or args.user
+                res = engine.search_query(q, log=args.log, rerank=not args.no_rerank, explain=args.explain)
                 print(json.dumps(res.to_json(explain=args.explain), ensure_ascii=False), flush=True)
         return 0
     if not args.text and not args.image:
@@ -68,8 +71,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         ),
         strict_attributes=args.strict_attributes,
         weights=weights,
+        user=args.user,
     )
-    print_result(engine.search_query(q), args)
+    print_result(engine.search_query(q, log=args.log, rerank=not args.no_rerank, explain=args.explain), args)
     return 0
 
 
@@ -157,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch", metavar="QUERIES.jsonl", help="one JSON query per line ('-' = stdin)")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--explain", action="store_true", help="per-component score and rank for every hit")
+    sp.add_argument("--log", action="store_true", help="record the search in the store's feedback log (prints its id)")
+    sp.add_argument("--user", help="shopper id: personalises the ranking and attributes logged searches")
+    sp.add_argument("--no-rerank", action="store_true", help="the engine without the learned ranker")
     sp.set_defaults(func=cmd_search)
 
     sp = sub.add_parser(
@@ -186,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cli.add_judgments_parser(sub)
     serve_cli.add_serve_parser(sub)
     recommend_cli.add_recommend_parsers(sub)
+    feedback_cli.add_feedback_parser(sub)
+    rank_cli.add_rank_parser(sub)
     logs.add_logging_options_everywhere(p)
     return p
 

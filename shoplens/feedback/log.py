@@ -143,6 +143,49 @@ class Event:
         return cls(**{**ev.__dict__, "key": given})
 
 
+@dataclass(frozen=True)
+class QueryDoc:
+    """One validated UBI query document (a search and the ids it answered, in order)."""
+
+    query_id: str
+    timestamp: str
+    user_query: str | None = None
+    client_id: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    hit_ids: tuple[str, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_ubi(cls, d: Any) -> QueryDoc:
+        if not isinstance(d, dict):
+            raise EventError(f"a query must be a JSON object, got {type(d).__name__}")
+        qid = _opt_str(d, "query_id")
+        if qid is None:
+            raise EventError("a query document needs 'query_id'")
+        uq = d.get("user_query")
+        if uq is not None and not isinstance(uq, str):
+            raise EventError(f"'user_query' must be a string, got {type(uq).__name__}")
+        hits = d.get("query_response_hit_ids", d.get("query_response_object_ids")) or []
+        if not isinstance(hits, list) or not all(isinstance(h, (str, int)) and not isinstance(h, bool) for h in hits):
+            raise EventError("'query_response_hit_ids' must be a list of ids")
+        attrs = d.get("query_attributes") or {}
+        if not isinstance(attrs, dict):
+            raise EventError("'query_attributes' must be an object")
+        if len(json.dumps(attrs, ensure_ascii=False, default=str)) > MAX_ATTRIBUTES_BYTES:
+            raise EventError(f"query_attributes are larger than {MAX_ATTRIBUTES_BYTES} bytes")
+        return cls(
+            query_id=qid,
+            timestamp=_timestamp(d),
+            user_query=uq,
+            client_id=_opt_str(d, "client_id"),
+            user_id=_opt_str(d, "user_id"),
+            session_id=_opt_str(d, "session_id"),
+            hit_ids=tuple(str(h) for h in hits),
+            attributes=attrs,
+        )
+
+
 @dataclass
 class EventReport:
     """What `record_events` did: stored, already present (same key), refused with (index, reason)."""
@@ -233,29 +276,92 @@ class FeedbackLog:
                 continue
             rows.append(ev)
         with self._lock, self.db:
-            for ev in rows:
+            report.stored, report.duplicates = self._insert_events(rows)
+        return report
+
+    def _insert_events(self, rows: Iterable[Event]) -> tuple[int, int]:
+        stored = dup = 0
+        for ev in rows:
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO events (event_key, query_id, timestamp, action_name, client_id, user_id,"
+                " session_id, object_id, position, dwell_ms, event_attributes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    ev.key,
+                    ev.query_id,
+                    ev.timestamp,
+                    ev.action_name,
+                    ev.client_id,
+                    ev.user_id,
+                    ev.session_id,
+                    ev.object_id,
+                    ev.position,
+                    ev.dwell_ms,
+                    json.dumps(ev.attributes, ensure_ascii=False, default=str),
+                ),
+            )
+            stored += bool(cur.rowcount)
+            dup += not cur.rowcount
+        return stored, dup
+
+    def store_batch(
+        self, queries: Iterable[QueryDoc], events: Iterable[Event]
+    ) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Validated queries and events in one transaction: ((queries stored, duplicates), (events ...)).
+        A query id already logged keeps its first record (imports are idempotent)."""
+        qs = qd = 0
+        with self._lock, self.db:
+            for q in queries:
                 cur = self.db.execute(
-                    "INSERT OR IGNORE INTO events (event_key, query_id, timestamp, action_name, client_id, user_id,"
-                    " session_id, object_id, position, dwell_ms, event_attributes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR IGNORE INTO queries (query_id, timestamp, client_id, user_id, session_id, user_query,"
+                    " query_response_hit_ids, query_attributes) VALUES (?,?,?,?,?,?,?,?)",
                     (
-                        ev.key,
-                        ev.query_id,
-                        ev.timestamp,
-                        ev.action_name,
-                        ev.client_id,
-                        ev.user_id,
-                        ev.session_id,
-                        ev.object_id,
-                        ev.position,
-                        ev.dwell_ms,
-                        json.dumps(ev.attributes, ensure_ascii=False, default=str),
+                        q.query_id,
+                        q.timestamp,
+                        q.client_id,
+                        q.user_id,
+                        q.session_id,
+                        q.user_query,
+                        json.dumps(list(q.hit_ids)),
+                        json.dumps(q.attributes, ensure_ascii=False, default=str),
                     ),
                 )
-                if cur.rowcount:
-                    report.stored += 1
-                else:
-                    report.duplicates += 1
-        return report
+                qs += bool(cur.rowcount)
+                qd += not cur.rowcount
+            es, ed = self._insert_events(events)
+        return (qs, qd), (es, ed)
+
+    def queries(self, after: int = 0) -> list[tuple[int, QueryDoc]]:
+        """(row id, logged search) in insertion order, after row `after` (an incremental reader's cursor)."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT rowid, query_id, timestamp, user_query, client_id, user_id, session_id, query_response_hit_ids,"
+                " query_attributes FROM queries WHERE rowid > ? ORDER BY rowid",
+                (after,),
+            ).fetchall()
+        return [
+            (rid, QueryDoc(qid, ts, uq, cid, uid, sid, tuple(json.loads(h or "[]")), json.loads(a or "{}")))
+            for rid, qid, ts, uq, cid, uid, sid, h, a in rows
+        ]
+
+    def events(self, after_id: int = 0, user_id: str | None = None) -> list[tuple[int, Event]]:
+        """(row id, event) in insertion order, after row `after_id` (an incremental reader's cursor)."""
+        sql = (
+            "SELECT event_id, event_key, query_id, timestamp, action_name, client_id, user_id, session_id,"
+            " object_id, position, dwell_ms FROM events WHERE event_id > ?"
+        )
+        args: tuple = (after_id,)
+        if user_id is not None:
+            sql, args = sql + " AND (user_id = ? OR (user_id IS NULL AND client_id = ?))", (after_id, user_id, user_id)
+        with self._lock:
+            rows = self.db.execute(sql + " ORDER BY event_id", args).fetchall()
+        return [
+            (eid, Event(act, oid, qid, ts, cid, uid, sid, pos, dwell, {}, key))
+            for eid, key, qid, ts, act, cid, uid, sid, oid, pos, dwell in rows
+        ]
+
+    def last_event_id(self) -> int:
+        with self._lock:
+            return int(self.db.execute("SELECT COALESCE(MAX(event_id), 0) FROM events").fetchone()[0])
 
     def log_event(
         self,
@@ -292,6 +398,27 @@ class FeedbackLog:
             q = self.db.execute("SELECT COUNT(*) FROM queries").fetchone()[0]
             e = self.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         return {"queries": int(q), "events": int(e)}
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per action, distinct users and sessions, time span: what `feedback stats` prints."""
+        with self._lock:
+            by_action = dict(self.db.execute("SELECT action_name, COUNT(*) FROM events GROUP BY action_name"))
+            users = self.db.execute(
+                "SELECT COUNT(DISTINCT COALESCE(user_id, client_id)) FROM queries WHERE COALESCE(user_id, client_id)"
+                " IS NOT NULL"
+            ).fetchone()[0]
+            span = self.db.execute("SELECT MIN(timestamp), MAX(timestamp) FROM events").fetchone()
+            linked = self.db.execute(
+                "SELECT COUNT(*) FROM events e JOIN queries q ON e.query_id = q.query_id"
+            ).fetchone()[0]
+        return {
+            **self.counts(),
+            "events_by_action": {k: int(v) for k, v in sorted(by_action.items())},
+            "events_linked_to_logged_queries": int(linked),
+            "users": int(users),
+            "first_event": span[0],
+            "last_event": span[1],
+        }
 
     def to_ubi(self) -> Iterator[dict[str, Any]]:
         """Queries then events as UBI documents (what the click-judgment builder reads)."""

@@ -1,0 +1,147 @@
+"""The ranking network: an MLP over standardised features, trained in torch, served by ONNX Runtime.
+
+Standardisation (the training rows' mean and std) is baked into the exported graph, so serving is
+one ONNX call on raw features. The output is a logit; sigmoid(logit) is the predicted probability
+that a shown candidate gets clicked (after position-bias correction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    hidden: tuple[int, ...] = (64, 32)
+    dropout: float = 0.1
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 256
+    max_epochs: int = 200
+    patience: int = 12
+    seed: int = 0
+
+
+def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig):
+    import torch
+    from torch import nn
+
+    class RankerNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+            self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+            layers: list[nn.Module] = []
+            d = n_features
+            for h in cfg.hidden:
+                layers += [nn.Linear(d, h), nn.ReLU(), nn.Dropout(cfg.dropout)]
+                d = h
+            layers.append(nn.Linear(d, 1))
+            self.mlp = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return self.mlp((x - self.mean) / self.std).squeeze(-1)
+
+    torch.manual_seed(cfg.seed)
+    return RankerNet()
+
+
+def fit(
+    net,
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    xv: np.ndarray,
+    yv: np.ndarray,
+    wv: np.ndarray,
+    cfg: NetConfig,
+    max_epochs: int | None = None,
+) -> dict:
+    """Weighted BCE with Adam; keeps the weights of the epoch with the lowest validation loss and stops
+    after `patience` epochs without improvement. Returns {epochs, best_epoch, val_loss}."""
+    import torch
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    X, Y, W = (torch.as_tensor(a, dtype=torch.float32) for a in (x, y, w))
+    XV, YV, WV = (torch.as_tensor(a, dtype=torch.float32) for a in (xv, yv, wv))
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
+    g = torch.Generator().manual_seed(cfg.seed)
+    best, best_state, best_epoch, bad = float("inf"), None, 0, 0
+    epochs = max_epochs or cfg.max_epochs
+    e = 0
+    for e in range(1, epochs + 1):
+        net.train()
+        perm = torch.randperm(len(X), generator=g)
+        for i in range(0, len(X), cfg.batch_size):
+            idx = perm[i : i + cfg.batch_size]
+            opt.zero_grad()
+            loss = (loss_fn(net(X[idx]), Y[idx]) * W[idx]).sum() / W[idx].sum()
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            vl = float((loss_fn(net(XV), YV) * WV).sum() / WV.sum()) if len(XV) else float(loss)
+        if vl < best - 1e-5:
+            best, best_epoch, bad = vl, e, 0
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= cfg.patience:
+                break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return {"epochs": e, "best_epoch": best_epoch, "val_loss": best}
+
+
+def predict(net, x: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        return net(torch.as_tensor(x, dtype=torch.float32)).numpy()
+
+
+def export_onnx(net, n_features: int, path: Path) -> None:
+    import warnings
+
+    import torch
+
+    dummy = torch.zeros(2, n_features, dtype=torch.float32)
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated but needs no onnxscript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export(torch, net, dummy, path)
+
+
+def _export(torch, net, dummy, path: Path) -> None:
+    torch.onnx.export(
+        net,
+        (dummy,),
+        str(path),
+        input_names=["features"],
+        output_names=["logit"],
+        dynamic_axes={"features": {0: "n"}, "logit": {0: "n"}},
+        opset_version=17,
+        dynamo=False,
+    )
+
+
+class OnnxScorer:
+    """One ONNX Runtime session, created once when the ranker is opened (single-threaded: a re-rank is
+    a few hundred rows, where thread hand-offs cost more than they save)."""
+
+    def __init__(self, path: Path):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input: np.ascontiguousarray(x, dtype=np.float32)})[0]

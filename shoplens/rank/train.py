@@ -1,0 +1,217 @@
+"""Training data from the feedback log, position-bias correction, training and validation.
+
+One pass over the log in time order: each logged search (with text and a hit list) that got at
+least one click becomes rows (one per shown product, label = clicked/carted/bought), with its
+behaviour and profile features computed from the log *before* that search; then its own rows are
+added to the running statistics. Examination probabilities per position come from the
+position-based click model (`evaluate.clicks.fit_pbm`) fitted on the same log; a click at a
+rarely examined position weighs 1/P(examined) relative to the top one (clipped). Validation is
+the most recent `val_fraction` of the clicked searches (a time split, as in production).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ShoplensError
+from ..evaluate import evaluate
+from ..evaluate.clicks import fit_pbm, impressions_from_records
+from ..evaluate.metrics import average_precision, roc_auc
+from ..feedback.log import FeedbackLog
+from ..feedback.profiles import epoch
+from .behaviour import CLICKS, Behaviour
+from .context import RankContext, RankerConfig
+from .features import feature_names
+
+log = logging.getLogger(__name__)
+
+
+class TooLittleFeedback(ShoplensError):
+    """The log holds too few clicks to train a ranker."""
+
+
+@dataclass
+class Examples:
+    x: np.ndarray
+    y: np.ndarray
+    position: np.ndarray
+    group: np.ndarray  # row -> index into qids
+    qids: list[str]
+    ids: list[str]
+    query_rowids: list[int]
+
+    def qids_of_rows(self) -> list[str]:
+        return [self.qids[g] for g in self.group]
+
+
+def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) -> tuple[Examples, dict]:
+    """Rows for clicked searches logged after query row `after_rowid` (all earlier rows still feed the
+    behaviour and profile features)."""
+    cfg = ctx.config
+    fb = ctx.features
+    queries = flog.queries()
+    events = flog.events()
+    clicked: dict[str, set[str]] = {}
+    for _, ev in events:
+        if ev.action_name in CLICKS and ev.query_id and ev.object_id:
+            clicked.setdefault(ev.query_id, set()).add(ev.object_id)
+    timeline = sorted(
+        [(q.timestamp, 0, rid, q) for rid, q in queries] + [(ev.timestamp, 1, eid, ev) for eid, ev in events],
+        key=lambda t: (t[0], t[1], t[2]),
+    )
+    beh = Behaviour(fb.vectors_of, fb.attributes_of, cfg.shown, cfg.profile)
+    cache: dict[str, object] = {}
+    xs, ys, pos, grp, qids, ids, rowids = [], [], [], [], [], [], []
+    stats = {"searches": len(queries), "events": len(events), "clicked_searches": 0, "clicks": 0}
+    for _, kind, rid, item in timeline:
+        if kind == 1:
+            beh.add_event(item)
+            continue
+        q = item
+        got = clicked.get(q.query_id)
+        if got and q.user_query and q.hit_ids:
+            shown = list(q.hit_ids[: cfg.shown])
+            labels = [pid in got for pid in shown]
+            if any(labels):
+                stats["clicked_searches"] += 1
+                stats["clicks"] += sum(labels)
+                if rid > after_rowid:
+                    prep = cache.get(q.user_query)
+                    if prep is None:
+                        prep = cache[q.user_query] = ctx.prepare(ctx.search_unranked(q.user_query), q.user_query)
+                    cands = ctx.with_shown(prep, shown)
+                    now = epoch(q.timestamp)
+                    user = q.user_id or q.client_id
+                    x = fb.build(
+                        cands,
+                        prep.qvecs,
+                        prep.understood,
+                        beh.features(shown, q.user_query, now),
+                        beh.profiles.get(user, now),
+                        cfg.depth,
+                        beh.profiles.population(now),
+                    )
+                    xs.append(x)
+                    ys += labels
+                    pos += list(range(len(shown)))
+                    grp += [len(qids)] * len(shown)
+                    qids.append(q.query_id)
+                    ids += shown
+                    rowids.append(rid)
+        beh.add_query(q)
+    n = len(feature_names())
+    ex = Examples(
+        np.concatenate(xs) if xs else np.zeros((0, n), np.float32),
+        np.asarray(ys, np.float32),
+        np.asarray(pos, np.int64),
+        np.asarray(grp, np.int64),
+        qids,
+        ids,
+        rowids,
+    )
+    return ex, stats
+
+
+def ips_weights(ex: Examples, cfg: RankerConfig) -> tuple[np.ndarray, dict[int, float]]:
+    """Positives weigh P(examined | top) / P(examined | their position) (clipped); negatives weigh 1."""
+    records = []
+    for qid, pid, p, y in zip(ex.qids_of_rows(), ex.ids, ex.position, ex.y):
+        records.append({"search_id": qid, "query": qid, "doc": pid, "position": int(p), "action": "impression"})
+        if y:
+            records.append({"search_id": qid, "query": qid, "doc": pid, "position": int(p), "action": "click"})
+    theta = fit_pbm(impressions_from_records(records).impressions, max_iter=300).theta
+    top = theta.get(0, max(theta.values()))
+    w = np.ones(len(ex.y), np.float32)
+    for i, (p, y) in enumerate(zip(ex.position, ex.y)):
+        if y:
+            w[i] = min(top / max(theta.get(int(p), top), 1e-6), cfg.ips_clip)
+    return w, theta
+
+
+def validation_metrics(ex: Examples, rows: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """ROC-AUC and PR-AUC over the rows, NDCG@10 per search with clicks as relevance (shoplens.evaluate)."""
+    y = ex.y[rows] > 0
+    run: dict[str, dict[str, float]] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    for r, s in zip(rows, scores):
+        q = ex.qids[ex.group[r]]
+        run.setdefault(q, {})[ex.ids[r]] = float(s)
+        qrels.setdefault(q, {})[ex.ids[r]] = int(ex.y[r] > 0)
+    ndcg = evaluate(run, qrels, ["ndcg@10"]).metrics["ndcg@10"] if run else float("nan")
+    return {"roc_auc": roc_auc(y, scores), "pr_auc": average_precision(y, scores), "ndcg_cut_10": ndcg}
+
+
+def check_enough(stats: dict, cfg: RankerConfig) -> None:
+    if stats["clicks"] < cfg.min_clicks or stats["clicked_searches"] < cfg.min_searches:
+        raise TooLittleFeedback(
+            f"the feedback log has {stats['clicks']} clicks over {stats['clicked_searches']} searches that were "
+            f"logged with their hit lists; training a ranker needs at least {cfg.min_clicks} clicks over "
+            f"{cfg.min_searches} searches (log searches with `search --log` and record events with "
+            f"`shoplens feedback log` or `feedback import`); no ranker was written and search is unchanged"
+        )
+
+
+def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[object, dict, Examples]:
+    """Fit a new ranker; returns (torch net, metrics, examples)."""
+    from .model import fit, make_net, predict
+
+    cfg = ctx.config
+    t0 = time.perf_counter()
+    ex, stats = build_examples(flog, ctx)
+    check_enough(stats, cfg)
+    t_feat = time.perf_counter() - t0
+    w, theta = ips_weights(ex, cfg)
+    nq = len(ex.qids)
+    n_val = max(1, int(round(nq * cfg.val_fraction)))
+    is_val = ex.group >= nq - n_val  # searches are in time order: the newest ones validate
+    tr, va = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    mean, std = ex.x[tr].mean(0), ex.x[tr].std(0) + 1e-6
+    net = make_net(ex.x.shape[1], mean, std, cfg.net)
+    hist = fit(net, ex.x[tr], ex.y[tr], w[tr], ex.x[va], ex.y[va], w[va], cfg.net)
+    val = validation_metrics(ex, va, predict(net, ex.x[va]))
+    base = validation_metrics(ex, va, -ex.position[va].astype(np.float64))
+    if cfg.refit_full:
+        mean, std = ex.x.mean(0), ex.x.std(0) + 1e-6
+        net = make_net(ex.x.shape[1], mean, std, cfg.net)
+        fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg.net, max_epochs=max(hist["best_epoch"], 1))
+    metrics = {
+        "validation": val,
+        "validation_logged_order": base,
+        "train_rows": int(len(tr)),
+        "validation_rows": int(len(va)),
+        "validation_searches": n_val,
+        "epochs": hist["epochs"],
+        "best_epoch": hist["best_epoch"],
+        "examination_by_position": {str(k): round(v, 4) for k, v in sorted(theta.items())},
+        "feedback": stats,
+        "seconds": {"features": round(t_feat, 2), "total": round(time.perf_counter() - t0, 2)},
+    }
+    log.info("ranker validation: %s (logged order: %s)", val, base)
+    return net, metrics, ex
+
+
+def update(flog: FeedbackLog, ctx: RankContext, net, after_rowid: int) -> tuple[object, dict]:
+    """Online update: a few epochs on the searches logged since the ranker was trained, starting from
+    its weights (standardisation kept), instead of a full retrain."""
+    from .model import fit
+
+    cfg = ctx.config
+    t0 = time.perf_counter()
+    ex, stats = build_examples(flog, ctx, after_rowid)
+    if not len(ex.y):
+        raise TooLittleFeedback(
+            "no clicked searches were logged since the ranker was trained; nothing to update (the ranker is unchanged)"
+        )
+    w, _ = ips_weights(ex, cfg)
+    lr_cfg = cfg.net
+    fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], lr_cfg, max_epochs=cfg.incremental_epochs)
+    return net, {
+        "update_rows": int(len(ex.y)),
+        "update_searches": len(ex.qids),
+        "feedback": stats,
+        "seconds": {"total": round(time.perf_counter() - t0, 2)},
+    }
