@@ -19,10 +19,10 @@ import numpy as np
 from ..config import RecommendConfig
 from ..errors import QueryError
 from ..feedback.log import FeedbackLog
+from ..feedback.profiles import ProfileBuilder, ProfileConfig
 from ..records import Hit, SearchResult
 from ..store.reader import StoreReader
 from .coview import CoViewModel
-from .profile import profile_vector
 from .recommender import recommend_items
 from .sessions import Interaction, group_sessions, log_stamp, read_interactions
 from .similar import similar_docs
@@ -117,17 +117,25 @@ class Recommendations:
             if index is None:
                 continue
 
-            def vectors_of(items: list[str], index=index) -> tuple[np.ndarray, np.ndarray]:
-                docs = np.asarray([self.doc_of.get(i, -1) for i in items], np.int64)
-                found = docs >= 0
-                vecs = np.zeros((len(items), index.dim), np.float32)
-                if found.any():
-                    got, v = index.vectors_of(docs[found])
-                    vecs[found] = v
-                    found[found] = got
-                return found, vecs
-
-            vec = profile_vector(history, vectors_of, self.cfg.profile_half_life_days)
+            items = list(dict.fromkeys(e.item for e in history))
+            docs = np.asarray([self.doc_of.get(i, -1) for i in items], np.int64)
+            known = docs >= 0
+            found, vecs = index.vectors_of(docs[known]) if known.any() else (np.zeros(0, bool), None)
+            by_item = {i: vecs[j] for j, i in enumerate(i for i, ok in zip(items, known) if ok) if found[j]}
+            # The ranker's profiles (feedback/profiles.py), with recommend's action weights and decay.
+            builder = ProfileBuilder(
+                lambda pid, by_item=by_item, field=field: {field: by_item[pid]} if pid in by_item else None,
+                lambda pid: None,
+                ProfileConfig(
+                    half_life_days=self.cfg.profile_half_life_days,
+                    action_weights=dict(self.cfg.action_weights),
+                    vector_fields=(field,),
+                ),
+            )
+            for e in history:
+                builder.add("shopper", e.item, e.action, e.ts)
+            prof = builder.get("shopper")
+            vec = prof.vectors.get(field) if prof is not None else None
             if vec is None:
                 continue
             scores, docs = index.search(vec, n + len(chosen), allowed)

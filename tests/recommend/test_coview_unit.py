@@ -9,8 +9,8 @@ import pytest
 
 from shoplens.config import RecommendConfig
 from shoplens.feedback.log import FeedbackLog
+from shoplens.feedback.profiles import ProfileBuilder, ProfileConfig
 from shoplens.recommend.coview import CoViewModel
-from shoplens.recommend.profile import profile_vector
 from shoplens.recommend.recommender import recommend_items
 from shoplens.recommend.sessions import Interaction, group_sessions, log_stamp, read_interactions
 
@@ -105,16 +105,22 @@ def test_read_interactions_from_a_real_log(tmp_path):
 
 
 def test_profile_is_the_decayed_weighted_mean():
+    """recommend's profile side uses the ranker's ProfileBuilder with recommend's action weights."""
     vecs = {"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}
 
-    def vectors_of(items):
-        found = np.array([i in vecs for i in items])
-        return found, np.array([vecs.get(i, np.zeros(2)) for i in items], np.float32)
+    def profile(history):
+        b = ProfileBuilder(
+            lambda pid: {"f": vecs[pid]} if pid in vecs else None,
+            lambda pid: None,
+            ProfileConfig(half_life_days=30, action_weights=dict(CFG.action_weights), vector_fields=("f",)),
+        )
+        for e in history:
+            b.add("u", e.item, e.action, e.ts)
+        p = b.get("u")
+        return p.vectors.get("f") if p is not None else None
 
-    h = [Interaction("a", "click", 0.0, weight=1.0), Interaction("b", "purchase", 0.0, weight=3.0)]
-    v = profile_vector(h, vectors_of, half_life_days=30)
+    v = profile([Interaction("a", "click", 0.0), Interaction("b", "purchase", 0.0)])
     assert v[1] == pytest.approx(3 * v[0]) and np.linalg.norm(v) == pytest.approx(1.0)
-    h = [Interaction("a", "click", 0.0), Interaction("b", "click", 30 * DAY)]
-    v = profile_vector(h, vectors_of, half_life_days=30)
+    v = profile([Interaction("a", "click", 0.0), Interaction("b", "click", 30 * DAY)])
     assert v[1] == pytest.approx(2 * v[0])  # a is one half-life older
-    assert profile_vector([Interaction("zz", "click", 0.0)], vectors_of, 30) is None
+    assert profile([Interaction("zz", "click", 0.0)]) is None
