@@ -199,16 +199,16 @@ def _coerce(key: str, v: Any, tp: Any, meta: Mapping[str, Any], where: str, base
         if not isinstance(v, (list, tuple)):
             raise bad
         item = typing.get_args(tp)[0]
-        out = tuple(_coerce(f"{key}[{i}]", x, item, meta, where, base) for i, x in enumerate(v))
-        if "length" in meta and len(out) != meta["length"]:
-            raise ConfigError(f"{where}: '{key}' must have {meta['length']} values, got {len(out)}")
-        return out
+        items = tuple(_coerce(f"{key}[{i}]", x, item, meta, where, base) for i, x in enumerate(v))
+        if "length" in meta and len(items) != meta["length"]:
+            raise ConfigError(f"{where}: '{key}' must have {meta['length']} values, got {len(items)}")
+        return items
     if origin is dict:
         if not isinstance(v, Mapping):
             raise bad
         _, item = typing.get_args(tp)
         allowed = meta.get("keys")
-        out = {}
+        out: dict[str, Any] = {}
         for k, x in v.items():
             sub = f"{key}.{k}"
             if allowed and not any(fnmatch.fnmatchcase(k, pat) for pat in allowed):
@@ -232,7 +232,7 @@ def _read_file(path: Path) -> dict[str, Any]:
 class _Layers:
     """Values per section, each with its source, applied in order of precedence."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
         self.top: dict[str, Any] = {}
         self.sources: dict[str, str] = {}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..encoders.base import TextMode
 
 
 @dataclass(frozen=True)
@@ -12,7 +15,7 @@ class AlignConfig:
     dim: int = 256
     image_inputs: tuple[str, ...] = ("mobilenet_v2", "efficientnet_lite0", "colour")
     text_inputs: tuple[str, ...] = ("e5", "use")
-    text_mode: str = "passage"  # e5 mode for captions at training AND queries at search time
+    text_mode: TextMode = "passage"  # e5 mode for captions at training AND queries at search time
     block_hidden: int = 0  # >0: residual MLP block after the linear map (hidden width)
     ensemble: int = 3  # >1: that many heads (seeds seed, seed+1, ...), each L2-normalised,
     # concatenated / sqrt(ensemble): output is ensemble * dim wide
@@ -60,7 +63,7 @@ class AlignConfig:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> AlignConfig:
         known = {f for f in cls.__dataclass_fields__}
-        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
+        kw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
         return cls(**kw)
 
 

@@ -30,12 +30,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import HeadsError  # noqa: F401  (re-exported)
 from ..fsutil import write_atomic
+
+if TYPE_CHECKING:
+    from ..encoders.base import TextMode
 
 FORMAT_VERSION = 2  # 2: towers may have `groups` > 1 (ensembles); single heads still write 1
 WEIGHTS_FILE = "heads.npz"
@@ -133,7 +136,7 @@ class Heads:
     image: Tower
     text: Tower
     dim: int = 256
-    text_mode: str = "passage"  # e5 mode to encode query text with
+    text_mode: TextMode = "passage"  # e5 mode to encode query text with
     input_fingerprints: dict[str, str] = field(default_factory=dict)  # encoder name -> fingerprint
     # Optional multi-task attribute classifiers on the image embedding: field -> (classes, W, b).
     classifiers: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = field(default_factory=dict)
@@ -237,7 +240,7 @@ class Heads:
         for k, v in arrays.items():
             h.update(k.encode())
             h.update(np.ascontiguousarray(v).tobytes())
-        desc = {
+        desc: dict[str, Any] = {
             "image": self.image.inputs,
             "text": self.text.inputs,
             "mode": self.text_mode,
@@ -281,7 +284,9 @@ class Heads:
         """Write `path/heads.npz` then `path/heads.json` (each atomically)."""
         path = Path(path)
         buf = io.BytesIO()
-        np.savez_compressed(buf, **self._arrays())
+        # Any: mypy matches **arrays against savez_compressed's `allow_pickle: bool` too, not only its **kwds.
+        arrays: dict[str, Any] = self._arrays()
+        np.savez_compressed(buf, **arrays)
         write_atomic(path / WEIGHTS_FILE, buf.getvalue())
         meta = self.metadata()
         meta["weights_sha1"] = hashlib.sha1(buf.getvalue()).hexdigest()
@@ -406,12 +411,13 @@ def _ensemble_tower(towers: list[Tower]) -> Tower:
         Ws.append(W)
         bs.append(b)
     block = None
-    if t0.block is not None:
+    blocks = [t.block for t in towers if t.block is not None]  # all or none (checked above)
+    if blocks:
         block = {
-            "W1": _block_diag([t.block["W1"] for t in towers]),
-            "b1": np.concatenate([t.block["b1"] for t in towers]),
-            "W2": _block_diag([t.block["W2"] for t in towers]),
-            "b2": np.concatenate([t.block["b2"] for t in towers]),
+            "W1": _block_diag([b["W1"] for b in blocks]),
+            "b1": np.concatenate([b["b1"] for b in blocks]),
+            "W2": _block_diag([b["W2"] for b in blocks]),
+            "b2": np.concatenate([b["b2"] for b in blocks]),
         }
     return Tower(
         list(t0.inputs),

@@ -97,7 +97,7 @@ def build_align_data(
     cid = {f: {v: k for k, v in enumerate(classes[f])} for f in fields}
 
     def ids(a: Mapping[str, str]) -> list[int]:
-        return [cid[f].get(a.get(f), -1) if a.get(f) else -1 for f in fields]
+        return [cid[f].get(v, -1) if (v := a.get(f)) else -1 for f in fields]
 
     texts: list[str] = []
     kind: list[int] = []
@@ -325,7 +325,7 @@ def align_store(
         }
         if dval:
             metrics["default_validation"] = dval
-        if ours is not None and theirs is not None:
+        if ours is not None and theirs is not None and ours_mrr is not None and theirs_mrr is not None:
             metrics["default_heads"].update(
                 {
                     "mean_R@10_trained": round(ours, 4),
@@ -349,6 +349,7 @@ def align_store(
                 )
     metrics["seconds_total"] = round(time.perf_counter() - t0, 2)
     if metrics["adopted"] == "default":
+        assert defaults is not None, "the defaults are adopted only after they were loaded and scored"
         log.info(format_metrics(metrics))
         return defaults, metrics, default_heads_path()
     out_dir = Path(out_dir)

@@ -311,7 +311,8 @@ def _fit(
 ) -> tuple[Heads, list[dict[str, Any]]]:
     from tqdm.auto import tqdm
 
-    torch = import_torch()
+    import_torch()  # the first torch import sets its OpenMP policy; this one then reads sys.modules
+    import torch
 
     torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(cfg.seed)
@@ -355,15 +356,14 @@ def _fit(
         def __init__(self, d_in: int):
             super().__init__()
             self.lin = torch.nn.Linear(d_in, dim)
-            self.block = None
+            self.block: torch.nn.Sequential | None = None
             if cfg.block_hidden > 0:
-                self.block = torch.nn.Sequential(
-                    torch.nn.Linear(dim, cfg.block_hidden),
-                    torch.nn.GELU(approximate="tanh"),
-                    torch.nn.Linear(cfg.block_hidden, dim),
-                )
-                torch.nn.init.zeros_(self.block[2].weight)
-                torch.nn.init.zeros_(self.block[2].bias)
+                # Layers made in this order so the seeded initialisation stays the same.
+                expand, act = torch.nn.Linear(dim, cfg.block_hidden), torch.nn.GELU(approximate="tanh")
+                project = torch.nn.Linear(cfg.block_hidden, dim)
+                torch.nn.init.zeros_(project.weight)
+                torch.nn.init.zeros_(project.bias)
+                self.block = torch.nn.Sequential(expand, act, project)
             self.drop = torch.nn.Dropout(cfg.input_dropout)
 
         def forward(self, x):
@@ -377,9 +377,8 @@ def _fit(
     mt_fields = [f for f in cfg.multitask_fields if f in data.fields] if cfg.multitask_weight > 0 else []
     classifiers = torch.nn.ModuleDict({"f_" + f: torch.nn.Linear(dim, len(data.classes[f])) for f in mt_fields})
     params = list(img_side.parameters()) + list(txt_side.parameters()) + list(classifiers.parameters())
-    opt = torch.optim.AdamW(
-        [{"params": params}, {"params": [log_scale], "weight_decay": 0.0}], lr=cfg.lr, weight_decay=cfg.weight_decay
-    )
+    groups: list[dict[str, Any]] = [{"params": params}, {"params": [log_scale], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train_idx) / max(2, min(cfg.batch_size, len(train_idx)))))
     total = max(1, cfg.epochs * steps_per_epoch)
     warm = max(1, total // 20)

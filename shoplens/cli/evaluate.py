@@ -9,11 +9,14 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..evaluate.metrics import DEFAULT_METRICS, Evaluation, canonical, evaluate
-from ..evaluate.trec import Run, read_run, run_from_hits, write_qrels, write_run
+from ..evaluate.trec import Qrels, Run, read_run, run_from_hits, write_qrels, write_run
+
+if TYPE_CHECKING:
+    from ..evaluate.judgments import Judgments
 
 SEARCH_CHUNK = 32
 
@@ -69,12 +72,15 @@ def _labels(args: argparse.Namespace, default: tuple[str, str]) -> tuple[str, st
     return parts[0], parts[1]
 
 
-def _load_judged(path: str, queries_path: str | None, args: argparse.Namespace):
+def _load_judged(
+    path: str, queries_path: str | None, args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], Qrels, Judgments]:
     from ..evaluate.judgments import align, load_judgments, load_queries, parse_grade_map
 
     j = load_judgments(path, grade_map=parse_grade_map(args.grade_map), scale=args.grade_scale)
-    queries = load_queries(queries_path) if queries_path else None
-    if queries is not None:
+    queries: list[dict[str, Any]] | None = None
+    if queries_path:
+        queries = load_queries(queries_path)
         base = Path(queries_path).parent
         for q in queries:
             if q.get("image") and not Path(q["image"]).is_absolute():
@@ -148,14 +154,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise UsageError("use either --run/--qrels or --store/--judgments, not both")
         if not (args.run and args.qrels):
             raise UsageError("file mode needs both --run and --qrels")
-        queries, qrels, _ = _load_judged(args.qrels, args.queries, args) if args.queries else (None, None, None)
-        if qrels is None:
+        queries: list[dict[str, Any]] | None = None
+        if args.queries:
+            queries, qrels, _ = _load_judged(args.qrels, args.queries, args)
+            texts = {q["qid"]: q.get("text") or "" for q in queries}
+        else:
             from ..evaluate.judgments import load_judgments, parse_grade_map
 
             j = load_judgments(args.qrels, grade_map=parse_grade_map(args.grade_map), scale=args.grade_scale)
             qrels, texts = j.qrels, j.texts
-        else:
-            texts = {q["qid"]: q.get("text") or "" for q in queries}
         run_a, src_a = read_run(args.run), args.run
         labels = _labels(args, (Path(args.run).stem, Path(args.compare).stem if args.compare else "B"))
     elif args.store:

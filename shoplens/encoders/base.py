@@ -23,7 +23,11 @@ TextMode = Literal["query", "passage"]
 class Encoder(Protocol):
     name: str  # short stable id, e.g. "e5", "mobilenet_v2"
     modality: Modality
-    dim: int
+
+    @property
+    def dim(self) -> int:
+        """Vector width; read-only here because some encoders only learn it from their model file."""
+        ...
 
     def fingerprint(self) -> str:
         """Stable hash of weights + preprocessing; changes => vectors must be rebuilt."""

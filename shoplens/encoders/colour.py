@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from .base import TextMode, l2_normalise
+from .base import Modality, TextMode, l2_normalise
 
 _H, _S, _V, _GREY = 12, 2, 3, 8
 DIM = _H * _S * _V + _GREY
@@ -79,7 +79,7 @@ def colour_histogram(img: Image.Image) -> np.ndarray:
 
 class ColourHistogramEncoder:
     name = "colour"
-    modality = "image"
+    modality: Modality = "image"
     dim = DIM
     version = "hsv80-carve-v1"
 

@@ -9,11 +9,16 @@ layout fails loudly rather than silently leaving layers random).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .openmp import import_torch
 
-torch = import_torch()  # PASSIVE OpenMP; see import_torch
-nn = torch.nn
+if TYPE_CHECKING:  # the checker reads torch's own types; at run time the import goes through import_torch
+    import torch
+    from torch import nn
+else:
+    torch = import_torch()  # PASSIVE OpenMP; see import_torch
+    nn = torch.nn
 
 # (expansion t, output channels c, repeats n, first stride s) from the paper.
 _SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))

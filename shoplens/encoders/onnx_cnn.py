@@ -16,7 +16,7 @@ import numpy as np
 
 from ..fsutil import atomic_path
 from ..preprocess.image import IMAGENET_MEAN, IMAGENET_STD, to_array
-from .base import TextMode, file_fingerprint, l2_normalise
+from .base import Modality, TextMode, file_fingerprint, l2_normalise
 from .openmp import import_torch
 
 OPSET = 17
@@ -26,7 +26,7 @@ class OnnxImageEncoder:
     """Shared export-once / infer-through-ORT machinery; subclasses supply the net."""
 
     name = "onnx"
-    modality = "image"
+    modality: Modality = "image"
     dim = 0
     size, resize = 224, 256
     mean, std = IMAGENET_MEAN, IMAGENET_STD
@@ -163,7 +163,8 @@ def load_efficientnet_lite0(path: str | Path, *, features: bool):
     import contextlib
     import io
 
-    torch = import_torch()
+    import_torch()  # the first torch import sets its OpenMP policy; this one then reads sys.modules
+    import torch
     from efficientnet_lite_pytorch import EfficientNet
 
     with contextlib.redirect_stdout(io.StringIO()):

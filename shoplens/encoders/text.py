@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import TextMode, file_fingerprint, l2_normalise
+from .base import Modality, TextMode, file_fingerprint, l2_normalise
 from .openmp import passive_openmp
 
 
 class _LazyTextEncoder:
-    modality = "text"
+    modality: Modality = "text"
     name = ""
     dim = 0
     # Whether `mode` changes the vector; callers that cache query vectors key on it only then.

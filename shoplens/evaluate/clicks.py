@@ -58,8 +58,8 @@ def _ubi_docs(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise EvalFileError(path, None, None, "file not found")
     with open(path, encoding="utf-8-sig") as f:
         for no, d, err in iter_objects(f):
-            if err:
-                raise EvalFileError(path, no, None, err)
+            if d is None:
+                raise EvalFileError(path, no, None, err or "expected a JSON object")
             if len(d) == 1 and next(iter(d)) in BULK_ACTIONS:
                 continue  # bulk action line ahead of a document
             yield no, d
@@ -266,7 +266,8 @@ class PairEstimate:
 def estimate(impressions: Sequence[Impression], fit: PBMFit | None = None, **pbm_args: Any) -> list[PairEstimate]:
     """Per (query, doc): impressions, clicks, CTR, COEC and PBM attractiveness; sorted by query then doc."""
     fit = fit or fit_pbm(impressions, **pbm_args)
-    by_pos_shown, by_pos_click = Counter(), Counter()
+    by_pos_shown: Counter[int] = Counter()
+    by_pos_click: Counter[int] = Counter()
     for i in impressions:
         by_pos_shown[i.position] += 1
         by_pos_click[i.position] += i.clicked

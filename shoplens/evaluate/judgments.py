@@ -102,6 +102,14 @@ def _pick(header: Sequence[str], names: Sequence[str]) -> str | None:
     return None
 
 
+def _require_column(col: str | None, what: str, path: Path, header: Sequence[str]) -> str:
+    if col is None:
+        raise EvalFileError(
+            path, 1, what, f"header has no '{what}' column (got {header}); expected columns query,id,grade"
+        )
+    return col
+
+
 def load_csv(path: str | Path, grade_map=None, scale=None) -> Judgments:
     """`query,id,grade` (header required; common aliases such as docid/rating accepted)."""
     path = Path(path)
@@ -113,11 +121,9 @@ def load_csv(path: str | Path, grade_map=None, scale=None) -> Judgments:
         header = reader.fieldnames or []
         qcol, qidcol = _pick(header, CSV_QUERY), _pick(header, CSV_QID)
         dcol, gcol = _pick(header, CSV_DOC), _pick(header, CSV_GRADE)
-        for col, what in ((qcol or qidcol, "query"), (dcol, "id"), (gcol, "grade")):
-            if col is None:
-                raise EvalFileError(
-                    path, 1, what, f"header has no '{what}' column (got {header}); expected columns query,id,grade"
-                )
+        _require_column(qcol or qidcol, "query", path, header)
+        dcol = _require_column(dcol, "id", path, header)
+        gcol = _require_column(gcol, "grade", path, header)
         keys = _TextKeys()
         qrels: Qrels = {}
         seen: dict[tuple[str, str], int] = {}
@@ -226,13 +232,14 @@ def load_queries(path: str | Path) -> list[dict[str, Any]]:
             data = json.loads(raw)
         except json.JSONDecodeError as e:
             raise EvalFileError(path, e.lineno, None, f"invalid JSON: {e.msg}") from None
-        out = []
+        out: list[dict[str, Any]] = []
         for i, q in enumerate(data.get("querySetQueries") or []):
             if not isinstance(q, dict) or not str(q.get("queryText", "")).strip():
                 raise EvalFileError(path, None, f"querySetQueries[{i}].queryText", "missing query text")
             out.append({"qid": f"q{i + 1:04d}", "text": q["queryText"].strip(), "filters": {}})
         return out
-    out, seen = [], {}
+    out = []
+    seen: dict[str, int] = {}
     for no, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
@@ -242,9 +249,10 @@ def load_queries(path: str | Path) -> list[dict[str, Any]]:
                 raise EvalFileError(path, no, None, "expected 'qid<TAB>query text'")
             q = {"qid": qid.strip(), "text": text.strip(), "filters": {}}
         else:
-            q, err = parse_object(line)
-            if err:
-                raise EvalFileError(path, no, None, err)
+            obj, err = parse_object(line)
+            if obj is None:
+                raise EvalFileError(path, no, None, err or "expected a JSON object")
+            q = obj
             if q.get("qid") in (None, ""):
                 raise EvalFileError(path, no, "qid", "missing query id")
             q["qid"] = str(q["qid"])
@@ -423,10 +431,12 @@ def from_attributes(
         for lang in langs:
             words = [_wording(f, v, lang) for f, v in zip(fields, vals)]
             if type_from:
+                assert t is not None, "combinations are only kept with a type when there is a type source"
                 words.append(_wording("type", t, lang) if lang != "en" else lexicon.wording("type", t, "en"))
-            if any(w is None for w in words):
+            present = [w for w in words if w is not None]
+            if len(present) < len(words):
                 continue  # no wording in this language; skip rather than mix languages
-            text = ("" if lang == "zh" else " ").join(words)
+            text = ("" if lang == "zh" else " ").join(present)
             en = " ".join(lexicon.wording(LEXICON_FIELD.get(f.lower(), f), v, "en") for f, v in zip(fields, vals))
             qid = "attr-" + _slug(en + " " + (t or "")) + ("" if lang == "en" else f"-{lang}")
             queries.append({"qid": qid, "text": text, "lang": lang, "filters": {}})

@@ -131,7 +131,7 @@ class QueryRanking:
     def recall(self, k: int | None = None) -> float:
         return float(np.sum(self.rel[:k])) / self.num_rel if self.num_rel else 0.0
 
-    def hits(self, k: int) -> float:
+    def hits(self, k: int | None = None) -> float:
         return 1.0 if np.any(self.rel[:k]) else 0.0
 
     def value(self, kind: str, k: int | None) -> float:
@@ -142,6 +142,8 @@ class QueryRanking:
         if kind == "mrr":
             return self.rr(k)
         if kind == "p":
+            if k is None:
+                raise ValueError("precision needs a cutoff: p@K")
             return self.p(k)
         if kind == "recall":
             return self.recall(k)
@@ -177,31 +179,31 @@ class QueryRanking:
         return out
 
 
-def roc_auc(y: Sequence[bool], s: Sequence[float]) -> float:
+def roc_auc(y: Sequence[bool] | np.ndarray, s: Sequence[float] | np.ndarray) -> float:
     """Area under ROC with tied scores averaged (== sklearn.metrics.roc_auc_score)."""
-    y = np.asarray(y, dtype=bool)
-    s = np.asarray(s, dtype=np.float64)
-    pos, neg = int(y.sum()), int((~y).sum())
+    ya = np.asarray(y, dtype=bool)
+    sa = np.asarray(s, dtype=np.float64)
+    pos, neg = int(ya.sum()), int((~ya).sum())
     if pos == 0 or neg == 0:
         return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    ss = s[order]
-    ranks = np.empty(len(s))
+    order = np.argsort(sa, kind="mergesort")
+    ss = sa[order]
+    ranks = np.empty(len(sa))
     _, start, counts = np.unique(ss, return_index=True, return_counts=True)
     avg = start + (counts + 1) / 2.0  # average 1-based rank of each tie group
     ranks[order] = np.repeat(avg, counts)
-    return float((ranks[y].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
+    return float((ranks[ya].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
 
 
-def average_precision(y: Sequence[bool], s: Sequence[float]) -> float:
+def average_precision(y: Sequence[bool] | np.ndarray, s: Sequence[float] | np.ndarray) -> float:
     """Step-wise AP over distinct score thresholds (== sklearn.metrics.average_precision_score)."""
-    y = np.asarray(y, dtype=bool)
-    s = np.asarray(s, dtype=np.float64)
-    pos = int(y.sum())
+    ya = np.asarray(y, dtype=bool)
+    sa = np.asarray(s, dtype=np.float64)
+    pos = int(ya.sum())
     if pos == 0:
         return float("nan")
-    order = np.argsort(-s, kind="mergesort")
-    ys, ss = y[order], s[order]
+    order = np.argsort(-sa, kind="mergesort")
+    ys, ss = ya[order], sa[order]
     last = np.r_[np.flatnonzero(np.diff(ss)), len(ss) - 1]  # last index of each tie group
     tp = np.cumsum(ys)[last]
     fp = (last + 1) - tp

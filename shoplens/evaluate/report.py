@@ -83,8 +83,8 @@ def _metrics_png(path: Path, runs: Sequence[RunResult], names: list[str]) -> Non
         vals = [r.evaluation.metrics.get(n) for r in runs]
         row = [_fmt(v) for v in vals]
         if len(runs) == 2:
-            ok = all(v is not None and not math.isnan(v) for v in vals)
-            row.append(f"{vals[1] - vals[0]:+.4f}" if ok else "n/a")
+            a, b = vals
+            row.append("n/a" if a is None or b is None or math.isnan(a) or math.isnan(b) else f"{b - a:+.4f}")
         cells.append(row)
     fig, ax = plt.subplots(figsize=(2.2 + 1.9 * len(cols), 0.27 * (len(names) + 1) + 0.35))
     ax.axis("off")

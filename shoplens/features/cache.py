@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoders.base import Encoder
+from ..encoders.base import Encoder, TextMode
 
 
 def text_key(text: str, mode: str) -> str:
@@ -101,7 +101,7 @@ class FeatureCache:
         self,
         encoder: Encoder,
         texts: Sequence[str],
-        mode: str = "passage",
+        mode: TextMode = "passage",
         batch_size: int = 64,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:

@@ -7,7 +7,7 @@ understanding and alignment read it from there.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from . import lexicon
 
@@ -19,7 +19,7 @@ DERIVED_TYPE_COLUMN = "type"
 
 
 def infer_field_map(
-    attribute_values: dict[str, Iterable[str]],
+    attribute_values: Mapping[str, Iterable[str]],
     min_overlap: int = 2,
     min_fraction: float = 0.3,
     lex: lexicon.Lexicon | None = None,

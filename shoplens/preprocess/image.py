@@ -69,7 +69,7 @@ def load_image(src: str | Path | bytes, *, max_bytes: int = 50 * 2**20, max_pixe
         with warnings.catch_warnings():
             # Our own max_pixels is the limit; PIL's global one would only warn.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))  # header only, no pixels yet
+            img: Image.Image = Image.open(io.BytesIO(data))  # header only, no pixels yet
             w, h = img.size
             if w * h > max_pixels:
                 raise ImageError(
@@ -120,6 +120,6 @@ def to_array(
 def normalise(hwc_uint8: np.ndarray, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> np.ndarray:
     """HWC uint8 crop -> CHW float32; split from the resize so encoders that share an input
     size resize each image once (the build does this) and only normalise separately."""
-    a = hwc_uint8.astype(np.float32) * (1.0 / 255.0)
+    a: np.ndarray = hwc_uint8.astype(np.float32) * (1.0 / 255.0)
     a = (a - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(a.transpose(2, 0, 1))

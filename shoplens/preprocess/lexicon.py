@@ -101,7 +101,7 @@ class Lexicon:
         self.ambiguous_zh = frozenset(ambiguous_zh)
         self.sources: tuple[str, ...] = tuple(str(s) for s in sources)
         self.fields: tuple[str, ...] = tuple(dict.fromkeys(t.field for t in self.terms))
-        self._by_value = {}
+        self._by_value: dict[tuple[str, str], Term] = {}
         for t in self.terms:
             self._by_value.setdefault((t.field, t.value.lower()), t)
         self._en: dict[tuple[str, ...], Term] = {}  # later terms never override earlier ones
@@ -214,13 +214,15 @@ class Lexicon:
         best: list[list[tuple[int, int, Term]] | None] = [None] * (n + 1)
         best[0] = []
         for i in range(n):
-            if best[i] is None:
+            head = best[i]
+            if head is None:
                 continue
             for j in range(n, i, -1):
                 term = self._zh.get(low[i:j])
                 if term is not None:
-                    cand = best[i] + [(i, j, term)]
-                    if best[j] is None or len(cand) < len(best[j]):
+                    cand = head + [(i, j, term)]
+                    known = best[j]
+                    if known is None or len(cand) < len(known):
                         best[j] = cand
         return best[n]
 

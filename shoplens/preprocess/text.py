@@ -51,4 +51,6 @@ def tokenize(text: str | None, simplify: bool = False) -> list[str]:
 
 
 def has_cjk(text: str | None) -> bool:
-    return bool(text) and any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)
+    if not text:
+        return False
+    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text)

@@ -106,7 +106,7 @@ class CoViewModel:
         """Most chosen items, recent choices weighing more (the cold-start answer)."""
         if self._by_popularity is None:
             self._by_popularity = sorted(self.popularity.items(), key=lambda kv: (-kv[1], kv[0]))
-        out = []
+        out: list[tuple[str, float]] = []
         for item, score in self._by_popularity:
             if len(out) >= k:
                 break

@@ -70,9 +70,9 @@ def similar_docs(
         if not found[0]:
             continue
         # A few times k leaves room for collapsed duplicates and for MMR to choose.
-        scores, docs = index.search(v[0], min(cfg.candidates, 5 * k + 20) + 1, allowed)
-        keep = docs != doc
-        comps.append(Ranked(side, docs[keep], scores[keep]))
+        hit_scores, hit_docs = index.search(v[0], min(cfg.candidates, 5 * k + 20) + 1, allowed)
+        keep = hit_docs != doc
+        comps.append(Ranked(side, hit_docs[keep], hit_scores[keep]))
     if not comps:
         missing = " or ".join("photo" if s == "photo" else "text" for s in fields)
         hint = "; try --by text" if by == "photo" else ("; try --by photo" if by == "text" else "")

@@ -57,6 +57,7 @@ def migrate_store(store: Path, keep: int = 2) -> tuple[int, int, str | None]:
     steps = plan(version, gen)
     if not steps:
         return SCHEMA_VERSION, SCHEMA_VERSION, None
+    assert isinstance(version, int), "plan() only finds steps from an int schema version"
     clean_interrupted(store)
     tmp, final = new_generation(store)
     try:

@@ -31,9 +31,17 @@ class StoreReader:
             name: FaissIndex.load(gen / info.file, n, cfg.hnsw_ef_search, cfg.exact_subset)
             for name, info in self.manifest.fields.items()
         }
-        self.lexical = LexicalIndex.load(gen / "lexical", self.manifest.lexical.get("tokenizer", "shoplens-tok-1"))
+        self._lexical: LexicalIndex | None = LexicalIndex.load(
+            gen / "lexical", self.manifest.lexical.get("tokenizer", "shoplens-tok-1")
+        )
         self._attr_fields: set[str] | None = None
         self._avail: dict[str, np.ndarray] | None = None
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:  # a bug in the caller, not bad input: keep the traceback
+            raise RuntimeError(f"{self.store}: StoreReader used after close()")
+        return self._lexical
 
     @property
     def attribute_fields(self) -> set[str]:
@@ -74,4 +82,4 @@ class StoreReader:
     def close(self) -> None:
         self.products.close()
         self.vectors = {}
-        self.lexical = None
+        self._lexical = None

@@ -41,7 +41,7 @@ class FaissIndex:
         self.kind = "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
         self.ef_search = ef_search
         self.exact_subset = exact_subset
-        if self.kind == "hnsw":
+        if isinstance(index, faiss.IndexHNSW):
             index.hnsw.efSearch = ef_search
 
     @classmethod
@@ -56,6 +56,7 @@ class FaissIndex:
     ) -> FaissIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
+        index: faiss.Index
         if len(vectors) > exact_threshold:
             index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = 80
@@ -99,7 +100,10 @@ class FaissIndex:
                 s = vecs @ q[0]
                 top = np.argsort(-s, kind="stable")[:k]
                 return s[top].astype(np.float32), self.docs[rows_ok[top]]
-            params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(rows_ok), efSearch=max(self.ef_search, 2 * k))
+            # faiss's bundled __init__.pyi omits SearchParametersHNSW (it exists at run time).
+            params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                sel=faiss.IDSelectorBatch(rows_ok), efSearch=max(self.ef_search, 2 * k)
+            )
             scores, rows = self.index.search(q, min(k, len(rows_ok)), params=params)
         scores, rows = scores[0], rows[0]
         keep = rows >= 0

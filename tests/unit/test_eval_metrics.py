@@ -203,3 +203,13 @@ def test_metric_names():
         parse_metric("p")
     with pytest.raises(ValueError):
         parse_metric("bleu")
+
+
+def test_precision_without_a_cutoff_is_a_clear_error():
+    """p has no default depth: QueryRanking.value('p', None) used to fail inside a division by None."""
+    from shoplens.evaluate.metrics import QueryRanking
+
+    r = QueryRanking.build({"a": 2.0, "b": 1.0}, {"a": 1})
+    assert r.value("p", 2) == 0.5
+    with pytest.raises(ValueError, match="p@K"):
+        r.value("p", None)
