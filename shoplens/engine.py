@@ -41,9 +41,13 @@ class Encoders:
     def __init__(self, config: EngineConfig, store: Path):
         ec = config.encoders
         cache_dir = Path(ec.cache_dir) if ec.cache_dir else store / "cache" / "onnx"
-        kw = dict(threads=ec.threads, batch_size=ec.batch_size, cache_dir=cache_dir)
-        self.text: dict[str, Encoder] = {n: registry.create(n, **kw) for n in ec.text}
-        self.image: dict[str, Encoder] = {n: registry.create(n, **kw) for n in ec.image}
+        threads, batch = ec.threads, ec.batch_size
+        self.text: dict[str, Encoder] = {
+            n: registry.create(n, threads=threads, batch_size=batch, cache_dir=cache_dir) for n in ec.text
+        }
+        self.image: dict[str, Encoder] = {
+            n: registry.create(n, threads=threads, batch_size=batch, cache_dir=cache_dir) for n in ec.image
+        }
 
     @property
     def all(self) -> list[Encoder]:
@@ -235,7 +239,7 @@ class Engine:
         try:
             heads = Heads.load(path if path.is_absolute() else self.store / path)
         except (HeadsError, FileNotFoundError) as e:
-            heads, why = None, f"cannot load them ({e})"
+            why = f"cannot load them ({e})"
         else:
             why = f"they are now {heads.fingerprint}"
             if heads.fingerprint == info.get("fingerprint"):
@@ -432,7 +436,9 @@ class Engine:
             )
             cache.close()
         self.reader.close()
-        self.__init__(self.store, encoders=self.encoders, settings=self.settings)  # reopen on the new generation
+        Engine.__init__(
+            self, self.store, encoders=self.encoders, settings=self.settings
+        )  # reopen on the new generation
         return metrics
 
     def close(self) -> None:

@@ -120,11 +120,15 @@ class Recommendations:
             items = list(dict.fromkeys(e.item for e in history))
             docs = np.asarray([self.doc_of.get(i, -1) for i in items], np.int64)
             known = docs >= 0
-            found, vecs = index.vectors_of(docs[known]) if known.any() else (np.zeros(0, bool), None)
+            found, vecs = index.vectors_of(docs[known])
             by_item = {i: vecs[j] for j, i in enumerate(i for i, ok in zip(items, known) if ok) if found[j]}
+
+            def vectors_of(pid: str, by_item=by_item, field=field) -> dict[str, np.ndarray] | None:
+                return {field: by_item[pid]} if pid in by_item else None
+
             # The ranker's profiles (feedback/profiles.py), with recommend's action weights and decay.
             builder = ProfileBuilder(
-                lambda pid, by_item=by_item, field=field: {field: by_item[pid]} if pid in by_item else None,
+                vectors_of,
                 lambda pid: None,
                 ProfileConfig(
                     half_life_days=self.cfg.profile_half_life_days,

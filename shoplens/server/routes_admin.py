@@ -83,7 +83,7 @@ async def reindex(request: Request, body: ReindexRequest):
         raise HTTPException(400, f"catalog file(s) not found on the server: {', '.join(missing)}")
     if any(j["status"] == "running" and j["kind"] == "reindex" for j in st.jobs.values()):
         raise HTTPException(409, "a reindex is already running; GET /admin/reindex shows it")
-    job = {
+    job: dict[str, Any] = {
         "job": uuid.uuid4().hex[:12],
         "kind": "reindex",
         "status": "running",
@@ -124,7 +124,12 @@ async def train_ranker(request: Request):
     st = _authorise(request)
     if any(j["status"] == "running" and j["kind"] == "train-ranker" for j in st.jobs.values()):
         raise HTTPException(409, "ranker training is already running; GET /admin/train-ranker shows it")
-    job = {"job": uuid.uuid4().hex[:12], "kind": "train-ranker", "status": "running", "started": time.time()}
+    job: dict[str, Any] = {
+        "job": uuid.uuid4().hex[:12],
+        "kind": "train-ranker",
+        "status": "running",
+        "started": time.time(),
+    }
     st.jobs[job["job"]] = job
     threading.Thread(target=_run_train_ranker, args=(st, job), name="shoplens-train-ranker", daemon=True).start()
     return job
