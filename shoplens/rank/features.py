@@ -91,7 +91,7 @@ class Candidates:
 class FeatureBuilder:
     """Holds what is loaded once per store: vector indexes and every product's attributes."""
 
-    def __init__(self, reader):
+    def __init__(self, reader) -> None:
         self.reader = reader
         self.vectors = reader.vectors
         self.ids = reader.products.ids
@@ -199,8 +199,8 @@ class FeatureBuilder:
             cols.append(cos)
         share = np.zeros(n, np.float32)
         if understood:
-            for f, v in understood.items():
-                code = self._lower_code.get(f, {}).get(str(v).lower())
+            for f, value in understood.items():
+                code = self._lower_code.get(f, {}).get(str(value).lower())
                 if code is not None:
                     share += self._codes[f][coded] == code
             share /= len(understood)

@@ -7,10 +7,15 @@ that a shown candidate gets clicked (after position-bias correction).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -25,12 +30,36 @@ class NetConfig:
     seed: int = 0
 
 
-def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig):
+class RankerModule(Protocol):
+    """What training and publishing use of the net `make_net` builds. Its class is defined inside
+    `make_net` so that importing this module does not import torch (serving needs only ONNX Runtime),
+    which leaves callers no class to name."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[torch.nn.Parameter]: ...
+
+    def train(self, mode: bool = True) -> Any: ...
+
+    def eval(self) -> Any: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any: ...
+
+
+def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig) -> RankerModule:
     import torch
     from torch import nn
 
     class RankerNet(nn.Module):
-        def __init__(self):
+        mean: torch.Tensor  # buffers registered in __init__, declared for the type checker
+        std: torch.Tensor
+
+        def __init__(self) -> None:
             super().__init__()
             self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
             self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
@@ -42,7 +71,7 @@ def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig)
             layers.append(nn.Linear(d, 1))
             self.mlp = nn.Sequential(*layers)
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.mlp((x - self.mean) / self.std).squeeze(-1)
 
     torch.manual_seed(cfg.seed)
@@ -50,7 +79,7 @@ def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig)
 
 
 def fit(
-    net,
+    net: RankerModule,
     x: np.ndarray,
     y: np.ndarray,
     w: np.ndarray,
@@ -99,14 +128,14 @@ def fit(
     return {"epochs": e, "best_epoch": best_epoch, "val_loss": best}
 
 
-def predict(net, x: np.ndarray) -> np.ndarray:
+def predict(net: RankerModule, x: np.ndarray) -> np.ndarray:
     import torch
 
     with torch.no_grad():
         return net(torch.as_tensor(x, dtype=torch.float32)).numpy()
 
 
-def export_onnx(net, n_features: int, path: Path) -> None:
+def export_onnx(net: RankerModule, n_features: int, path: Path) -> None:
     import warnings
 
     import torch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,14 @@ import numpy as np
 from ..errors import ShoplensError
 from .context import RankContext, RankerConfig
 from .features import FEATURE_VERSION, feature_names
-from .model import export_onnx, make_net
+from .model import RankerModule, export_onnx, make_net
 from .storage import current_version, fingerprint, publish, read_meta
 from .train import TooLittleFeedback, train, update
 
 log = logging.getLogger(__name__)
 
 
-def _write(net, meta: dict[str, Any]):
+def _write(net: RankerModule, meta: dict[str, Any]) -> Callable[[Path], dict[str, Any]]:
     import torch
 
     def build(tmp: Path) -> dict[str, Any]:

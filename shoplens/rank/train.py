@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,11 +23,14 @@ from ..errors import ShoplensError
 from ..evaluate import evaluate
 from ..evaluate.clicks import fit_pbm, impressions_from_records
 from ..evaluate.metrics import average_precision, roc_auc
-from ..feedback.log import FeedbackLog
+from ..feedback.log import Event, FeedbackLog, QueryDoc
 from ..feedback.profiles import epoch
 from .behaviour import CLICKS, Behaviour
-from .context import RankContext, RankerConfig
+from .context import Prepared, RankContext, RankerConfig
 from .features import feature_names
+
+if TYPE_CHECKING:
+    from .model import RankerModule
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +53,7 @@ class Examples:
         return [self.qids[g] for g in self.group]
 
 
-def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) -> tuple[Examples, dict]:
+def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) -> tuple[Examples, dict[str, int]]:
     """Rows for clicked searches logged after query row `after_rowid` (all earlier rows still feed the
     behaviour and profile features)."""
     cfg = ctx.config
@@ -59,16 +64,24 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
     for _, ev in events:
         if ev.action_name in CLICKS and ev.query_id and ev.object_id:
             clicked.setdefault(ev.query_id, set()).add(ev.object_id)
+    entries: list[tuple[str, int, int, QueryDoc | Event]] = [(q.timestamp, 0, rid, q) for rid, q in queries]
+    entries += [(ev.timestamp, 1, eid, ev) for eid, ev in events]
     timeline = sorted(
-        [(q.timestamp, 0, rid, q) for rid, q in queries] + [(ev.timestamp, 1, eid, ev) for eid, ev in events],
+        entries,
         key=lambda t: (t[0], t[1], t[2]),
     )
     beh = Behaviour(fb.vectors_of, fb.attributes_of, cfg.shown, cfg.profile)
-    cache: dict[str, object] = {}
-    xs, ys, pos, grp, qids, ids, rowids = [], [], [], [], [], [], []
-    stats = {"searches": len(queries), "events": len(events), "clicked_searches": 0, "clicks": 0}
-    for _, kind, rid, item in timeline:
-        if kind == 1:
+    cache: dict[str, Prepared] = {}
+    xs: list[np.ndarray] = []
+    ys: list[bool] = []
+    pos: list[int] = []
+    grp: list[int] = []
+    qids: list[str] = []
+    ids: list[str] = []
+    rowids: list[int] = []
+    stats: dict[str, int] = {"searches": len(queries), "events": len(events), "clicked_searches": 0, "clicks": 0}
+    for _, _, rid, item in timeline:
+        if isinstance(item, Event):
             beh.add_event(item)
             continue
         q = item
@@ -145,7 +158,7 @@ def validation_metrics(ex: Examples, rows: np.ndarray, scores: np.ndarray) -> di
     return {"roc_auc": roc_auc(y, scores), "pr_auc": average_precision(y, scores), "ndcg_cut_10": ndcg}
 
 
-def check_enough(stats: dict, cfg: RankerConfig) -> None:
+def check_enough(stats: Mapping[str, int], cfg: RankerConfig) -> None:
     if stats["clicks"] < cfg.min_clicks or stats["clicked_searches"] < cfg.min_searches:
         raise TooLittleFeedback(
             f"the feedback log has {stats['clicks']} clicks over {stats['clicked_searches']} searches that were "
@@ -155,7 +168,7 @@ def check_enough(stats: dict, cfg: RankerConfig) -> None:
         )
 
 
-def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[object, dict, Examples]:
+def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[RankerModule, dict[str, Any], Examples]:
     """Fit a new ranker; returns (torch net, metrics, examples)."""
     from .model import fit, make_net, predict
 
@@ -194,7 +207,9 @@ def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[object, d
     return net, metrics, ex
 
 
-def update(flog: FeedbackLog, ctx: RankContext, net, after_rowid: int) -> tuple[object, dict]:
+def update(
+    flog: FeedbackLog, ctx: RankContext, net: RankerModule, after_rowid: int
+) -> tuple[RankerModule, dict[str, Any]]:
     """Online update: a few epochs on the searches logged since the ranker was trained, starting from
     its weights (standardisation kept), instead of a full retrain."""
     from .model import fit
