@@ -18,7 +18,7 @@ from .encoders import registry
 from .encoders.base import Encoder
 from .features.cache import FeatureCache
 from .features.extract import FeatureSet, encode_catalog
-from .records import IngestReport, Product, SearchResult
+from .records import IngestIssue, IngestReport, Product, SearchResult
 from .search.query import Query
 from .search.searcher import QueryEncoder, Searcher
 from .store.builder import write_generation
@@ -87,6 +87,8 @@ class Engine:
                 ps, rep = load_catalog(c)
                 products += ps
                 reports.append(rep)
+            products = _dedupe_across_catalogs(products, reports)
+            for rep in reports:
                 _say(rep.summary(), build.progress)
             if not products:
                 raise StoreError("the catalog has no valid products; nothing was changed in the store")
@@ -259,6 +261,27 @@ def _features(
         max_bytes=config.index.max_image_bytes,
         max_pixels=config.index.max_image_pixels,
     )
+
+
+def _dedupe_across_catalogs(products: list[Product], reports: list[IngestReport]) -> list[Product]:
+    """One id in two catalogs of one `index`: the later catalog wins, reported like a duplicate row
+    inside one catalog (two rows with one id would otherwise both reach the product table)."""
+    if len(reports) < 2:
+        return products
+    owner: dict[str, int] = {}
+    pos = 0
+    for ri, rep in enumerate(reports):
+        for p in products[pos : pos + rep.products]:
+            if p.id in owner:
+                rep.duplicates.append(
+                    IngestIssue(
+                        rep.file, None, "id", f"duplicate id, replaces the one in {reports[owner[p.id]].file}", p.id
+                    )
+                )
+            owner[p.id] = ri
+        pos += rep.products
+    last = {p.id: p for p in products}
+    return [p for i, p in enumerate(products) if last[p.id] is p] if len(last) < len(products) else products
 
 
 def _merge_with_store(store: Path, products: list[Product], build: BuildConfig) -> tuple[list[Product], dict]:

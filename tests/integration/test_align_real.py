@@ -13,10 +13,9 @@ from shoplens.align.run import TooFewPairs, align_store, build_align_data, check
 from shoplens.align.train import evaluate_pairs, train_heads, untrained_heads
 from shoplens.records import Product
 
-FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (FASHION / "catalog.csv").is_file(), reason="shared fashion data not available"),
+    pytest.mark.usefixtures("shared_data"),
 ]
 
 CFG = AlignConfig(

@@ -12,8 +12,10 @@ import pytest
 from shoplens.evaluate.clicks import Impression, estimate, fit_pbm, impressions_from_records, read_ubi, to_judgments
 from shoplens.evaluate.trec import EvalFileError
 
-UBI = Path("/work/shared/data/ubi_sample/ubi_queries_events.ndjson")
-needs_data = pytest.mark.skipif(not UBI.is_file(), reason="shared data not present")
+from ..shared_data import SHARED
+
+UBI = SHARED / "ubi_sample" / "ubi_queries_events.ndjson"
+needs_data = pytest.mark.usefixtures("shared_data")
 
 
 @needs_data

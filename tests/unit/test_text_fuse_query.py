@@ -55,3 +55,25 @@ def test_modality_aware_fusion_lets_photo_only_products_compete():
     assert order[0] == 3 and fused[3] == pytest.approx(2 / 61)  # its one vote, scaled to both weights
     assert fused[1] == pytest.approx(1 / 61 + 1 / 62)  # docs with both modalities unchanged
     assert parts[3]["text_to_image"].contribution == pytest.approx(2 / 61)
+
+
+@pytest.mark.parametrize(
+    "items, named",
+    [
+        (["gender=Men", "price<="], "price<="),  # was silently dropped, widening the results
+        (["colour!=Red"], "colour!=Red"),  # parsed, then failed deep in the search
+        (["size>big"], "size>big"),
+        (["=Men"], "=Men"),
+        (["gender"], "gender"),
+    ],
+)
+def test_malformed_filter_is_an_error_naming_it(items, named):
+    with pytest.raises(QueryError) as e:
+        parse_filters(items)
+    assert repr(named) in str(e.value)
+
+
+def test_filters_with_operators_and_spaces():
+    got = parse_filters(["price < 20.5", "size>=10", "usage = Casual", "price!=3"])
+    assert got == {"price": ["<20.5", "!=3"], "size": ">=10", "usage": "Casual"}
+    assert parse_filters(["title=a=b"]) == {"title": "a=b"}  # only the first operator splits
