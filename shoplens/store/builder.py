@@ -23,7 +23,7 @@ from ..features.extract import FeatureSet
 from ..preprocess.lexicon import product_type
 from ..records import Product
 from ..search.understand import infer_field_map
-from .layout import clean_interrupted, new_generation, publish
+from .layout import clean_interrupted, fault_point, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
 from .products import ProductTable
@@ -88,6 +88,7 @@ def write_generation(
     table = ProductTable.create(tmp / "products.sqlite", products, derived)
     field_map = infer_field_map(table.attribute_values())
     table.close()
+    fault_point("after-products")
     (tmp / "vectors").mkdir()
     infos: dict[str, FieldInfo] = {}
     for name, (source, vecs, docs) in vector_fields(fs, heads).items():
@@ -102,7 +103,9 @@ def write_generation(
             source=source,
             file=rel,
         )
+    fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)
+    fault_point("after-lexical")
     manifest = Manifest(
         schema_version=1,
         shoplens_version=__version__,
@@ -124,5 +127,6 @@ def write_generation(
         timings_s={**fs.timings_s, "write": time.perf_counter() - t0},
     )
     manifest.save(tmp)
+    fault_point("after-manifest")
     publish(store, tmp, final)
     return manifest

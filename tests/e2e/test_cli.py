@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
-from ..conftest import FASHION, fashion_rows, write_catalog
+from ..conftest import FASHION, fashion_rows
 
 BIN = [sys.executable, "-m", "shoplens"]
 
@@ -52,46 +49,6 @@ def test_user_errors_are_one_line_not_tracebacks(tmp_path, small_store):
     assert p.returncode == 2 and "unknown filter field 'nope'" in p.stderr
     p = run("index", tmp_path / "missing.csv", "--store", tmp_path / "s", check=False)
     assert p.returncode == 2 and "catalog not found" in p.stderr
-
-
-def test_interrupted_index_leaves_store_intact_and_resumes(tmp_path, onnx_cache):
-    """Kill a build mid-way: the old generation stays live; the re-run reuses finished batches."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    store = tmp_path / "s"
-    first = write_catalog(tmp_path / "a.csv", fashion_rows(20, offset=300))
-    run("index", first, "--store", store, "--no-align", "--quiet", env=env)
-    gen = (store / "CURRENT").read_text()
-    big = write_catalog(tmp_path / "b.csv", fashion_rows(200, offset=300))
-    proc = subprocess.Popen(
-        [*BIN, "index", str(big), "--store", str(store), "--no-align"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    cache = store / "cache" / "features.sqlite"
-    deadline = time.time() + 300
-    import sqlite3
-
-    while time.time() < deadline:  # wait until image batches are being committed
-        time.sleep(1)
-        try:
-            n = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM feats").fetchone()[0]
-        except sqlite3.Error:
-            continue
-        if n > 20 * 5 + 200 * 2 + 64:  # texts done and some new image batches
-            break
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert (store / "CURRENT").read_text() == gen  # readers still see the old, complete store
-    out = json.loads(run("search", "--store", store, "shirt", "--json").stdout)
-    assert out["results"]
-    done_before = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM feats").fetchone()[0]
-    assert done_before > 20 * 5
-    run("index", big, "--store", store, "--no-align", "--quiet", env=env)
-    assert (store / "CURRENT").read_text() != gen
-    info = json.loads(run("info", "--store", store).stdout)
-    assert info["products"] == 200
 
 
 def test_demo_builds_and_answers_examples(tmp_path):
