@@ -189,3 +189,17 @@ def test_inference_does_not_import_torch():
     )
     assert (path / "heads.json").is_file(), "the shipped default heads are missing from the package"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("n", [520, 1100, 1030])
+def test_batches_cover_every_pair_once_when_the_last_batch_is_folded_in(n):
+    """A short last batch is merged into the one before it: no pair lost, none repeated, no crash
+    (520 pairs with batch 512 used to raise IndexError; 1100 dropped a whole batch)."""
+    from shoplens.align.train import _batches
+
+    data = synthetic(n=8)
+    idx = np.arange(n)
+    got = _batches(np.random.default_rng(0), idx, data, CFG.with_(batch_size=512))
+    flat = np.concatenate(got)
+    assert sorted(flat.tolist()) == list(range(n))
+    assert all(len(b) >= 512 // 4 for b in got)
