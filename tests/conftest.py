@@ -128,3 +128,40 @@ def small_engine(small_store, engine_config):
     from shoplens.engine import Engine
 
     return Engine.open(small_store, engine_config)
+
+
+@pytest.fixture(scope="session")
+def heldout_heads(small_store, small_engine, tmp_path_factory):
+    """Heads trained on catalog rows [0, 600) only (tests/heldout.py says why not the shipped ones)."""
+    from shoplens.features.cache import FeatureCache
+
+    from .heldout import train_heads_without, train_rows
+
+    cache = FeatureCache(small_store / "cache" / "features.sqlite")  # rows 0..239 already encoded there
+    try:
+        return train_heads_without(train_rows(), small_engine.encoders, cache, tmp_path_factory.mktemp("heads"))
+    finally:
+        cache.close()
+
+
+HELDOUT_PRODUCTS = 300
+
+
+@pytest.fixture(scope="session")
+def heldout_store(tmp_path_factory, engine_config, small_engine, heldout_heads):
+    """A real store of 300 products the test heads never saw (titles, photos, attributes)."""
+    from shoplens.config import BuildConfig
+    from shoplens.engine import Engine
+
+    from .heldout import heldout_rows, publish_with_heads
+
+    rows = heldout_rows(HELDOUT_PRODUCTS)
+    d = tmp_path_factory.mktemp("heldout")
+    Engine.build(
+        write_catalog(d / "catalog.csv", rows),
+        d / "store",
+        engine_config,
+        BuildConfig(progress=False, auto_align=False),
+    )
+    publish_with_heads(d / "store", engine_config, small_engine.encoders, heldout_heads)
+    return d / "store", rows
