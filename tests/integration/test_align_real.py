@@ -30,6 +30,7 @@ CFG = AlignConfig(
     ensemble=1,
 )
 from ..conftest import fashion_products  # noqa: E402
+from ..grading import binom_tail, min_passing  # noqa: E402
 
 FIELD_MAP = {"gender": "gender", "colour": "baseColour", "type": "type"}
 
@@ -91,7 +92,10 @@ def test_align_store_saves_versions_and_refuses_too_few_pairs(real):
     )
     assert path == out / "v0001" and (out / "CURRENT").read_text().strip() == "v0001"
     saved = json.loads((path / "heads.json").read_text())
-    assert saved["version"] == "v0001" and saved["metrics"]["validation"]["text_to_image"]["R@10"] >= 0
+    assert saved["version"] == "v0001" and saved["metrics"]["validation"] == metrics["validation"]
+    n = metrics["validation"]["text_to_image"]["n"]  # chance: R@10 of one target among n is binomial(n, 10/n)
+    need = min_passing(lambda t: binom_tail(n, min(1.0, 10 / n), t))
+    assert round(metrics["validation"]["text_to_image"]["R@10"] * n) >= need
     assert saved["input_fingerprints"]["e5"] == encs["e5"].fingerprint()
     assert json.loads((path / "metrics.json").read_text())["validation"]
     _, _, path2 = align_store(
