@@ -91,7 +91,8 @@ def publish(store: Path, tmp: Path, final: Path, keep: int = 2) -> None:
     fault_point("after-rename")
     write_atomic(store / "CURRENT", final.name)
     fault_point("after-current")
-    gens = sorted(p for p in store.glob("gen-*") if p.is_dir() and not p.name.endswith(".tmp"))
+    # only gen-NNNNNN: a stray "gen-old" (sorting after the digits) must not make cleanup drop the live one
+    gens = sorted(p for p in store.glob("gen-*") if p.is_dir() and p.name[4:].isdigit())
     for old in gens[:-keep]:
         (old / "manifest.json").unlink(missing_ok=True)  # a half-deleted generation reads as incomplete
         fault_point("during-cleanup")

@@ -72,3 +72,43 @@ def test_faiss_exact_and_hnsw_filtered_search():
         assert sorted(d.tolist()) == [2, 4]
     found, vecs = flat.vectors_of(np.array([0, 1]))
     assert found.tolist() == [True, False] and np.allclose(vecs[0], x[0])
+
+
+def test_fault_point_kills_only_at_the_named_step(tmp_path):
+    """The crash hook is inert unless $SHOPLENS_FAULT_AT names the step, and then it is a real SIGKILL."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from shoplens.store.layout import FAULT_ENV, PUBLISH_STEPS, WRITE_STEPS, fault_point
+
+    fault_point("after-products")  # no variable: nothing happens
+    code = "from shoplens.store.layout import fault_point as f; f('after-vectors'); f('after-lexical'); print('x')"
+    env = {**os.environ, FAULT_ENV: "after-lexical"}
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert p.returncode == -signal.SIGKILL and p.stdout == ""
+    p = subprocess.run([sys.executable, "-c", code], env={**env, FAULT_ENV: "nowhere"}, capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout == "x\n"
+    assert len(set(WRITE_STEPS + PUBLISH_STEPS)) == 7
+
+
+def test_generation_numbers_and_cleanup_keep_the_newest(tmp_path):
+    for name in ("gen-000009", "gen-000010.tmp", "gen-x"):
+        (tmp_path / name).mkdir()
+    tmp, final = new_generation(tmp_path)
+    assert final.name == "gen-000011" and tmp.name == "gen-000011.tmp" and tmp.is_dir()
+    (tmp_path / "gen-000009" / "manifest.json").write_text("{}")
+    publish(tmp_path, tmp, final, keep=1)
+    assert (tmp_path / "CURRENT").read_text() == "gen-000011"
+    assert not (tmp_path / "gen-000009").exists() and final.is_dir()
+    assert sorted(clean_interrupted(tmp_path)) == ["gen-000010.tmp"]
+    assert not (tmp_path / "gen-000010.tmp").exists()
+
+
+def test_current_naming_a_missing_generation_is_a_store_error(tmp_path):
+    (tmp_path / "CURRENT").write_text("gen-000003\n")
+    with pytest.raises(StoreError, match="gen-000003"):
+        current_generation(tmp_path)
+    (tmp_path / "gen-000003").mkdir()
+    assert current_generation(tmp_path) == tmp_path / "gen-000003"
