@@ -112,3 +112,56 @@ def test_current_naming_a_missing_generation_is_a_store_error(tmp_path):
         current_generation(tmp_path)
     (tmp_path / "gen-000003").mkdir()
     assert current_generation(tmp_path) == tmp_path / "gen-000003"
+
+
+_PUBLISH = """
+import sys
+from pathlib import Path
+from shoplens.store.layout import new_generation, publish
+store = Path(sys.argv[1])
+tmp, final = new_generation(store)
+(tmp / "manifest.json").write_text("{}")
+publish(store, tmp, final, keep=1)
+"""
+
+
+@pytest.mark.parametrize(
+    "step, current, old_left",
+    [
+        ("after-rename", "gen-000001", "whole"),
+        ("after-current", "gen-000002", "whole"),
+        ("during-cleanup", "gen-000002", "half"),
+    ],
+)
+def test_publish_killed_at_each_step(tmp_path, step, current, old_left):
+    """What a SIGKILL at each publish step leaves: CURRENT names a complete generation, always."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from shoplens.store.layout import FAULT_ENV
+
+    first, final = new_generation(tmp_path)
+    assert final.name == "gen-000001"  # numbering starts at 1
+    (first / "manifest.json").write_text("{}")
+    publish(tmp_path, first, final)
+    env = {**os.environ, FAULT_ENV: step}
+    p = subprocess.run([sys.executable, "-c", _PUBLISH, str(tmp_path)], env=env, capture_output=True, text=True)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert (tmp_path / "CURRENT").read_text() == current
+    assert (tmp_path / current / "manifest.json").is_file()
+    assert (tmp_path / "gen-000002" / "manifest.json").is_file()  # the new generation is complete either way
+    old_manifest = (tmp_path / "gen-000001" / "manifest.json").is_file()
+    assert old_manifest == (old_left == "whole")  # cleanup removes the manifest first: half-deleted reads as such
+
+
+def test_write_atomic_bytes_and_new_generation_in_a_new_store(tmp_path):
+    from shoplens.store.layout import write_atomic
+
+    write_atomic(tmp_path / "b.bin", b"\x00\xff")
+    write_atomic(tmp_path / "t.txt", "naïve")
+    assert (tmp_path / "b.bin").read_bytes() == b"\x00\xff" and (tmp_path / "t.txt").read_text("utf-8") == "naïve"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.bin", "t.txt"]  # no temporary file left
+    tmp, final = new_generation(tmp_path / "new" / "store")
+    assert tmp.is_dir() and final.name == "gen-000001"
