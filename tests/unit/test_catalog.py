@@ -101,3 +101,43 @@ def test_content_hash_tracks_changes(tmp_path):
     b = load_catalog(tmp_path / "d.csv")[0][0]
     assert a.content_hash() != b.content_hash()
     assert a.content_hash() == load_catalog(tmp_path / "c.csv")[0][0].content_hash()
+
+
+def test_field_rules_and_messages(tmp_path):
+    """What each odd cell becomes, and the message the user reads for it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from shoplens.catalog import MAX_FIELD_CHARS
+
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "b.jpg").write_bytes(b"x")
+    pq.write_table(
+        pa.table(
+            {
+                "id": [12.0, 13.5, None, 14.0, 15.0],
+                "title": ["x" * MAX_FIELD_CHARS, "y" * (MAX_FIELD_CHARS + 1), "t", None, None],
+                "price": [1.0, float("nan"), 2.0, 3.0, float("nan")],
+                "description": ["kept description", None, None, "d", None],
+                "image": ['["a.jpg", "", "b.jpg"]', "[not json", None, '{"a": 1}', None],
+            }
+        ),
+        tmp_path / "c.parquet",
+    )
+    ps, rep = load_catalog(tmp_path / "c.parquet")
+    by = {p.id: p for p in ps}
+    assert sorted(by) == ["12", "13.5", "14", "15"]  # whole floats (pandas-style ids) lose the ".0"
+    assert len(by["12"].title) == MAX_FIELD_CHARS and by["12"].description == "kept description"
+    assert by["12"].images == (str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"))  # JSON list, blanks dropped
+    assert by["13.5"].title is None and by["14"].title is None and by["15"].title is None
+    assert by["12"].price == 1.0 and by["13.5"].price is None  # NaN is a blank cell, not an error
+    msgs = {(i.product_id, i.field): i.message for i in rep.field_issues}
+    assert msgs[("13.5", "title")] == f"{MAX_FIELD_CHARS + 1} characters, more than the {MAX_FIELD_CHARS} allowed"
+    assert msgs[("13.5", "image")].startswith("file not found") and msgs[("13.5", "image")].endswith("[not json")
+    assert msgs[("14", "image")].startswith("file not found")
+    assert [i.message for i in rep.rows_skipped] == ["missing or invalid 'id'"]
+    jl = tmp_path / "d.jsonl"
+    jl.write_text('{"id": "1", "title": {"a": 1}, "image": 5}\n')
+    ps, rep = load_catalog(jl)
+    msgs = {i.field: i.message for i in rep.field_issues}
+    assert msgs == {"title": "expected text, got dict", "image": "expected a path string, got int"}
