@@ -19,7 +19,7 @@ def main() -> int:
         module = name.split(".x_")[0].split(".xǁ")[0]
         counts.setdefault(module, Counter())[status.strip()] += 1
     for module, c in sorted(counts.items()):
-        killed = c["killed"] + c["timeout"]
+        killed = c["killed"] + c["timeout"] + c["segfault"]  # segfault: the test process died = detected
         tested = killed + c["survived"]
         score = f"{100 * killed / tested:.0f}%" if tested else "n/a"
         print(f"{module:40s} killed {killed:4d} / {tested:4d} = {score:>4s}   ({dict(c)})")

@@ -141,3 +141,56 @@ def test_field_rules_and_messages(tmp_path):
     ps, rep = load_catalog(jl)
     msgs = {i.field: i.message for i in rep.field_issues}
     assert msgs == {"title": "expected text, got dict", "image": "expected a path string, got int"}
+
+
+def test_tsv_prices_media_reviews_and_counts(tmp_path):
+    """TSV, price spellings, several images/videos/reviews, bad fields beside good ones, row counts."""
+    for n in ("a.jpg", "b.jpg", "v.mp4", "w.mp4"):
+        (tmp_path / n).write_bytes(b"x")
+    (tmp_path / "c.tsv").write_text(
+        "id\ttitle\tprice\timage\timages\tvideo\tvideos\treview\treviews\tcolour\n"
+        "1\tA\t$1,299.50\tmissing.jpg\ta.jpg\tv.mp4\tw.mp4\tgreat\tok\tRed\n"
+        "2\tB\t0\tb.jpg\t\t\t\t\t\t\n"
+        "3\tC\t-4\t\t\t\t\t\t\t\n"
+        "4\tD\tfree\t\t\t\t\t\t\t\n",
+        encoding="utf-8",
+    )
+    ps, rep = load_catalog(tmp_path / "c.tsv")
+    by = {p.id: p for p in ps}
+    assert rep.file == str(tmp_path / "c.tsv") and rep.rows_read == 4 and rep.products == 4
+    assert by["1"].price == 1299.5 and by["2"].price == 0.0 and by["3"].price is None and by["4"].price is None
+    assert by["1"].images == (str(tmp_path / "a.jpg"),)  # the missing one dropped, the next one kept
+    assert by["1"].videos == (str(tmp_path / "v.mp4"), str(tmp_path / "w.mp4"))
+    assert by["1"].reviews == (
+        "ok",
+        "great",
+    )  # "reviews" column first, then "review" and by["1"].attributes == {"colour": "Red"}
+    assert by["2"].images == (str(tmp_path / "b.jpg"),)
+    issues = {(i.product_id, i.field): i.message for i in rep.field_issues}
+    assert issues[("1", "image")] == f"file not found: {tmp_path / 'missing.jpg'}"
+    assert issues[("3", "price")] == "not a non-negative number: '-4'"
+    assert issues[("4", "price")] == "not a non-negative number: 'free'"
+    assert all(i.file == str(tmp_path / "c.tsv") for i in rep.field_issues)
+
+
+def test_jsonl_lists_bad_rows_and_nested_attributes(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "c.ndjson").write_text(
+        "{broken\n"
+        '{"id": "1", "images": ["a.jpg", 7, "nope.jpg"], "reviews": ["fine", {"x": 1}], "size": [1], "fit": "slim"}\n'
+        "{also broken\n"
+        '{"id": "2", "title": "T"}\n',
+        encoding="utf-8",
+    )
+    ps, rep = load_catalog(tmp_path / "c.ndjson")
+    assert [p.id for p in ps] == ["1", "2"] and rep.rows_read == 4
+    assert [i.row for i in rep.rows_skipped] == [1, 3] and all(i.message for i in rep.rows_skipped)
+    p = ps[0]
+    assert p.images == (str(tmp_path / "a.jpg"),) and p.reviews == ("fine",) and p.attributes == {"fit": "slim"}
+    issues = sorted((i.field, i.message) for i in rep.field_issues)
+    assert issues == [
+        ("images", "expected a path string, got int"),
+        ("images", f"file not found: {tmp_path / 'nope.jpg'}"),
+        ("reviews", "expected text, got dict"),
+        ("size", "attribute values must be scalar, got list"),
+    ]
