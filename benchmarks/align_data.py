@@ -17,7 +17,7 @@ sys.path.insert(0, str(REPO))
 from shoplens.config import EncoderConfig  # noqa: E402
 from shoplens.records import Product  # noqa: E402
 
-DATA = Path(os.environ.get("SHOPLENS_DATA", REPO.parent / "shared" / "data"))
+DATA = Path(os.environ.get("SHOPLENS_SHARED_DATA") or REPO.parent / "shared" / "data")
 FASHION = DATA / "fashion"
 ATTR_COLS = ("gender", "masterCategory", "subCategory", "baseColour", "season", "usage")
 OUT = REPO / "benchmarks" / "out"

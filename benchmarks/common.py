@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-DATA = Path(os.environ.get("SHOPLENS_DATA", REPO.parent / "shared" / "data"))
+DATA = Path(os.environ.get("SHOPLENS_SHARED_DATA") or REPO.parent / "shared" / "data")
 FASHION = DATA / "fashion"
 CATALOG = FASHION / "catalog.csv"
 TEXT_ONLY = FASHION / "styles_text_only.csv"

@@ -11,6 +11,7 @@ Run: .venv/bin/python scripts/make_demo_subset.py
 from __future__ import annotations
 
 import csv
+import os
 import random
 import shutil
 import sys
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from shoplens.preprocess.lexicon import product_type, wording  # noqa: E402
 
-SRC = ROOT.parent / "shared" / "data" / "fashion"
+SRC = Path(os.environ.get("SHOPLENS_SHARED_DATA") or ROOT.parent / "shared" / "data") / "fashion"
 DST = ROOT / "shoplens" / "data" / "demo"
 N_IMAGES = 300
 SHOWCASE = [

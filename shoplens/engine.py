@@ -23,7 +23,7 @@ from .features.extract import FeatureSet, encode_catalog
 from .feedback.log import EventReport, FeedbackLog
 from .preprocess.lexicon import Lexicon, lexicon_for
 from .recommend.service import Recommendations
-from .records import IngestReport, Product, SearchResult
+from .records import IngestIssue, IngestReport, Product, SearchResult
 from .search.query import Query
 from .search.searcher import QueryEncoder, Searcher
 from .store.builder import write_generation
@@ -147,6 +147,8 @@ class Engine:
                 ps, rep = load_catalog(c)
                 products += ps
                 reports.append(rep)
+            products = _dedupe_across_catalogs(products, reports)
+            for rep in reports:
                 log_report(rep)
             if not products:
                 raise StoreError("the catalog has no valid products; nothing was changed in the store")
@@ -479,6 +481,27 @@ def _features(
         max_bytes=config.index.max_image_bytes,
         max_pixels=config.index.max_image_pixels,
     )
+
+
+def _dedupe_across_catalogs(products: list[Product], reports: list[IngestReport]) -> list[Product]:
+    """One id in two catalogs of one `index`: the later catalog wins, reported like a duplicate row
+    inside one catalog (two rows with one id would otherwise both reach the product table)."""
+    if len(reports) < 2:
+        return products
+    owner: dict[str, int] = {}
+    pos = 0
+    for ri, rep in enumerate(reports):
+        for p in products[pos : pos + rep.products]:
+            if p.id in owner:
+                rep.duplicates.append(
+                    IngestIssue(
+                        rep.file, None, "id", f"duplicate id, replaces the one in {reports[owner[p.id]].file}", p.id
+                    )
+                )
+            owner[p.id] = ri
+        pos += rep.products
+    last = {p.id: p for p in products}
+    return [p for i, p in enumerate(products) if last[p.id] is p] if len(last) < len(products) else products
 
 
 def _merge_with_store(store: Path, products: list[Product], build: BuildConfig) -> tuple[list[Product], dict]:

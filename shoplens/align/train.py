@@ -146,7 +146,8 @@ def _batches(rng: np.random.Generator, idx: np.ndarray, data: AlignData, cfg: Al
     bs = max(2, min(cfg.batch_size, len(idx)))
     out = [perm[s : s + bs] for s in range(0, len(perm), bs)]
     if len(out) > 1 and len(out[-1]) < bs // 4:
-        out[-2] = np.concatenate([out[-2], out.pop()])
+        last = out.pop()  # (out[-2] = concat(out[-2], out.pop()) would assign to the wrong slot)
+        out[-1] = np.concatenate([out[-1], last])
     if cfg.hard_negatives > 0 and "type" in data.fields:
         # Some batches are drawn from a handful of product types: many near-duplicates
         # (same kind of item, other colour / gender / model) to tell apart.

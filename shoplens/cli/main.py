@@ -37,13 +37,26 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_weights(text: str) -> dict[str, float]:
+    try:
+        w = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f'--weights {text!r}: not JSON ({e.msg}); e.g. \'{{"bm25": 2, "image": 0}}\'') from None
+    bad = not isinstance(w, dict) or any(
+        isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in w.values()
+    )
+    if bad:
+        raise UsageError(f"--weights {text!r}: expected an object of component name -> number >= 0")
+    return {str(k): float(v) for k, v in w.items()}
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from ..engine import Engine
     from ..jsonlines import iter_objects
     from ..search.query import Query, parse_filters
 
     engine = Engine.open(args.store, overrides=engine_overrides(args))
-    weights = json.loads(args.weights) if args.weights else None
+    weights = _parse_weights(args.weights) if args.weights else None
     if args.batch:
         if args.text or args.image:
             raise UsageError("--batch reads queries from a file; do not also give TEXT or --image")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,25 +79,32 @@ class Query:
             raise QueryError(f"{where}: {e}") from None
 
 
+_FILTER = re.compile(r"^\s*([^<>=!]+?)\s*(<=|>=|!=|<|>|=)\s*(.*?)\s*$")
+
+
 def parse_filters(items: list[str] | None) -> dict[str, Any]:
-    """CLI `--filter FIELD=VALUE` (repeatable; same field twice = either value; `price<=50` works too)."""
+    """CLI `--filter FIELD=VALUE` (repeatable; same field twice = either value; `price<=50` works too).
+
+    Every item must parse: a malformed one is an error, never silently dropped, since a dropped
+    filter widens the results without telling the user. Comparison operators need a number here,
+    so `colour!=Red` fails now rather than later, deep inside the search."""
     out: dict[str, Any] = {}
     for item in items or []:
-        for op in ("<=", ">=", "!=", "<", ">", "="):
-            if op in item:
-                field, value = item.split(op, 1)
-                field, value = field.strip(), value.strip()
-                if not field or not value:
-                    break
-                value = value if op == "=" else op + value
-                if field in out:
-                    prev = out[field] if isinstance(out[field], list) else [out[field]]
-                    out[field] = prev + [value]
-                else:
-                    out[field] = value
-                break
+        m = _FILTER.match(item)
+        if not m or not m.group(3):
+            raise QueryError(f"--filter {item!r}: expected FIELD=VALUE (or FIELD<=NUMBER, >=, <, >, !=)")
+        field, op, value = m.groups()
+        if op != "=":
+            try:
+                float(value)
+            except ValueError:
+                raise QueryError(
+                    f"--filter {item!r}: {op} compares numbers and {value!r} is not one; use FIELD=VALUE for text"
+                ) from None
+            value = op + value
+        if field in out:
+            prev = out[field] if isinstance(out[field], list) else [out[field]]
+            out[field] = prev + [value]
         else:
-            raise QueryError(f"--filter {item!r}: expected FIELD=VALUE")
-        if not out:
-            raise QueryError(f"--filter {item!r}: expected FIELD=VALUE")
+            out[field] = value
     return out

@@ -23,7 +23,7 @@ from ..features.extract import FeatureSet
 from ..preprocess.field_map import DERIVED_TYPE_COLUMN, infer_field_map
 from ..preprocess.lexicon import Lexicon, default_lexicon
 from ..records import Product
-from .layout import SCHEMA_VERSION, clean_interrupted, new_generation, publish
+from .layout import SCHEMA_VERSION, clean_interrupted, fault_point, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
 from .products import ProductTable
@@ -98,6 +98,7 @@ def write_generation(
     table = ProductTable.create(tmp / "products.sqlite", products, derived)
     field_map = infer_field_map(table.attribute_values(), lex=lex)
     table.close()
+    fault_point("after-products")
     (tmp / "vectors").mkdir()
     infos: dict[str, FieldInfo] = {}
     part_weights = {n: cfg.image_part_weights.get(n, 1.0) for n in sorted(fs.image)}
@@ -113,7 +114,9 @@ def write_generation(
             source=source,
             file=rel,
         )
+    fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)
+    fault_point("after-lexical")
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
         shoplens_version=__version__,
@@ -138,5 +141,6 @@ def write_generation(
         lexicon=lex.fingerprint(),
     )
     manifest.save(tmp)
+    fault_point("after-manifest")
     publish(store, tmp, final, keep=cfg.keep_generations)
     return manifest

@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,6 +32,18 @@ from ..fsutil import fsync_dir, write_atomic  # noqa: F401  (write_atomic re-exp
 # v2: the manifest records the image part weights and the settings fingerprint (store/migrate.py
 # upgrades a v1 store).
 SCHEMA_VERSION = 2
+
+# Crash-test hook: `SHOPLENS_FAULT_AT=<step>` SIGKILLs the process at that step of writing or
+# publishing a generation, so tests can prove a crash anywhere leaves a store that opens.
+FAULT_ENV = "SHOPLENS_FAULT_AT"
+WRITE_STEPS = ("after-products", "after-vectors", "after-lexical", "after-manifest")
+PUBLISH_STEPS = ("after-rename", "after-current", "during-cleanup")
+
+
+def fault_point(step: str) -> None:
+    """Die here, as a power cut or `kill -9` would, when $SHOPLENS_FAULT_AT names `step`."""
+    if os.environ.get(FAULT_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def current_generation(store: Path) -> Path | None:
@@ -60,9 +73,14 @@ def publish(store: Path, tmp: Path, final: Path, keep: int = 2) -> None:
                 os.fsync(fh.fileno())
     os.replace(tmp, final)
     fsync_dir(store)
+    fault_point("after-rename")
     write_atomic(store / "CURRENT", final.name)
-    gens = sorted(p for p in store.glob("gen-*") if p.is_dir() and not p.name.endswith(".tmp"))
+    fault_point("after-current")
+    # only gen-NNNNNN: a stray "gen-old" (sorting after the digits) must not make cleanup drop the live one
+    gens = sorted(p for p in store.glob("gen-*") if p.is_dir() and p.name[4:].isdigit())
     for old in gens[:-keep]:
+        (old / "manifest.json").unlink(missing_ok=True)  # a half-deleted generation reads as incomplete
+        fault_point("during-cleanup")
         shutil.rmtree(old, ignore_errors=True)
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
-from ..conftest import FASHION, fashion_rows, write_catalog
+from ..conftest import FASHION, ROOT, fashion_rows
+from ..grading import binom_tail, grade, hypergeom_tail, min_passing
+from ..photos import augment
 
 BIN = [sys.executable, "-m", "shoplens"]
+DEMO_CATALOG = ROOT / "shoplens" / "data" / "demo" / "catalog.csv"
 
 
 def run(*args, check=True, **kw):
@@ -21,18 +22,18 @@ def run(*args, check=True, **kw):
     return p
 
 
-def test_search_json_contract(small_store):
+def test_search_json_contract(small_store, tmp_path):
     p = run("search", "--store", small_store, "women blue jeans", "--k", "3", "--json")
     out = json.loads(p.stdout)
     assert out["query"]["text"] == "women blue jeans" and len(out["results"]) == 3
     assert set(out["results"][0]) == {"id", "score", "title"}
-    img = FASHION / fashion_rows(1)[0]["image"]
+    img = augment(FASHION / fashion_rows(1)[0]["image"], tmp_path / "q.jpg", seed=0)  # a shopper's photo
     out = json.loads(run("search", "--store", small_store, "--image", img, "--json", "--explain").stdout)
     assert out["results"][0]["id"] == fashion_rows(1)[0]["id"] and "image" in out["results"][0]["explain"]
 
 
 def test_batch_in_order(small_store, tmp_path):
-    img = FASHION / fashion_rows(2)[1]["image"]
+    img = augment(FASHION / fashion_rows(2)[1]["image"], tmp_path / "q.jpg", seed=1)
     lines = [{"text": "black watch"}, {"image": str(img)}, {"text": "shirt", "filters": {"gender": "Women"}}]
     qf = tmp_path / "q.jsonl"
     qf.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
@@ -54,55 +55,22 @@ def test_user_errors_are_one_line_not_tracebacks(tmp_path, small_store):
     assert p.returncode == 2 and "catalog not found" in p.stderr
 
 
-def test_interrupted_index_leaves_store_intact_and_resumes(tmp_path, onnx_cache):
-    """Kill a build mid-way: the old generation stays live; the re-run reuses finished batches."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    store = tmp_path / "s"
-    first = write_catalog(tmp_path / "a.csv", fashion_rows(20, offset=300))
-    run("index", first, "--store", store, "--no-align", "--quiet", env=env)
-    gen = (store / "CURRENT").read_text()
-    big = write_catalog(tmp_path / "b.csv", fashion_rows(200, offset=300))
-    proc = subprocess.Popen(
-        [*BIN, "index", str(big), "--store", str(store), "--no-align"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    cache = store / "cache" / "features.sqlite"
-    deadline = time.time() + 300
-    import sqlite3
-
-    while time.time() < deadline:  # wait until image batches are being committed
-        time.sleep(1)
-        try:
-            n = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM feats").fetchone()[0]
-        except sqlite3.Error:
-            continue
-        if n > 20 * 5 + 200 * 2 + 64:  # texts done and some new image batches
-            break
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert (store / "CURRENT").read_text() == gen  # readers still see the old, complete store
-    out = json.loads(run("search", "--store", store, "shirt", "--json").stdout)
-    assert out["results"]
-    done_before = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM feats").fetchone()[0]
-    assert done_before > 20 * 5
-    run("index", big, "--store", store, "--no-align", "--quiet", env=env)
-    assert (store / "CURRENT").read_text() != gen
-    info = json.loads(run("info", "--store", store, "--json").stdout)["manifest"]
-    assert info["products"] == 200
-
-
 def test_demo_builds_and_answers_examples(tmp_path):
     """The README's first command, end to end (store in a temp dir)."""
     p = run("demo", "--store", tmp_path / "demo", "--quiet")
     out = p.stdout
     assert "(320 products)" in out
     assert "[Chinese] '男士 黑色 运动鞋'" in out and "understood: gender=Men, baseColour=Black, type=shoes" in out
-    block = out.split("[text] 'men black shoes'")[1].split("\n\n")[0]
-    assert block.count("Black") >= 3  # real answers, not just any products
     assert "[image]" in out and "Try: shoplens search" in out
+    # real answers, not just any products: graded from the demo catalog's own columns
+    with open(DEMO_CATALOG, encoding="utf-8") as f:
+        rows = {r["id"]: r for r in csv.DictReader(f)}
+    want = {"kind": "shoes", "gender": "Men", "colour": "Black"}
+    res = json.loads(run("search", "--store", tmp_path / "demo", "men black shoes", "--k", "10", "--json").stdout)
+    got = sum(grade(rows[h["id"]], want) == 2 for h in res["results"])
+    relevant = sum(grade(r, want) == 2 for r in rows.values())
+    need = min_passing(lambda t: hypergeom_tail(len(rows), relevant, 10, t))  # random ranking: p < 0.1%
+    assert got >= need, (got, need, relevant)
 
 
 def test_align_command_publishes_a_new_generation(small_store, tmp_path):
@@ -116,7 +84,9 @@ def test_align_command_publishes_a_new_generation(small_store, tmp_path):
     val = metrics["validation"]
     for direction in ("text_to_image", "image_to_text"):
         assert set(val[direction]) >= {"R@1", "R@5", "R@10", "MRR"}
-        assert val[direction]["R@10"] > 10 / metrics["val_products"]  # far above chance
+        n = val[direction]["n"]  # chance: each of n targets is in a random top 10 with p = 10/n
+        need = min_passing(lambda t, n=n: binom_tail(n, min(1.0, 10 / n), t))
+        assert round(val[direction]["R@10"] * n) >= need, (val[direction], need)
     assert (store / "CURRENT").read_text() != gen
     info = json.loads(run("info", "--store", store, "--json").stdout)["manifest"]
     assert info["heads"]["source"] in ("trained on this store", "shipped defaults")

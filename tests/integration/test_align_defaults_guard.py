@@ -20,10 +20,9 @@ from shoplens.align import AlignConfig, Heads, default_heads_path
 from shoplens.align.run import align_store, mean_r10
 from shoplens.records import Product
 
-FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (FASHION / "catalog.csv").is_file(), reason="shared fashion data not available"),
+    pytest.mark.usefixtures("shared_data"),
 ]
 from ..conftest import fashion_products  # noqa: E402
 
@@ -44,8 +43,8 @@ def small_store(tmp_path_factory):
     root = tmp_path_factory.mktemp("guard")
     names = defaults.image_inputs + defaults.text_inputs
     encs = {n: create(n, threads=2, batch_size=32, cache_dir=root / "onnx") for n in names}
-    if defaults.check_compatible({n: e.fingerprint() for n, e in encs.items()}):
-        pytest.skip("shipped default heads were trained on other encoder versions")
+    stale = defaults.check_compatible({n: e.fingerprint() for n, e in encs.items()})
+    assert not stale, f"shipped default heads were trained on other versions of {stale}: retrain them"
     cache = FeatureCache(root / "features.sqlite")
     fs = encode_catalog(
         _products(300),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +12,9 @@ from shoplens.align.run import TooFewPairs, align_store, build_align_data, check
 from shoplens.align.train import evaluate_pairs, train_heads, untrained_heads
 from shoplens.records import Product
 
-FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (FASHION / "catalog.csv").is_file(), reason="shared fashion data not available"),
+    pytest.mark.usefixtures("shared_data"),
 ]
 
 CFG = AlignConfig(
@@ -32,6 +30,7 @@ CFG = AlignConfig(
     ensemble=1,
 )
 from ..conftest import fashion_products  # noqa: E402
+from ..grading import binom_tail, min_passing  # noqa: E402
 
 FIELD_MAP = {"gender": "gender", "colour": "baseColour", "type": "type"}
 
@@ -91,7 +90,10 @@ def test_align_store_saves_versions_and_refuses_too_few_pairs(real):
     heads, metrics, path = align_store(fs, cache, encs, CFG.with_(epochs=3), out, field_map=FIELD_MAP, progress=False)
     assert path == out / "v0001" and (out / "CURRENT").read_text().strip() == "v0001"
     saved = json.loads((path / "heads.json").read_text())
-    assert saved["version"] == "v0001" and saved["metrics"]["validation"]["text_to_image"]["R@10"] >= 0
+    assert saved["version"] == "v0001" and saved["metrics"]["validation"] == metrics["validation"]
+    n = metrics["validation"]["text_to_image"]["n"]  # chance: R@10 of one target among n is binomial(n, 10/n)
+    need = min_passing(lambda t: binom_tail(n, min(1.0, 10 / n), t))
+    assert round(metrics["validation"]["text_to_image"]["R@10"] * n) >= need
     assert saved["input_fingerprints"]["e5"] == encs["e5"].fingerprint()
     assert json.loads((path / "metrics.json").read_text())["validation"]
     _, _, path2 = align_store(fs, cache, encs, CFG.with_(epochs=2, seed=1), out, field_map=FIELD_MAP, progress=False)

@@ -22,12 +22,13 @@ from shoplens.encoders.onnx_cnn import (
 from shoplens.encoders.text import E5Encoder, USEEncoder
 from shoplens.preprocess.image import load_image
 
+from ..shared_data import need, unavailable
+
 try:
     torch = import_torch()  # PASSIVE OpenMP, or the e5 tests below crawl on busy cores
 except ImportError:
-    pytest.skip("torch is needed to check ONNX against the original models", allow_module_level=True)
-DATA = Path("/work/shared/data/fashion/images")
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared fashion data not mounted")
+    unavailable("torch is needed to check ONNX against the original models")
+DATA = need("fashion/images")
 
 # Reebok running shoes x2, a sandal, an analogue watch, red / blue T-shirts.
 SHOES, SANDAL, WATCH = ("10035", "10080"), "10114", "10098"

@@ -13,11 +13,12 @@ from shoplens.cli import main
 from shoplens.evaluate.judgments import load_judgments
 from shoplens.evaluate.trec import read_run, write_run
 
-DATA = Path("/work/shared/data")
+from ..shared_data import need
+
+DATA = need("fashion/catalog.csv").parents[1]
 CATALOG = DATA / "fashion" / "catalog.csv"
 SRW = DATA / "ubi_sample" / "esci_us_judgments.json"
 UBI = DATA / "ubi_sample" / "ubi_queries_events.ndjson"
-pytestmark = pytest.mark.skipif(not CATALOG.is_file(), reason="shared data not present")
 
 
 def png_size(path: Path) -> tuple[int, int]:

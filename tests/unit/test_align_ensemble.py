@@ -89,13 +89,22 @@ def test_train_heads_with_ensemble_config():
     assert heads.groups == 2 and heads.dim == 2 * CFG.dim
     assert heads.meta["recipe"]["ensemble"] == 2 and heads.meta["ensemble"]["seeds"] == [0, 1]
     assert {r["member"] for r in metrics["history"]} == {1, 2}
-    assert metrics["validation"]["text_to_image"]["R@10"] > 0
+    _far_above_chance(metrics["validation"]["text_to_image"])
 
 
 def test_two_captions_per_product_trains():
     data = synthetic()
     heads, metrics = train_heads(data, CFG.with_(captions_per_product=2, epochs=4), progress=False)
-    assert metrics["validation"]["text_to_image"]["R@10"] > 0
+    _far_above_chance(metrics["validation"]["text_to_image"])
+
+
+def _far_above_chance(val):
+    """R@10 of one target among n: a random ranking hits with p = 10/n per query (binomial)."""
+    from ..grading import binom_tail, min_passing
+
+    n = val["n"]
+    need = min_passing(lambda t: binom_tail(n, min(1.0, 10 / n), t))
+    assert round(val["R@10"] * n) >= need, (val, need)
 
 
 def test_config_round_trip_keeps_new_fields():

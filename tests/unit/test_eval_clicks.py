@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,10 @@ import pytest
 from shoplens.evaluate.clicks import Impression, estimate, fit_pbm, impressions_from_records, read_ubi, to_judgments
 from shoplens.evaluate.trec import EvalFileError
 
-UBI = Path("/work/shared/data/ubi_sample/ubi_queries_events.ndjson")
-needs_data = pytest.mark.skipif(not UBI.is_file(), reason="shared data not present")
+from ..shared_data import SHARED
+
+UBI = SHARED / "ubi_sample" / "ubi_queries_events.ndjson"
+needs_data = pytest.mark.usefixtures("shared_data")
 
 
 @needs_data

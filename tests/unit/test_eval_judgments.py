@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,11 +18,13 @@ from shoplens.evaluate.judgments import (
 from shoplens.evaluate.trec import EvalFileError
 from shoplens.preprocess import lexicon
 
-DATA = Path("/work/shared/data")
+from ..shared_data import SHARED
+
+DATA = SHARED
 CATALOG = DATA / "fashion" / "catalog.csv"
 SRW = DATA / "ubi_sample" / "esci_us_judgments.json"
 QUERYSET = DATA / "ubi_sample" / "esci_us_queryset.json"
-needs_data = pytest.mark.skipif(not CATALOG.is_file(), reason="shared data not present")
+needs_data = pytest.mark.usefixtures("shared_data")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,9 @@ from PIL import Image
 
 from shoplens.preprocess.image import ImageError, load_image, to_array
 
-REAL = Path("/work/shared/data/fashion/images/10035.jpg")
+from ..shared_data import FASHION
+
+REAL = FASHION / "images" / "10035.jpg"
 
 
 def _save(img: Image.Image, path: Path, fmt: str, **kw) -> Path:
@@ -73,6 +75,7 @@ def test_cmyk_and_greyscale(tmp_path):
     assert out16.mode == "RGB" and out16.getpixel((0, 0))[0] == 255  # scaled, not garbage
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_truncated_jpeg_raises_naming_path(tmp_path):
     data = REAL.read_bytes()
     p = tmp_path / "trunc.jpg"
@@ -123,6 +126,7 @@ def test_pixel_bomb_rejected_before_decoding():
         load_image(small, max_pixels=5_000)
 
 
+@pytest.mark.usefixtures("shared_data")
 def test_to_array_shape_dtype_and_normalisation():
     img = Image.new("RGB", (300, 200), (124, 116, 104))  # ~ImageNet mean colour
     a = to_array(img)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from shoplens.preprocess.text import tokenize
+from shoplens.records import ComponentScore
 from shoplens.search.fuse import Ranked, rrf
 from shoplens.search.query import Query, QueryError, parse_filters
 
@@ -55,3 +56,48 @@ def test_modality_aware_fusion_lets_photo_only_products_compete():
     assert order[0] == 3 and fused[3] == pytest.approx(2 / 61)  # its one vote, scaled to both weights
     assert fused[1] == pytest.approx(1 / 61 + 1 / 62)  # docs with both modalities unchanged
     assert parts[3]["text_to_image"].contribution == pytest.approx(2 / 61)
+
+
+@pytest.mark.parametrize(
+    "items, named",
+    [
+        (["gender=Men", "price<="], "price<="),  # was silently dropped, widening the results
+        (["colour!=Red"], "colour!=Red"),  # parsed, then failed deep in the search
+        (["size>big"], "size>big"),
+        (["=Men"], "=Men"),
+        (["gender"], "gender"),
+    ],
+)
+def test_malformed_filter_is_an_error_naming_it(items, named):
+    with pytest.raises(QueryError) as e:
+        parse_filters(items)
+    assert repr(named) in str(e.value)
+
+
+def test_filters_with_operators_and_spaces():
+    got = parse_filters(["price < 20.5", "size>=10", "usage = Casual", "price!=3"])
+    assert got == {"price": ["<20.5", "!=3"], "size": ">=10", "usage": "Casual"}
+    assert parse_filters(["title=a=b"]) == {"title": "a=b"}  # only the first operator splits
+
+
+def test_weighted_rrf_contributions_scores_ranks_and_scaling_are_exact():
+    """Every number `--explain` shows: contribution = w / (60 + rank); the retriever's own score and
+    rank; photo-only products scaled by total weight / weight of the retrievers that could see them."""
+    a = Ranked("a", np.array([5, 6]), np.array([9.5, 7.25]))
+    b = Ranked("b", np.array([6, 7]), np.array([0.75, 0.5]), ranks=np.array([1, 1]))  # a tie: both rank 1
+    off = Ranked("off", np.array([5]), np.array([1.0]))
+    order, fused, parts = rrf([a, b, off], {"a": 1.0, "b": 2.0, "off": 0.0})
+    assert "off" not in parts[5]  # weight 0: not fused at all
+    assert parts[5]["a"] == ComponentScore(9.5, 1, pytest.approx(1 / 61))
+    assert parts[6]["b"].score == 0.75 and parts[6]["b"].rank == 1 and parts[7]["b"].rank == 1
+    assert fused[6] == pytest.approx(1 / 62 + 2 / 61) and fused[7] == pytest.approx(2 / 61)
+    assert order == [6, 7, 5]
+    # doc 7 can only be seen by b (weight 2 of 3): its vote is scaled by 3/2
+    avail = {"a": np.array([True] * 7 + [False]), "b": np.ones(8, bool)}
+    order, fused, parts = rrf([a, b], {"a": 1.0, "b": 2.0}, available=avail)
+    assert fused[7] == pytest.approx(2 / 61 * 3 / 2) and fused[6] == pytest.approx(1 / 62 + 2 / 61)
+    assert parts[7]["b"] == ComponentScore(0.5, 1, pytest.approx(2 / 61 * 3 / 2))
+    # a component that returned a doc its own mask calls unavailable: left as is, never divided by zero
+    odd = {"a": np.zeros(8, bool), "b": np.zeros(8, bool)}
+    _, fused, _ = rrf([a, b], {"a": 1.0, "b": 2.0}, available=odd)
+    assert fused[5] == pytest.approx(1 / 61)

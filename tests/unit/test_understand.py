@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
 from shoplens.search.understand import Understanding, infer_field_map, understand
 
+from ..shared_data import SHARED
+
 FM = {"gender": "gender", "colour": "baseColour", "type": "type", "usage": "usage", "season": "season"}
-ZH_QUERIES = Path(__file__).resolve().parents[3] / "shared" / "data" / "zh_queries" / "dev.query.txt"
+ZH_QUERIES = SHARED / "zh_queries" / "dev.query.txt"
 
 
 @pytest.mark.parametrize(
@@ -97,7 +98,7 @@ def test_empty_and_odd_inputs():
     assert understand("🙂 shoes", FM).attributes == {"type": "shoes"}
 
 
-@pytest.mark.skipif(not ZH_QUERIES.is_file(), reason="shared zh_queries not available")
+@pytest.mark.usefixtures("shared_data")
 def test_real_chinese_queries_segment_without_errors():
     lines = ZH_QUERIES.read_text(encoding="utf-8").splitlines()
     sample = random.Random(0).sample(lines, 300)
