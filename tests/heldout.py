@@ -73,7 +73,6 @@ def train_heads_without(rows_for_training: list[dict], encoders, cache, out_dir:
         out_dir,
         field_map={"gender": "gender", "colour": "baseColour", "type": "type"},
         progress=False,
-        log=None,
         compare_defaults=False,
     )
     return heads, metrics, path, {p.id for p in products}

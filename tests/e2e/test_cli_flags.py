@@ -86,7 +86,7 @@ def test_batch_from_stdin_and_info(small_store):
     outs = [json.loads(x) for x in p.stdout.splitlines()]
     assert [o["query"]["text"] for o in outs] == ["black watch", "shirt"] and len(outs[0]["results"]) == 2
     assert all(ROWS[h["id"]]["gender"] == "Women" for h in outs[1]["results"])
-    info = json.loads(run("info", "--store", small_store).stdout)
+    info = json.loads(run("info", "--store", small_store, "--json").stdout)["manifest"]
     assert info["products"] == 240 and "text:e5" in info["fields"] and info["encoders"]
 
 
@@ -123,7 +123,7 @@ def test_jsonl_and_parquet_in_one_index_with_prices_duplicates_and_rebuild(store
     )
     p = run("index", jl, tmp_path / "b.parquet", "--store", store, "--no-align", "--quiet")
     assert "Traceback" not in p.stderr
-    info = json.loads(run("info", "--store", store).stdout)
+    info = json.loads(run("info", "--store", store, "--json").stdout)["manifest"]
     assert info["products"] == 10 and info["ingest"]["duplicates"] == 1
     out = json.loads(run("search", "--store", store, "zebrafinch", "--k", "1", "--json").stdout)
     assert out["results"][0]["id"] == dup and out["results"][0]["title"] == "Zebrafinch Parquet Edition"
@@ -133,7 +133,7 @@ def test_jsonl_and_parquet_in_one_index_with_prices_duplicates_and_rebuild(store
     # --rebuild: the store holds exactly the new catalog
     only = write_catalog(tmp_path / "c.csv", fashion_rows(3, offset=950))
     run("index", only, "--store", store, "--no-align", "--quiet", "--rebuild")
-    info = json.loads(run("info", "--store", store).stdout)
+    info = json.loads(run("info", "--store", store, "--json").stdout)["manifest"]
     assert info["products"] == 3 and info["ingest"]["added"] == 3
 
 

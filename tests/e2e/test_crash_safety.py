@@ -229,6 +229,8 @@ def test_deleted_products_are_gone_from_every_index(tmp_path, onnx_cache, engine
     assert gone_id not in engine.search("quokkapattern striped scarf", k=20).ids
     assert gone_id not in engine.search(image=str(gone_img), k=20).ids
     info = json.loads(
-        subprocess.run([*BIN, "info", "--store", str(store)], capture_output=True, text=True, check=True).stdout
-    )
+        subprocess.run(
+            [*BIN, "info", "--store", str(store), "--json"], capture_output=True, text=True, check=True
+        ).stdout
+    )["manifest"]
     assert info["ingest"]["deleted"] == 1 and info["products"] == len(keep)
