@@ -7,6 +7,7 @@ stages (catalog -> features -> store -> search) with explicit config.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from .feedback.log import EventReport, FeedbackLog
 from .records import IngestReport, Product, SearchResult
 from .search.query import Query
 from .search.searcher import QueryEncoder, Searcher
+from .search.tuning import QualityConfig
 from .store.builder import write_generation
 from .store.layout import StoreError, current_generation, writer_lock
 from .store.manifest import Manifest
@@ -62,9 +64,23 @@ class Engine:
         self.encoders = encoders or Encoders(self.config, self.store)
         self.heads = self._load_heads(self.reader.manifest.heads)
         qenc = QueryEncoder(self.encoders.text, self.encoders.image, self.config.index)
-        self.searcher = Searcher(self.reader, qenc, self.heads, self.config.search)
+        quality = getattr(self.config, "quality", None) or QualityConfig()
+        self.searcher = Searcher(self.reader, qenc, self.heads, self.config.search, quality)
         self.report: IngestReport | None = None
         self._feedback: FeedbackLog | None = None
+        self._warm = threading.Thread(target=self.searcher.warm_up, name="shoplens-warm-up", daemon=True)
+        if quality.warm_up:  # off the hot path: a server's first shopper should not load the segmenter
+            self._warm.start()
+
+    def warm_up(self, images: bool = True, timeout: float | None = None) -> None:
+        """Wait until what queries need is loaded (a server calls this before taking traffic);
+        `images` also loads the photo encoders."""
+        if self._warm.is_alive() or self._warm.ident is not None:
+            self._warm.join(timeout)
+        else:
+            self.searcher.warm_up(images=False)
+        if images:
+            self.searcher.warm_up(images=True)
 
     # ---- opening / building ---------------------------------------------------------------
     @classmethod

@@ -1,0 +1,73 @@
+"""How sure search is that a hit answers the query (0..1), and why.
+
+Every query used to return k products, so `*`, `{}` or "garden hose" in a fashion shop got a full
+page. A hit's confidence is its strongest piece of evidence:
+* the query's words occur in its text (BM25) -> 1;
+* its catalog attributes carry the understood ones (share of them);
+* what the heads read from its photo matches the understood type/gender (their probability);
+* a photo query found it (photo and words queries included) -> 1;
+* otherwise its dense similarity, squashed by a logistic whose midpoint is where in-catalog and
+  out-of-catalog queries separate (`QualityConfig.cosine_midpoints`, measured by
+  benchmarks/bench_quality2.py).
+A query with no word or number in it (punctuation, NUL, emoji) and no photo has no evidence at all.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..records import Hit
+
+PHOTO_COMPONENTS = ("image", "photo_and_words")
+
+
+def _squash(x: float, mid: float, scale: float) -> float:
+    return 1.0 / (1.0 + math.exp(-(x - mid) / max(scale, 1e-6)))
+
+
+def hit_confidence(
+    hit: Hit,
+    *,
+    has_words: bool,
+    photo_query: bool,
+    predicted_match: float | None,
+    midpoints: dict[str, tuple[float, float]],
+    lexical_share: float = 0.0,
+    coverage: float = 1.0,
+    vocabulary_only: bool = False,
+) -> tuple[float, str]:
+    """(confidence, the evidence it rests on) for one hit. `lexical_share`: share of the query's
+    words found in the hit's title; `coverage`: share of the query the understood attributes
+    explain (an attribute match on "office" says little about "office desk"); `vocabulary_only`: the
+    query names attributes (e.g. usage "casual") that nothing can check on this hit, which is half
+    the evidence a checked match would be."""
+    if not has_words and not photo_query:
+        return 0.0, "the query has no words to match"
+    best, why = 0.0, "no evidence"
+    comps = hit.components
+
+    def take(value: float, reason: str) -> None:
+        nonlocal best, why
+        if value > best:
+            best, why = value, reason
+
+    if photo_query and any(c in comps for c in PHOTO_COMPONENTS):
+        take(1.0, "found by the query photo")
+    if "bm25" in comps and comps["bm25"].score > 0 and lexical_share > 0:
+        take(lexical_share**2, f"{lexical_share:.0%} of the query's words occur in its title")
+    c2 = coverage**2
+    if "attributes" in comps:
+        share = float(comps["attributes"].score)
+        take(share * c2, f"its attributes carry {share:.0%} of the understood ones ({coverage:.0%} of the query)")
+    if predicted_match is not None:
+        take(
+            predicted_match * c2,
+            f"its photo shows the understood type/gender (p={predicted_match:.2f}, {coverage:.0%} of the query)",
+        )
+    if vocabulary_only:
+        take(0.5 * c2, "the query names attributes the shop knows but its photo cannot confirm")
+    for name, (mid, scale) in midpoints.items():
+        if name in comps:
+            cos = float(comps[name].score)
+            take(_squash(cos, mid, scale), f"{name} similarity {cos:.3f} (midpoint {mid:.3f})")
+    return best, why
