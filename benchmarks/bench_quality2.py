@@ -33,6 +33,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -53,6 +54,7 @@ from shoplens.search.tuning import LEGACY, QualityConfig  # noqa: E402
 from shoplens.store.layout import current_generation  # noqa: E402
 
 Q2 = OUT / "quality2"
+HELDOUT_HEADS = Q2 / "heads_heldout"
 ONNX = OUT / "align_cache" / "onnx"
 
 # Nothing in a fashion shop answers these (garden, electronics, furniture, food, nonsense).
@@ -73,11 +75,25 @@ def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
     return np.sort(rng.choice(usable, size=int(round(frac * len(usable))), replace=False))
 
 
-def photo_only_engine(products, rows) -> Engine:
-    store = Q2 / "photo_only_store"
+def use_heldout_heads() -> None:
+    """Make the heads trained without the held-out slice (bench_quality2_heads.py) the ones a new
+    store adopts, for this process: the store is built and searched exactly as a shop's would be."""
+    import shoplens.align.heads as heads_mod
+
+    if not HELDOUT_HEADS.exists():
+        raise SystemExit(f"{HELDOUT_HEADS} is missing: run benchmarks/bench_quality2_heads.py first")
+    heads_mod.default_heads_path = lambda: HELDOUT_HEADS
+
+
+def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> Engine:
+    store = Q2 / store_name
     cfg = EngineConfig(encoders=EncoderConfig(cache_dir=str(ONNX)))
     if not store.is_dir() or current_generation(store) is None:
         Q2.mkdir(parents=True, exist_ok=True)
+        other = Q2 / "photo_only_store" / "cache" / "features.sqlite"  # same photos, same encoders
+        if other.is_file() and store_name != "photo_only_store":
+            (store / "cache").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(other, store / "cache" / "features.sqlite")
         cat = Q2 / "photo_only.csv"
         with open(cat, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
@@ -227,19 +243,29 @@ def main(argv=None) -> int:
     ap.add_argument("--anchors", type=int, default=150, help="photo + colour word tasks")
     ap.add_argument("--latency-repeats", type=int, default=3)
     ap.add_argument("--only", nargs="*", help="tasks: attributes free titles photo nothing latency")
+    ap.add_argument(
+        "--heads",
+        choices=["heldout", "shipped"],
+        default="heldout",
+        help="heldout: heads trained without the slice (bench_quality2_heads.py); shipped: the defaults, which saw it",
+    )
     a = ap.parse_args(argv)
     only = set(a.only or ["attributes", "free", "titles", "photo", "nothing", "latency"])
     t0 = time.perf_counter()
     products = load_fashion()
     rows = heldout_rows(products, a.seed)
-    engine = photo_only_engine(products, rows)
+    store_name = "photo_only_store"
+    if a.heads == "heldout":
+        use_heldout_heads()
+        store_name = "photo_only_store_heldout_heads"
+    engine = photo_only_engine(products, rows, store_name)
     ids = engine.reader.products.ids
     attrs = [product_attributes(products[i], FIELD_MAP) for i in rows]
     queries, qrels_idx, _ = make_queries(attrs, a.seed)
     qrels = {q: {products[rows[int(d)]].id: g for d, g in r.items()} for q, r in qrels_idx.items()}
     rng = random.Random(a.seed)
     qids = sorted(rng.sample(sorted(queries["en"]), min(a.queries, len(queries["en"]))))
-    res: dict = {"heldout_products": int(len(rows)), "queries": len(qids), "seed": a.seed}
+    res: dict = {"heldout_products": int(len(rows)), "queries": len(qids), "seed": a.seed, "heads": a.heads}
     variants = {"legacy": LEGACY, "new": QualityConfig()}
     print(f"photo-only store of {len(rows)} held-out products; {len(qids)} attribute queries", flush=True)
 
@@ -310,12 +336,12 @@ def main(argv=None) -> int:
 
     if "latency" in only:
         engine.close()
-        res["first_query_ms"] = first_query_latency(Q2 / "photo_only_store", a.latency_repeats)
+        res["first_query_ms"] = first_query_latency(Q2 / "photo_only_store", a.latency_repeats)  # shipped heads
         print(f"first query (ms, median): {res['first_query_ms']}", flush=True)
 
     res["seconds"] = round(time.perf_counter() - t0, 1)
     Q2.mkdir(parents=True, exist_ok=True)
-    out = Q2 / "results.json"
+    out = Q2 / f"results_{a.heads}.json"
     old = json.loads(out.read_text()) if out.is_file() else {}
     out.write_text(json.dumps({**old, **res}, indent=2, ensure_ascii=False))
     print(f"results: {out} ({res['seconds']}s)")

@@ -5,6 +5,7 @@ page. A hit's confidence is its strongest piece of evidence:
 * the query's words occur in its text (BM25) -> 1;
 * its catalog attributes carry the understood ones (share of them);
 * what the heads read from its photo matches the understood type/gender (their probability);
+* the query's words are attributes the shop knows (half, times how much of the query they are);
 * a photo query found it (photo and words queries included) -> 1;
 * otherwise its dense similarity, squashed by a logistic whose midpoint is where in-catalog and
   out-of-catalog queries separate (`QualityConfig.cosine_midpoints`, measured by
@@ -18,7 +19,7 @@ import math
 
 from ..records import Hit
 
-PHOTO_COMPONENTS = ("image", "photo_and_words")
+PHOTO_COMPONENTS = ("image", "image_to_text", "photo_and_words")
 
 
 def _squash(x: float, mid: float, scale: float) -> float:
@@ -34,13 +35,14 @@ def hit_confidence(
     midpoints: dict[str, tuple[float, float]],
     lexical_share: float = 0.0,
     coverage: float = 1.0,
-    vocabulary_only: bool = False,
+    vocabulary: bool = False,
 ) -> tuple[float, str]:
     """(confidence, the evidence it rests on) for one hit. `lexical_share`: share of the query's
     words found in the hit's title; `coverage`: share of the query the understood attributes
-    explain (an attribute match on "office" says little about "office desk"); `vocabulary_only`: the
-    query names attributes (e.g. usage "casual") that nothing can check on this hit, which is half
-    the evidence a checked match would be."""
+    explain (an attribute match on "office" says little about "office desk"); `vocabulary`: the
+    query names attributes the shop knows (its words are the catalog's own vocabulary), which holds
+    however unsure the classifiers are about this photo (boys' shoes look like men's), worth half
+    a checked match."""
     if not has_words and not photo_query:
         return 0.0, "the query has no words to match"
     best, why = 0.0, "no evidence"
@@ -64,8 +66,8 @@ def hit_confidence(
             predicted_match * c2,
             f"its photo shows the understood type/gender (p={predicted_match:.2f}, {coverage:.0%} of the query)",
         )
-    if vocabulary_only:
-        take(0.5 * c2, "the query names attributes the shop knows but its photo cannot confirm")
+    if vocabulary:
+        take(0.5 * c2, f"the query is {coverage:.0%} attributes the shop knows")
     for name, (mid, scale) in midpoints.items():
         if name in comps:
             cos = float(comps[name].score)

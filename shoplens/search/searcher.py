@@ -144,8 +144,6 @@ class Searcher:
         qual = self.quality
         words = set(tokenize(und.query)) | set(tokenize(und.english)) if und is not None else set()
         words -= FILLERS_EN | FILLERS_ZH
-        known = getattr(self.heads, "classifiers", None) or {}
-        unchecked = und is not None and bool(und.fields) and not any(f in known for f in und.fields)
         for h in hits:
             title = set(tokenize(h.title)) if h.title else set()
             h.confidence, h.evidence = hit_confidence(
@@ -156,7 +154,7 @@ class Searcher:
                 midpoints=qual.cosine_midpoints,
                 lexical_share=len(words & title) / len(words) if words else 0.0,
                 coverage=coverage if und is not None and und.fields else 0.0,
-                vocabulary_only=unchecked,
+                vocabulary=und is not None and bool(und.fields),
             )
         if not hits or max(h.confidence for h in hits) < qual.min_confidence:
             return []
