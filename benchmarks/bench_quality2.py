@@ -287,15 +287,20 @@ def main(argv=None) -> int:
                 )
 
     if "free" in only:
-        set_quality(engine, QualityConfig())
         allc = sorted(
             {(x["gender"], x["colour"], x["type"]) for x in attrs if all(f in x for f in ("gender", "colour", "type"))}
         )
         combos = {f"q{k:04d}": c for k, c in enumerate(allc) if f"q{k:04d}" in qids}
-        for name, texts in free_wordings(combos).items():
-            r = ndcg(engine, texts, qrels)
-            res[f"free_{name}"] = r
-            print(f"free wording {name}: {r['ndcg10']:.4f}  e.g. {next(iter(texts.values()))!r}", flush=True)
+        for v, cfg in variants.items():
+            set_quality(engine, cfg)
+            for name, texts in free_wordings(combos).items():
+                r = ndcg(engine, texts, qrels)
+                res[f"free_{name}_{v}"] = r
+                print(
+                    f"free wording {name}, {v}: {r['ndcg10']:.4f} ({r['empty']} empty) "
+                    f"e.g. {next(iter(texts.values()))!r}",
+                    flush=True,
+                )
 
     if "titles" in only:
         pick = sorted(random.Random(a.seed + 1).sample(range(len(rows)), min(a.titles, len(rows))))

@@ -5,8 +5,10 @@ Fusing the photo's ranking and the words' ranking as two unrelated queries lets 
 and gender the heads' classifiers read from it) and the words say how it should differ: every
 attribute the words name replaces the photo's own. Candidates are the photo's neighbours in the
 aligned space plus the products nearest a caption of the wanted attributes; each is scored by
-    cos(photo, candidate) + cos(caption, candidate) + w * log P(wanted attributes | candidate photo)
-(Marqo-style weighted multi-term query, with the classifiers deciding the attribute part).
+    cos(photo, candidate) + c * cos(caption, candidate) + w * log P(wanted attributes | candidate photo)
+(Marqo-style weighted multi-term query; c = 3, w = 0.05 from benchmarks/bench_quality2.py on
+held-out products: the caption term carries the change, the classifiers only break ties, since
+their log-probabilities punish a single wrong guess too hard).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def compose(
     allowed: np.ndarray | None,
     attribute_weight: float,
     photo_floors: dict[str, float],
+    caption_weight: float = 1.0,
 ) -> tuple[Ranked, dict[str, str]]:
     """(ranking named "photo_and_words", the attributes it looked for)."""
     pred = heads.predict_attributes(photo_emb[None])[0] if heads.classifiers else {}
@@ -80,7 +83,7 @@ def compose(
     docs, vecs = docs[found], vecs[found]
     score = vecs @ photo_emb
     if cap_vec is not None:
-        score = score + vecs @ cap_vec
+        score = score + caption_weight * (vecs @ cap_vec)
     if attribute_weight > 0 and heads.classifiers:
         score = score + attribute_weight * heads.attribute_log_probs(vecs, wanted, floors)
     order = np.argsort(-score, kind="stable")

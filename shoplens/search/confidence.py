@@ -1,7 +1,7 @@
 """How sure search is that a hit answers the query (0..1), and why.
 
 Every query used to return k products, so `*`, `{}` or "garden hose" in a fashion shop got a full
-page. A hit's confidence is its strongest piece of evidence:
+page. A hit's confidence combines its pieces of evidence (noisy-OR: 1 - prod(1 - e)):
 * the query's words occur in its text (BM25) -> 1;
 * its catalog attributes carry the understood ones (share of them);
 * what the heads read from its photo matches the understood type/gender (their probability);
@@ -16,6 +16,8 @@ A query with no word or number in it (punctuation, NUL, emoji) and no photo has 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from ..records import Hit
 
@@ -45,13 +47,12 @@ def hit_confidence(
     a checked match."""
     if not has_words and not photo_query:
         return 0.0, "the query has no words to match"
-    best, why = 0.0, "no evidence"
+    found: list[tuple[float, str]] = []
     comps = hit.components
 
     def take(value: float, reason: str) -> None:
-        nonlocal best, why
-        if value > best:
-            best, why = value, reason
+        if value > 0:
+            found.append((min(1.0, float(value)), reason))
 
     if photo_query and any(c in comps for c in PHOTO_COMPONENTS):
         take(1.0, "found by the query photo")
@@ -72,4 +73,12 @@ def hit_confidence(
         if name in comps:
             cos = float(comps[name].score)
             take(_squash(cos, mid, scale), f"{name} similarity {cos:.3f} (midpoint {mid:.3f})")
-    return best, why
+    if not found:
+        return 0.0, "no evidence"
+    # Independent pieces of evidence combine as a noisy-OR: an exact title whose words are half
+    # attributes, whose photo the classifiers half recognise and whose cosine is middling is a
+    # surer hit than any one of these says alone.
+    found.sort(key=lambda e: -e[0])
+    conf = 1.0 - float(np.prod([1.0 - v for v, _ in found]))
+    why = found[0][1] + (f" (+{len(found) - 1} weaker signs)" if len(found) > 1 else "")
+    return conf, why

@@ -101,16 +101,28 @@ class Searcher:
     def _boost_by_predicted_attributes(self, comp: Ranked, und, scale: float = 1.0) -> Ranked:
         """Re-score text->image candidates by log P(asked attributes | photo) from the heads'
         multi-task classifiers: photo-only products carry no attribute text to match, but the
-        heads can still tell a black shoe from a brown one. `scale` (0..1) is how much of the
-        query the attributes explain: a specific title keeps its cosine order."""
-        w = self.cfg.predicted_attribute_weight * scale
+        heads can still tell a black shoe from a brown one.
+
+        `scale` (0..1) says how far the query is a list of attributes. At 1 the re-scored order is
+        used as it is; below, the cosine order and the re-scored order are fused by reciprocal
+        rank with weights (1 - scale, scale): one wrong classifier guess (log P = -8 for the type
+        of the very product a title names) can no longer bury what the brand and model words found."""
         fields = und.fields if und is not None else {}
-        if w <= 0 or not fields or not len(comp.docs) or not hasattr(self.heads, "attribute_log_probs"):
+        w = self.cfg.predicted_attribute_weight
+        if w <= 0 or scale <= 0 or not fields or not len(comp.docs) or not hasattr(self.heads, "attribute_log_probs"):
             return comp
         _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
-        scores = comp.scores + w * self.heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors)
-        order = np.argsort(-scores, kind="stable")
-        # the cosine stays the reported score (what confidence reads); the order is the re-scored one
+        rescored = comp.scores + w * self.heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors)
+        if scale >= 1:
+            key = -rescored
+        else:
+            k = self.quality.rescore_rrf_k
+            rank_rescored = np.empty(len(rescored))
+            rank_rescored[np.argsort(-rescored, kind="stable")] = np.arange(1, len(rescored) + 1)
+            rank_cos = np.arange(1, len(rescored) + 1)  # comp is in cosine order
+            key = -((1 - scale) / (k + rank_cos) + scale / (k + rank_rescored))
+        order = np.argsort(key, kind="stable")
+        # the cosine stays the reported score (what confidence reads); the order is the fused one
         return Ranked(comp.name, comp.docs[order], comp.scores[order], np.arange(1, len(order) + 1))
 
     def _predict_attributes(self, hits: list[Hit], docs) -> None:
@@ -176,7 +188,10 @@ class Searcher:
         vecs, comps = self.reader.vectors, []
         qual = self.quality
         coverage = attribute_coverage(q.text, und.residual, len(und.fields)) if und is not None and und.fields else 0.0
-        rescore_scale = coverage**qual.attribute_coverage_power if qual.attribute_coverage_power > 0 else 1.0
+        rescore_scale = 1.0
+        if qual.attribute_coverage_power > 0:
+            above = max(0.0, coverage - qual.attribute_coverage_floor) / max(1e-9, 1.0 - qual.attribute_coverage_floor)
+            rescore_scale = above**qual.attribute_coverage_power
         has_words = bool(q.text) and bool(tokenize(q.text))
 
         def timed(name, fn):
@@ -253,6 +268,7 @@ class Searcher:
                         allowed,
                         qual.compose_attribute_weight,
                         qual.compose_photo_floors,
+                        qual.compose_caption_weight,
                     )
                     composed_for.update(wanted)
                     return comp

@@ -13,19 +13,27 @@ from typing import Any
 
 @dataclass(frozen=True)
 class QualityConfig:
-    # Item 1. The predicted-attribute re-scoring of text->image candidates is multiplied by
-    # coverage ** power, coverage = share of the query's content words that the understood
-    # attributes explain: "men black shoes" (1.0) is re-scored in full; an exact title such as
-    # "Puma Men Grey Ferrari Track Shoes" (3 of 6 words) keeps most of its cosine order, which
-    # knows the brand and model the classifiers cannot see. 0 = the legacy full re-scoring.
+    # Item 1. The predicted-attribute re-scoring of text->image candidates counts with weight
+    # s = ((coverage - floor) / (1 - floor)) ** power against the plain cosine order, coverage =
+    # share of the query's content words that the understood attributes explain: "men black
+    # shoes" (1.0) is re-scored in full; an exact title such as "Puma Men Grey Ferrari Track
+    # Shoes" (3 of 6 words) keeps its cosine order, which knows the brand and model the
+    # classifiers cannot see. power 0 = the legacy full re-scoring.
     attribute_coverage_power: float = 2.0
+    # ... of the coverage above this floor, rescaled to 0..1: a query no more than half attributes
+    # (most product titles) keeps the pure cosine order
+    attribute_coverage_floor: float = 0.5
+    # below full coverage the cosine and re-scored orders are fused by RRF with this k (small: the
+    # top of each order decides)
+    rescore_rrf_k: float = 10.0
     # Item 2. Photo + words: candidates are the photo's neighbours in the aligned space plus the
     # products nearest the composed query; each is scored by photo similarity + weight * log P(the
     # wanted attributes | its photo), the wanted attributes being the photo's own type and gender
     # with whatever the words ask for in their place.
     compose: bool = True
     compose_candidates: int = 400
-    compose_attribute_weight: float = 0.25
+    compose_attribute_weight: float = 0.05
+    compose_caption_weight: float = 3.0
     # log-floors for the attributes read from the query photo (a preference, not a rule)
     compose_photo_floors: dict[str, float] = field(default_factory=lambda: {"type": 0.2, "gender": 0.2})
     # Item 6. A page whose best hit's confidence (0..1, search/confidence.py) is below
