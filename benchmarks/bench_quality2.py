@@ -1,14 +1,15 @@
 """Search quality, round 2 (issue #12), every figure through `Engine.search` on a photo-only store.
 
-    nice .venv/bin/python benchmarks/bench_quality2.py                  # all tasks
-    nice .venv/bin/python benchmarks/bench_quality2.py --queries 120 --titles 300 --anchors 100   # quicker
+    nice .venv/bin/python benchmarks/bench_quality2_heads.py    # once: heads trained without the slice
+    nice .venv/bin/python benchmarks/bench_quality2.py --only attributes free titles photo nothing
+    nice .venv/bin/python benchmarks/bench_quality2.py --heads shipped --only latency
 
 Protocol
 * The held-out 20% of the shared fashion products (seed 0, as benchmarks/align_quality.py chooses
   them) form a PHOTO-ONLY store (id + photo; no titles, no attributes), built with
-  `Engine.build` (shipped heads; their training saw every fashion product, held-out ones
-  included, so absolute figures are optimistic; every comparison below is between two settings of
-  search in the same run, on the same store).
+  `Engine.build`. `--heads heldout` (default): the store adopts heads trained with the shipped
+  recipe on the other 80% only (bench_quality2_heads.py). `--heads shipped`: the shipped heads,
+  whose training saw every fashion product (held-out ones included), so its figures are optimistic.
 * "legacy" = search as before round 2 (`shoplens.search.tuning.LEGACY`), "new" = the defaults.
 * Attribute queries: every (gender, colour, type) of the slice, template wording EN
   ("men black shoes") and ZH ("男士 黑色 运动鞋"); judgments same type+gender+colour = 2, same

@@ -19,7 +19,7 @@ class QualityConfig:
     # shoes" (1.0) is re-scored in full; an exact title such as "Puma Men Grey Ferrari Track
     # Shoes" (3 of 6 words) keeps its cosine order, which knows the brand and model the
     # classifiers cannot see. power 0 = the legacy full re-scoring.
-    attribute_coverage_power: float = 2.0
+    attribute_coverage_power: float = 1.0
     # ... of the coverage above this floor, rescaled to 0..1: a query no more than half attributes
     # (most product titles) keeps the pure cosine order
     attribute_coverage_floor: float = 0.5
@@ -39,7 +39,7 @@ class QualityConfig:
     # Item 6. A page whose best hit's confidence (0..1, search/confidence.py) is below
     # `min_confidence` comes back empty ("nothing matches" is an honest answer); on a page that
     # stays, hits below `min_hit_confidence` are dropped. 0 and 0 keep every hit (legacy).
-    min_confidence: float = 0.5
+    min_confidence: float = 0.4
     min_hit_confidence: float = 0.05
     # component -> (cosine midpoint, scale) of the logistic that turns a dense similarity into
     # confidence when nothing else vouches for a hit: where in-catalog and out-of-catalog queries
