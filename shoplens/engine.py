@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from .recommend.service import Recommendations
 from .records import IngestIssue, IngestReport, Product, SearchResult
 from .search.query import Query
 from .search.searcher import QueryEncoder, Searcher
+from .search.tuning import QualityConfig
 from .store.builder import write_generation
 from .store.layout import StoreError, current_generation, writer_lock
 from .store.manifest import Manifest
@@ -78,8 +80,9 @@ class Engine:
         self.encoders = encoders or Encoders(self.config, self.store)
         self.heads = self._load_heads(self.reader.manifest.heads)
         qenc = QueryEncoder(self.encoders.text, self.encoders.image, self.config.index)
+        quality = getattr(self.config, "quality", None) or QualityConfig()
         self.searcher = Searcher(
-            self.reader, qenc, self.heads, self.config.search, self.lexicon, self._image_part_weights()
+            self.reader, qenc, self.heads, self.config.search, self.lexicon, self._image_part_weights(), quality
         )
         self.report: IngestReport | None = None
         self._feedback: FeedbackLog | None = None
@@ -89,6 +92,19 @@ class Engine:
         self.reranker: Any | None = None
         self.ranker_problem: str | None = None  # why a stored ranker is not used, when it is not
         self._open_ranker()
+        self._warm = threading.Thread(target=self.searcher.warm_up, name="shoplens-warm-up", daemon=True)
+        if quality.warm_up:  # off the hot path: a server's first shopper should not load the segmenter
+            self._warm.start()
+
+    def warm_up(self, images: bool = True, timeout: float | None = None) -> None:
+        """Wait until what queries need is loaded (a server calls this before taking traffic);
+        `images` also loads the photo encoders."""
+        if self._warm.is_alive() or self._warm.ident is not None:
+            self._warm.join(timeout)
+        else:
+            self.searcher.warm_up(images=False)
+        if images:
+            self.searcher.warm_up(images=True)
 
     # ---- opening / building ---------------------------------------------------------------
     @classmethod

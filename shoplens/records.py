@@ -127,10 +127,17 @@ class Hit:
     # Set when the learned ranker re-ordered the results: its probability, where fusion had put the hit,
     # and the feature groups that moved its score most ({group: logit change}).
     ranker: dict[str, Any] | None = None
+    # How sure search is that this hit answers the query (0..1) and the evidence that rests on;
+    # hits below the store's threshold are not returned (search/confidence.py).
+    confidence: float | None = None
+    evidence: str | None = None
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "score": round(float(self.score), 6), "title": self.title}
         if explain:
+            if self.confidence is not None:
+                d["confidence"] = round(float(self.confidence), 4)
+                d["kept_because"] = self.evidence
             d["explain"] = {
                 k: {"score": round(v.score, 6), "rank": v.rank, "contribution": round(v.contribution, 6)}
                 for k, v in self.components.items()

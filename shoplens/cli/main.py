@@ -50,9 +50,32 @@ def _parse_weights(text: str) -> dict[str, float]:
     return {str(k): float(v) for k, v in w.items()}
 
 
+def _search_batch(engine, lines, args, weights) -> list[int]:
+    """One JSON result per input line, in order; a bad line prints `{"error": ..., "line": N}` in its
+    place and the batch goes on. Returns the numbers of the lines that failed."""
+    from ..jsonlines import iter_objects
+    from ..search.query import Query
+
+    failed: list[int] = []
+    for n, obj, err in iter_objects(lines):
+        try:
+            if err:
+                raise UsageError(f"{args.batch}, line {n}: {err}")
+            q = Query.from_json(obj, k=args.k, where=f"{args.batch}, line {n}")
+            if weights:
+                q.weights = weights
+            q.user = q.user or args.user
+            res = engine.search_query(q, log=args.log, rerank=not args.no_rerank, explain=args.explain)
+            out = res.to_json(explain=args.explain)
+        except ShoplensError as e:  # the user's line is wrong; anything else is a bug and stops the batch
+            failed.append(n)
+            out = {"error": str(e), "line": n}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return failed
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from ..engine import Engine
-    from ..jsonlines import iter_objects
     from ..search.query import Query, parse_filters
 
     engine = Engine.open(args.store, overrides=engine_overrides(args))
@@ -60,17 +83,21 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.batch:
         if args.text or args.image:
             raise UsageError("--batch reads queries from a file; do not also give TEXT or --image")
-        src = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+        try:
+            src = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"--batch {args.batch}: cannot read it ({e.strerror})") from None
         with src:
-            for n, obj, err in iter_objects(src):
-                if err:
-                    raise UsageError(f"{args.batch}, line {n}: {err}")
-                q = Query.from_json(obj, k=args.k, where=f"{args.batch}, line {n}")
-                if weights:
-                    q.weights = weights
-                q.user = q.user or args.user
-                res = engine.search_query(q, log=args.log, rerank=not args.no_rerank, explain=args.explain)
-                print(json.dumps(res.to_json(explain=args.explain), ensure_ascii=False), flush=True)
+            failed = _search_batch(engine, src, args, weights)
+        if failed:
+            # A nightly job keeps every good line; the exit status (2: bad input) still says some failed.
+            shown = ", ".join(map(str, failed[:20])) + (", ..." if len(failed) > 20 else "")
+            print(
+                f"shoplens: error: {len(failed)} line(s) of {args.batch} failed: line {shown} "
+                f"(an error object stands in their place)",
+                file=sys.stderr,
+            )
+            return 2
         return 0
     if not args.text and not args.image:
         raise UsageError("give a TEXT query, --image PATH, or --batch FILE")

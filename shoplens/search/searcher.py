@@ -18,8 +18,11 @@ from ..preprocess.text import has_cjk, tokenize
 from ..records import Hit, SearchResult
 from ..store.reader import StoreReader
 from . import retrieve
+from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
+from .confidence import hit_confidence
 from .fuse import Ranked, rrf
 from .query import Query, QueryError
+from .tuning import QualityConfig
 from .understand import understand
 
 
@@ -59,13 +62,34 @@ class Searcher:
         config: SearchConfig,
         lex: Lexicon | None = None,
         image_part_weights: dict[str, float] | None = None,
+        quality: QualityConfig | None = None,
     ):
         """`lex`: the store's lexicon (shop terms included); `image_part_weights`: the weights the
-        store's `image` vectors were combined with (query photos must be combined the same way)."""
+        store's `image` vectors were combined with (query photos must be combined the same way);
+        `quality`: re-scoring, composition and confidence settings (search/tuning.py)."""
         self.reader, self.qenc, self.heads, self.cfg = reader, qenc, heads, config
+        self.quality = quality or QualityConfig()
         self.field_map = reader.manifest.field_map
         self.lex = lex
         self.image_part_weights = image_part_weights
+
+    def warm_up(self, images: bool = False) -> None:
+        """Load what a query needs (Chinese segmenters, text encoders, optionally the image
+        encoders) so that the first query of a process costs what later ones do."""
+        understand("男士 黑色 运动鞋 warm up", self.field_map, self.lex)
+        tokenize("男士黑色运动鞋")
+        feats = {}
+        for name, enc in self.qenc.text.items():  # not through the query cache: this may run in a thread
+            feats[name] = enc.encode(["warm up"], mode="query")
+            if self.heads is not None and name in self.heads.text_inputs and self.heads.text_mode != "query":
+                feats[name] = enc.encode(["warm up"], mode=self.heads.text_mode)
+        if self.heads is not None and all(n in feats for n in self.heads.text_inputs):
+            self.heads.embed_text({n: feats[n] for n in self.heads.text_inputs})
+        if images:
+            for enc in self.qenc.image.values():
+                load = getattr(enc, "session", None) or getattr(enc, "model", None)
+                if callable(load):
+                    load()
 
     # -- helpers ---------------------------------------------------------------------------
     def _mask(self, filters: dict[str, Any]) -> np.ndarray | None:
@@ -82,18 +106,32 @@ class Searcher:
         feats = {n: self.qenc.text_vec(n, text, h.text_mode)[None, :] for n in h.text_inputs}
         return h.embed_text(feats)[0]
 
-    def _boost_by_predicted_attributes(self, comp: Ranked, und) -> Ranked:
+    def _boost_by_predicted_attributes(self, comp: Ranked, und, scale: float = 1.0) -> Ranked:
         """Re-score text->image candidates by log P(asked attributes | photo) from the heads'
         multi-task classifiers: photo-only products carry no attribute text to match, but the
-        heads can still tell a black shoe from a brown one."""
-        w = self.cfg.predicted_attribute_weight
+        heads can still tell a black shoe from a brown one.
+
+        `scale` (0..1) says how far the query is a list of attributes. At 1 the re-scored order is
+        used as it is; below, the cosine order and the re-scored order are fused by reciprocal
+        rank with weights (1 - scale, scale): one wrong classifier guess (log P = -8 for the type
+        of the very product a title names) can no longer bury what the brand and model words found."""
         fields = und.fields if und is not None else {}
-        if w <= 0 or not fields or not len(comp.docs) or not hasattr(self.heads, "attribute_log_probs"):
+        w = self.cfg.predicted_attribute_weight
+        if w <= 0 or scale <= 0 or not fields or not len(comp.docs) or not hasattr(self.heads, "attribute_log_probs"):
             return comp
         _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
-        scores = comp.scores + w * self.heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors)
-        order = np.argsort(-scores, kind="stable")
-        return Ranked(comp.name, comp.docs[order], scores[order])
+        rescored = comp.scores + w * self.heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors)
+        if scale >= 1:
+            key = -rescored
+        else:
+            k = self.quality.rescore_rrf_k
+            rank_rescored = np.empty(len(rescored))
+            rank_rescored[np.argsort(-rescored, kind="stable")] = np.arange(1, len(rescored) + 1)
+            rank_cos = np.arange(1, len(rescored) + 1)  # comp is in cosine order
+            key = -((1 - scale) / (k + rank_cos) + scale / (k + rank_rescored))
+        order = np.argsort(key, kind="stable")
+        # the cosine stays the reported score (what confidence reads); the order is the fused one
+        return Ranked(comp.name, comp.docs[order], comp.scores[order], np.arange(1, len(order) + 1))
 
     def _predict_attributes(self, hits: list[Hit], docs) -> None:
         found = [k for k, h in enumerate(hits) if "text_to_image" in h.components]
@@ -102,6 +140,45 @@ class Searcher:
         _, emb = self.reader.vectors["aligned:image"].vectors_of(np.asarray([docs[k] for k in found]))
         for k, pred in zip(found, self.heads.predict_attributes(emb)):
             hits[k].predicted = pred
+
+    def _predicted_match(self, hit: Hit, und) -> float | None:
+        """P(the understood type and gender | the hit's photo), from what the heads read off it
+        (the colour when the query names only a colour)."""
+        asked = und.fields if und is not None else {}
+        fields = {f: v for f, v in asked.items() if f in ("type", "gender")} or {
+            f: v for f, v in asked.items() if f == "colour"
+        }
+        if not fields or not hit.predicted or not hasattr(self.heads, "classifiers"):
+            return None
+        p = 1.0
+        for f, v in fields.items():
+            if f not in self.heads.classifiers:
+                continue
+            got, prob = hit.predicted.get(f, (None, 0.0))
+            p *= prob if got == v else 0.0
+        return p
+
+    def _confident(self, hits: list[Hit], und, has_words: bool, photo_query: bool, coverage: float) -> list[Hit]:
+        """Give every hit its confidence; an empty page when even the best is weak, else drop the
+        hits below `QualityConfig.min_hit_confidence`."""
+        qual = self.quality
+        words = set(tokenize(und.query)) | set(tokenize(und.english)) if und is not None else set()
+        words -= FILLERS_EN | FILLERS_ZH
+        for h in hits:
+            title = set(tokenize(h.title)) if h.title else set()
+            h.confidence, h.evidence = hit_confidence(
+                h,
+                has_words=has_words,
+                photo_query=photo_query,
+                predicted_match=self._predicted_match(h, und),
+                midpoints=qual.cosine_midpoints,
+                lexical_share=len(words & title) / len(words) if words else 0.0,
+                coverage=coverage if und is not None and und.fields else 0.0,
+                vocabulary=und is not None and bool(und.fields),
+            )
+        if not hits or max(h.confidence for h in hits) < qual.min_confidence:
+            return []
+        return [h for h in hits if h.confidence >= qual.min_hit_confidence]
 
     # -- the query -------------------------------------------------------------------------
     def search(self, q: Query) -> SearchResult:
@@ -117,6 +194,13 @@ class Searcher:
                 filters.setdefault(col, val)
         allowed = self._mask(filters)
         vecs, comps = self.reader.vectors, []
+        qual = self.quality
+        coverage = attribute_coverage(q.text, und.residual, len(und.fields)) if und is not None and und.fields else 0.0
+        rescore_scale = 1.0
+        if qual.attribute_coverage_power > 0:
+            above = max(0.0, coverage - qual.attribute_coverage_floor) / max(1e-9, 1.0 - qual.attribute_coverage_floor)
+            rescore_scale = above**qual.attribute_coverage_power
+        has_words = bool(q.text) and bool(tokenize(q.text))
 
         def timed(name, fn):
             t = time.perf_counter()
@@ -147,7 +231,7 @@ class Searcher:
                         v = v + self._heads_text(english)
                         v /= np.linalg.norm(v) + 1e-12
                     comp = retrieve.dense("text_to_image", vecs["aligned:image"], v, n, allowed)
-                    return self._boost_by_predicted_attributes(comp, und)
+                    return self._boost_by_predicted_attributes(comp, und, rescore_scale)
 
                 timed("text_to_image", t2i)
         if q.image is not None:
@@ -165,17 +249,49 @@ class Searcher:
                         allowed,
                     ),
                 )
-            if self.heads is not None and len(vecs.get("aligned:text", ())) and weights.get("image_to_text", 1) > 0:
+            photo_emb = None
+            if self.heads is not None:
+                photo_emb = self.heads.embed_image({k: feats[k][None] for k in self.heads.image_inputs})[0]
+            if photo_emb is not None and len(vecs.get("aligned:text", ())) and weights.get("image_to_text", 1) > 0:
                 timed(
                     "image_to_text",
-                    lambda: retrieve.dense(
-                        "image_to_text",
-                        vecs["aligned:text"],
-                        self.heads.embed_image({k: feats[k][None] for k in self.heads.image_inputs})[0],
-                        n,
-                        allowed,
-                    ),
+                    lambda: retrieve.dense("image_to_text", vecs["aligned:text"], photo_emb, n, allowed),
                 )
+            if (
+                qual.compose
+                and photo_emb is not None
+                and und is not None
+                and und.fields
+                and len(vecs.get("aligned:image", ()))
+            ):
+                # Photo + words compose: the words modify the photo. The more of the words the
+                # understood attributes explain, the less the words' own retrievers (and the raw
+                # photo ranking, which knows only the photo's own colour) count.
+                asked = und.fields
+
+                def composed():
+                    comp, wanted = compose(
+                        self.heads,
+                        vecs["aligned:image"],
+                        photo_emb,
+                        asked,
+                        self._heads_text,
+                        max(n, qual.compose_candidates),
+                        allowed,
+                        qual.compose_attribute_weight,
+                        qual.compose_photo_floors,
+                        qual.compose_caption_weight,
+                    )
+                    composed_for.update(wanted)
+                    return comp
+
+                composed_for: dict[str, str] = {}
+                timed("photo_and_words", composed)
+                keep = 1.0 - coverage
+                for c in comps:
+                    if c.name != "photo_and_words":
+                        weights[c.name] = weights.get(c.name, 1.0) * keep
+                weights["attributes"] = weights.get("attributes", 1.0) * keep
         pool = sorted({int(d) for c in comps for d in c.docs})
         if und is not None and und.attributes and weights.get("attributes", 1) > 0:
             timed("attributes", lambda: retrieve.attributes(self.reader.products, und.attributes, pool))
@@ -186,6 +302,7 @@ class Searcher:
         ids = self.reader.products.ids
         hits = [Hit(id=ids[d], score=fused[d], title=titles.get(d), components=parts[d]) for d in top]
         self._predict_attributes(hits, top)
+        hits = self._confident(hits, und, has_words, q.image is not None, coverage)
         facets = None
         if q.facets:
             fields = None if q.facets is True else list(q.facets)

@@ -56,6 +56,8 @@ def test_text_search_finds_matching_products_with_explain(small_engine):
         "title",
         "explain",
         "predicted_attributes",
+        "confidence",
+        "kept_because",
     }
     assert j["results"][0]["predicted_attributes"]["type"]["value"]  # what the heads read from its photo
 

@@ -1,0 +1,358 @@
+"""Search quality, round 2 (issue #12), every figure through `Engine.search` on a photo-only store.
+
+    nice .venv/bin/python benchmarks/bench_quality2_heads.py    # once: heads trained without the slice
+    nice .venv/bin/python benchmarks/bench_quality2.py --only attributes free titles photo nothing
+    nice .venv/bin/python benchmarks/bench_quality2.py --heads shipped --only latency
+
+Protocol
+* The held-out 20% of the shared fashion products (seed 0, as benchmarks/align_quality.py chooses
+  them) form a PHOTO-ONLY store (id + photo; no titles, no attributes), built with
+  `Engine.build`. `--heads heldout` (default): the store adopts heads trained with the shipped
+  recipe on the other 80% only (bench_quality2_heads.py). `--heads shipped`: the shipped heads,
+  whose training saw every fashion product (held-out ones included), so its figures are optimistic.
+* "legacy" = search as before round 2 (`shoplens.search.tuning.LEGACY`), "new" = the defaults.
+* Attribute queries: every (gender, colour, type) of the slice, template wording EN
+  ("men black shoes") and ZH ("男士 黑色 运动鞋"); judgments same type+gender+colour = 2, same
+  type+gender = 1; reference BM25 over the held-out titles (EN), as align_quality.py.
+* Free wordings of the same queries: EN "looking for a black shoes for my husband", "shoes in
+  black for men"; ZH without spaces "男士黑色运动鞋", "适合男生的黑色运动鞋".
+* Exact title -> photo: a sample of held-out titles; hit if a product with that title is in the
+  top 10; reference: the aligned cosine alone (same heads, same store).
+* Photo + colour word: anchor photos whose type+gender exists in another colour in the slice;
+  query = that colour's word (EN / ZH) + the anchor photo; judged as above with the asked colour;
+  reference: the photo alone.
+* Nothing to find: out-of-catalog and nonsense queries (EN + ZH); share that return no hits.
+* First-query latency: a fresh process opens the store and runs one Chinese query, with and
+  without the warm-up at open (the warm-up finished first, as on a server).
+Writes a markdown summary to stdout and JSON to benchmarks/out/quality2/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from align_data import FIELD_MAP, OUT, load_fashion  # noqa: E402
+from align_quality import BM25, make_queries  # noqa: E402
+
+from shoplens.align.captions import product_attributes  # noqa: E402
+from shoplens.config import BuildConfig, EncoderConfig, EngineConfig  # noqa: E402
+from shoplens.engine import Engine  # noqa: E402
+from shoplens.evaluate.metrics import evaluate  # noqa: E402
+from shoplens.preprocess import lexicon  # noqa: E402
+from shoplens.search.tuning import LEGACY, QualityConfig  # noqa: E402
+from shoplens.store.layout import current_generation  # noqa: E402
+
+Q2 = OUT / "quality2"
+HELDOUT_HEADS = Q2 / "heads_heldout"
+ONNX = OUT / "align_cache" / "onnx"
+
+# Nothing in a fashion shop answers these (garden, electronics, furniture, food, nonsense).
+NOTHING_TO_FIND = [
+    "*", "?", "{}", "\x00", "!!!", "...", "%", "[]", "#", "~~",
+    "garden hose", "lawn mower", "pruning shears", "watering can", "flower pots",
+    "laptop charger", "usb cable", "hdmi adapter", "graphics card", "bluetooth speaker",
+    "refrigerator", "washing machine", "office desk", "bookshelf", "mattress",
+    "fresh salmon", "olive oil", "dog food", "car tyres", "power drill",
+    "chaussures noires", "asdfgh qwerty", "zzzz",
+    "园艺剪刀", "割草机", "笔记本电脑", "数据线", "洗衣机", "冰箱", "书架", "狗粮", "电钻", "橄榄油",
+]  # fmt: skip
+
+
+def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
+    usable = np.flatnonzero([bool(p.images) and bool(p.title) for p in products])
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(usable, size=int(round(frac * len(usable))), replace=False))
+
+
+def use_heldout_heads() -> None:
+    """Make the heads trained without the held-out slice (bench_quality2_heads.py) the ones a new
+    store adopts, for this process: the store is built and searched exactly as a shop's would be."""
+    import shoplens.align.heads as heads_mod
+
+    if not HELDOUT_HEADS.exists():
+        raise SystemExit(f"{HELDOUT_HEADS} is missing: run benchmarks/bench_quality2_heads.py first")
+    heads_mod.default_heads_path = lambda: HELDOUT_HEADS
+
+
+def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> Engine:
+    store = Q2 / store_name
+    cfg = EngineConfig(encoders=EncoderConfig(cache_dir=str(ONNX)))
+    if not store.is_dir() or current_generation(store) is None:
+        Q2.mkdir(parents=True, exist_ok=True)
+        other = Q2 / "photo_only_store" / "cache" / "features.sqlite"  # same photos, same encoders
+        if other.is_file() and store_name != "photo_only_store":
+            (store / "cache").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(other, store / "cache" / "features.sqlite")
+        cat = Q2 / "photo_only.csv"
+        with open(cat, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "image"])
+            for i in rows:
+                w.writerow([products[i].id, products[i].images[0]])
+        Engine.build(cat, store, cfg, BuildConfig(auto_align=False, progress=True)).close()
+    return Engine.open(store, cfg)
+
+
+def ndcg(engine, texts: dict[str, str], qrels, images: dict[str, str] | None = None, k: int = 10) -> dict:
+    """Mean NDCG@10 over every query (a query with no hits scores 0) and how many came back empty."""
+    run, empty = {}, 0
+    for qid in texts:
+        res = engine.search(texts[qid] or None, image=(images or {}).get(qid), k=k)
+        run[qid] = {h.id: float(k - r) for r, h in enumerate(res.hits)}
+        empty += not res.hits
+    per = evaluate({q: r for q, r in run.items() if r}, qrels, ["ndcg@10"]).per_query
+    vals = [per.get(q, {}).get("ndcg@10", 0.0) for q in texts]
+    return {"ndcg10": float(np.mean(vals)), "empty": empty, "n": len(texts)}
+
+
+def set_quality(engine, q: QualityConfig) -> None:
+    engine.searcher.quality = q
+
+
+def free_wordings(combos) -> dict[str, dict[str, str]]:
+    """Wordings that are not "gender colour type"."""
+    who_en = {"Men": "my husband", "Women": "my wife", "Boys": "my son", "Girls": "my daughter", "Unisex": "anyone"}
+    who_zh = {"Men": "男生", "Women": "女生", "Boys": "男孩", "Girls": "女孩", "Unisex": "男女通用"}
+    out = {"en_sentence": {}, "en_colour_after": {}, "zh_no_spaces": {}, "zh_sentence": {}}
+    for qid, (g, c, t) in combos.items():
+        ce, te, ge = (lexicon.wording(f, v) for f, v in (("colour", c), ("type", t), ("gender", g)))
+        cz, tz, gz = (lexicon.wording(f, v, "zh") for f, v in (("colour", c), ("type", t), ("gender", g)))
+        out["en_sentence"][qid] = f"looking for {ce} {te} for {who_en.get(g, ge)}"
+        out["en_colour_after"][qid] = f"{te} in {ce} for {ge}"
+        out["zh_no_spaces"][qid] = f"{gz}{cz}{tz}"
+        out["zh_sentence"][qid] = f"适合{who_zh.get(g, gz)}的{cz}{tz}"
+    return out
+
+
+def title_recall(engine, titles: list[str], all_titles: np.ndarray, gallery_ids: list[str], k: int = 10) -> float:
+    hits = 0
+    for t in titles:
+        res = engine.search(t, k=k)
+        want = t.strip().lower()
+        hits += any(all_titles[gallery_ids.index(h.id)] == want for h in res.hits)
+    return hits / len(titles)
+
+
+def title_recall_cosine(engine, titles, all_titles, k: int = 10) -> float:
+    idx = engine.reader.vectors["aligned:image"]
+    docs = np.arange(len(engine.reader.products.ids))
+    found, gal = idx.vectors_of(docs)
+    hits = 0
+    for t in titles:
+        s = gal @ engine.searcher._heads_text(t)
+        s[~found] = -np.inf
+        top = np.argsort(-s)[:k]
+        hits += any(all_titles[d] == t.strip().lower() for d in top)
+    return hits / len(titles)
+
+
+def photo_and_colour_tasks(attrs, products, rows, n: int, seed: int):
+    rng = random.Random(seed)
+    by_tg: dict[tuple, set] = {}
+    for a in attrs:
+        if all(f in a for f in ("gender", "colour", "type")):
+            by_tg.setdefault((a["type"], a["gender"]), set()).add(a["colour"])
+    cand = [i for i, a in enumerate(attrs) if all(f in a for f in ("gender", "colour", "type"))]
+    cand = [i for i in cand if len(by_tg[(attrs[i]["type"], attrs[i]["gender"])] - {attrs[i]["colour"]}) > 0]
+    rng.shuffle(cand)
+    tasks = []
+    for i in cand[:n]:
+        a = attrs[i]
+        c2 = rng.choice(sorted(by_tg[(a["type"], a["gender"])] - {a["colour"]}))
+        tasks.append((i, c2))
+    qrels, en, zh, img = {}, {}, {}, {}
+    for k, (i, c2) in enumerate(tasks):
+        qid = f"p{k:04d}"
+        a = attrs[i]
+        en[qid], zh[qid] = lexicon.wording("colour", c2), lexicon.wording("colour", c2, "zh")
+        img[qid] = products[rows[i]].images[0]
+        qrels[qid] = {
+            products[rows[j]].id: (2 if b.get("colour") == c2 else 1)
+            for j, b in enumerate(attrs)
+            if b.get("type") == a["type"] and b.get("gender") == a["gender"]
+        }
+    return en, zh, img, qrels
+
+
+FIRST_QUERY = """
+import sys, time
+from shoplens.config import EncoderConfig, EngineConfig
+from shoplens.engine import Engine
+from shoplens.search.tuning import QualityConfig
+warm = sys.argv[1] == "1"
+cfg = EngineConfig(encoders=EncoderConfig(cache_dir=sys.argv[3]))
+e = Engine(sys.argv[2], cfg)
+if warm:
+    e.warm_up(images=False)
+else:
+    e.searcher.quality = QualityConfig(warm_up=False)
+t = time.perf_counter(); e.search(sys.argv[4], k=10); first = time.perf_counter() - t
+t = time.perf_counter(); e.search(sys.argv[5], k=10); second = time.perf_counter() - t
+print(first * 1000, second * 1000)
+"""
+
+
+def first_query_latency(store: Path, repeats: int) -> dict:
+    """Fresh processes; every query text distinct. warm = the warm-up at open finished first."""
+    out: dict[str, list] = {"cold": [], "warm": [], "later": []}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    colours = ["黑色", "白色", "蓝色", "红色", "绿色", "灰色", "棕色", "粉色"]
+    for r in range(repeats):
+        for mode in ("cold", "warm"):
+            q1 = f"男士{colours[(2 * r + (mode == 'warm')) % 8]}运动鞋 {r}{mode}"
+            q2 = f"女士{colours[(3 * r + 1) % 8]}手表 {r}{mode}"
+            if mode == "cold":  # the engine's own background warm-up must not run: QualityConfig off
+                script = FIRST_QUERY.replace(
+                    "e = Engine(sys.argv[2], cfg)",
+                    "import shoplens.engine as m; m.QualityConfig = lambda: QualityConfig(warm_up=False)\n"
+                    "e = Engine(sys.argv[2], cfg)",
+                )
+            else:
+                script = FIRST_QUERY
+            p = subprocess.run(
+                [sys.executable, "-c", script, "1" if mode == "warm" else "0", str(store), str(ONNX), q1, q2],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=600,
+            )
+            if p.returncode:
+                raise RuntimeError(p.stderr)
+            first, second = map(float, p.stdout.split()[-2:])
+            out[mode].append(first)
+            out["later"].append(second)
+    return {k: float(np.median(v)) for k, v in out.items()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--queries", type=int, default=200, help="attribute queries sampled (of ~457)")
+    ap.add_argument("--titles", type=int, default=400, help="held-out titles for title -> photo")
+    ap.add_argument("--anchors", type=int, default=150, help="photo + colour word tasks")
+    ap.add_argument("--latency-repeats", type=int, default=3)
+    ap.add_argument("--only", nargs="*", help="tasks: attributes free titles photo nothing latency")
+    ap.add_argument(
+        "--heads",
+        choices=["heldout", "shipped"],
+        default="heldout",
+        help="heldout: heads trained without the slice (bench_quality2_heads.py); shipped: the defaults, which saw it",
+    )
+    a = ap.parse_args(argv)
+    only = set(a.only or ["attributes", "free", "titles", "photo", "nothing", "latency"])
+    t0 = time.perf_counter()
+    products = load_fashion()
+    rows = heldout_rows(products, a.seed)
+    store_name = "photo_only_store"
+    if a.heads == "heldout":
+        use_heldout_heads()
+        store_name = "photo_only_store_heldout_heads"
+    engine = photo_only_engine(products, rows, store_name)
+    ids = engine.reader.products.ids
+    attrs = [product_attributes(products[i], FIELD_MAP) for i in rows]
+    queries, qrels_idx, _ = make_queries(attrs, a.seed)
+    qrels = {q: {products[rows[int(d)]].id: g for d, g in r.items()} for q, r in qrels_idx.items()}
+    rng = random.Random(a.seed)
+    qids = sorted(rng.sample(sorted(queries["en"]), min(a.queries, len(queries["en"]))))
+    res: dict = {"heldout_products": int(len(rows)), "queries": len(qids), "seed": a.seed, "heads": a.heads}
+    variants = {"legacy": LEGACY, "new": QualityConfig()}
+    print(f"photo-only store of {len(rows)} held-out products; {len(qids)} attribute queries", flush=True)
+
+    if "attributes" in only or "nothing" in only:
+        bm = BM25([products[i].title or "" for i in rows])
+        run = {
+            q: {products[rows[j]].id: float(s) for j, s in enumerate(bm.scores(queries["en"][q])) if s > 0}
+            for q in qids
+        }
+        per = evaluate({q: r for q, r in run.items() if r}, qrels, ["ndcg@10"]).per_query
+        res["bm25_en"] = float(np.mean([per.get(q, {}).get("ndcg@10", 0.0) for q in qids]))
+        for v, cfg in variants.items():
+            set_quality(engine, cfg)
+            for lang in ("en", "zh"):
+                r = ndcg(engine, {q: queries[lang][q] for q in qids}, qrels)
+                res[f"attr_{lang}_{v}"] = r
+                print(
+                    f"attributes {lang} {v}: {r['ndcg10']:.4f} ({r['ndcg10'] / res['bm25_en']:.3f}x BM25)", flush=True
+                )
+
+    if "free" in only:
+        allc = sorted(
+            {(x["gender"], x["colour"], x["type"]) for x in attrs if all(f in x for f in ("gender", "colour", "type"))}
+        )
+        combos = {f"q{k:04d}": c for k, c in enumerate(allc) if f"q{k:04d}" in qids}
+        for v, cfg in variants.items():
+            set_quality(engine, cfg)
+            for name, texts in free_wordings(combos).items():
+                r = ndcg(engine, texts, qrels)
+                res[f"free_{name}_{v}"] = r
+                print(
+                    f"free wording {name}, {v}: {r['ndcg10']:.4f} ({r['empty']} empty) "
+                    f"e.g. {next(iter(texts.values()))!r}",
+                    flush=True,
+                )
+
+    if "titles" in only:
+        pick = sorted(random.Random(a.seed + 1).sample(range(len(rows)), min(a.titles, len(rows))))
+        titles = [products[rows[i]].title for i in pick]
+        all_titles = np.array([(products[rows[ids_i]].title or "").strip().lower() for ids_i in range(len(rows))])
+        # store docs are in the catalog's order: doc d = held-out row d
+        assert all(ids[d] == products[rows[d]].id for d in range(len(rows)))
+        res["title_R10_cosine"] = title_recall_cosine(engine, titles, all_titles)
+        print(f"title->photo R@10 cosine alone: {res['title_R10_cosine']:.4f}", flush=True)
+        for v, cfg in variants.items():
+            set_quality(engine, cfg)
+            res[f"title_R10_{v}"] = title_recall(engine, titles, all_titles, list(ids))
+            print(f"title->photo R@10 via search, {v}: {res[f'title_R10_{v}']:.4f}", flush=True)
+
+    if "photo" in only:
+        en, zh, img, pq = photo_and_colour_tasks(attrs, products, rows, a.anchors, a.seed)
+        set_quality(engine, QualityConfig())
+        res["photo_alone"] = ndcg(engine, {q: "" for q in en}, pq, img)
+        print(f"photo alone: {res['photo_alone']['ndcg10']:.4f} ({len(en)} tasks)", flush=True)
+        for v, cfg in variants.items():
+            set_quality(engine, cfg)
+            for lang, texts in (("en", en), ("zh", zh)):
+                r = ndcg(engine, texts, pq, img)
+                res[f"photo_words_{lang}_{v}"] = r
+                print(
+                    f"photo + colour word {lang} {v}: {r['ndcg10']:.4f} "
+                    f"({r['ndcg10'] / res['photo_alone']['ndcg10']:.3f}x photo alone)",
+                    flush=True,
+                )
+
+    if "nothing" in only:
+        for v, cfg in variants.items():
+            set_quality(engine, cfg)
+            empty = [not engine.search(t, k=10).hits for t in NOTHING_TO_FIND]
+            res[f"nothing_empty_{v}"] = float(np.mean(empty))
+            res[f"nothing_returned_{v}"] = [t for t, e in zip(NOTHING_TO_FIND, empty) if not e]
+            print(f"nothing-to-find queries returning no hits, {v}: {np.mean(empty):.3f}", flush=True)
+
+    if "latency" in only:
+        engine.close()
+        res["first_query_ms"] = first_query_latency(Q2 / "photo_only_store", a.latency_repeats)  # shipped heads
+        print(f"first query (ms, median): {res['first_query_ms']}", flush=True)
+
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    Q2.mkdir(parents=True, exist_ok=True)
+    out = Q2 / f"results_{a.heads}.json"
+    old = json.loads(out.read_text()) if out.is_file() else {}
+    out.write_text(json.dumps({**old, **res}, indent=2, ensure_ascii=False))
+    print(f"results: {out} ({res['seconds']}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

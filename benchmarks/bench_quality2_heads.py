@@ -1,0 +1,55 @@
+"""Alignment heads trained WITHOUT the held-out 20% (the shipped recipe, `AlignConfig()` on every
+other fashion product), so that benchmarks/bench_quality2.py measures search on products the heads
+never saw. The shipped default heads were refit on all 7,710 products, held-out ones included.
+
+    nice .venv/bin/python benchmarks/bench_quality2_heads.py     # ~10-20 min on 2 cores; cached after
+
+Writes benchmarks/out/quality2/heads_heldout/ (skipped when it exists).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from align_data import FIELD_MAP, OUT, feature_cache, featureset, load_fashion, make_encoders  # noqa: E402
+
+from shoplens.align.config import AlignConfig  # noqa: E402
+from shoplens.align.run import build_align_data  # noqa: E402
+from shoplens.align.train import train_heads  # noqa: E402
+
+HEADS = OUT / "quality2" / "heads_heldout"
+
+
+def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
+    """The held-out slice of benchmarks/align_quality.py (every fashion product has a photo and a title)."""
+    usable = np.flatnonzero([bool(p.images) and bool(p.title) for p in products])
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(usable, size=int(round(frac * len(usable))), replace=False))
+
+
+def main() -> int:
+    if HEADS.exists():
+        print(f"{HEADS} exists")
+        return 0
+    t0 = time.perf_counter()
+    encs, cache, products = make_encoders(), feature_cache(), load_fashion()
+    fs = featureset(products, encs, cache, progress=True)
+    test_rows = heldout_rows(products)
+    assert (fs.has_image[test_rows]).all()
+    train_rows = np.setdiff1d(np.arange(len(products)), test_rows)
+    cfg = AlignConfig().with_(refit_full=False, val_fraction=0.0)
+    data = build_align_data(fs, cache, encs, cfg, field_map=FIELD_MAP, rows=train_rows, progress=True)
+    heads, _ = train_heads(data, cfg, progress=True)
+    heads.meta["trained_without"] = "the held-out 20% of benchmarks/align_quality.py (seed 0)"
+    heads.save(HEADS)
+    print(f"saved {HEADS} ({heads.fingerprint}) in {time.perf_counter() - t0:.0f}s on {len(train_rows)} products")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""Photo + words: "this, but in white".
+
+Fusing the photo's ranking and the words' ranking as two unrelated queries lets the words win
+("white" alone finds a white kurta). Here the photo says what kind of product is wanted (the type
+and gender the heads' classifiers read from it) and the words say how it should differ: every
+attribute the words name replaces the photo's own. Candidates are the photo's neighbours in the
+aligned space plus the products nearest a caption of the wanted attributes; each is scored by
+    cos(photo, candidate) + c * cos(caption, candidate) + w * log P(wanted attributes | candidate photo)
+(Marqo-style weighted multi-term query; c = 3, w = 0.05 from benchmarks/bench_quality2.py on
+held-out products: the caption term carries the change, the classifiers only break ties, since
+their log-probabilities punish a single wrong guess too hard).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+
+from ..preprocess import lexicon
+from ..preprocess.text import tokenize
+from .fuse import Ranked
+
+# Words that carry no product meaning in a query ("looking for a ... for my ..."): they must not
+# count as unexplained content when measuring how much of a query the attributes explain.
+FILLERS_EN = frozenset(
+    "a an the for my me i im i'm looking look want need some any in of with to and or please show find get "
+    "buy but this that these those like same similar one ones pair something".split()
+)
+FILLERS_ZH = frozenset(
+    "的 适合 给 我 想 要 买 找 一 件 双 条 个 款 请 帮 有 没有 这 那 这个 那个 同款 类似 一样 但 但是 要 用".split()
+)
+_CAPTION_FIELDS = ("gender", "colour", "type")
+
+
+def attribute_coverage(query: str, residual: str, n_matches: int) -> float:
+    """Share of the query's content words explained by understood attributes (0..1)."""
+    if n_matches == 0:
+        return 0.0
+    rest = [
+        t for t in tokenize(residual) if t not in FILLERS_EN and t not in FILLERS_ZH and not re.fullmatch(r"\d+", t)
+    ]
+    # Chinese search-mode tokens overlap; count characters of unexplained CJK rather than tokens
+    cjk = sum(len(t) for t in rest if not t.isascii())
+    latin = sum(1 for t in rest if t.isascii())
+    unexplained = latin + cjk / 2.0
+    return float(n_matches / (n_matches + unexplained))
+
+
+def caption(wanted: dict[str, str]) -> str:
+    """English caption of wanted attributes in the order the heads were trained on ("men white shoes")."""
+    return " ".join(lexicon.wording(f, wanted[f]) for f in _CAPTION_FIELDS if f in wanted)
+
+
+def compose(
+    heads,
+    index,
+    photo_emb: np.ndarray,
+    asked: dict[str, str],
+    embed_text: Callable[[str], np.ndarray],
+    n: int,
+    allowed: np.ndarray | None,
+    attribute_weight: float,
+    photo_floors: dict[str, float],
+    caption_weight: float = 1.0,
+) -> tuple[Ranked, dict[str, str]]:
+    """(ranking named "photo_and_words", the attributes it looked for)."""
+    pred = heads.predict_attributes(photo_emb[None])[0] if heads.classifiers else {}
+    wanted = {f: v for f, (v, _p) in pred.items() if f in ("type", "gender")}
+    wanted.update(asked)
+    floors = {f: photo_floors[f] for f in wanted if f not in asked and f in photo_floors}
+    cap = caption(wanted)
+    cap_vec = embed_text(cap) if cap else None
+    _, d1 = index.search(photo_emb, n, allowed)
+    docs = d1
+    if cap_vec is not None:
+        _, d2 = index.search(cap_vec, n, allowed)
+        docs = np.unique(np.concatenate([d1, d2]))
+    if not len(docs):
+        return Ranked("photo_and_words", docs, np.zeros(0, np.float32)), wanted
+    found, vecs = index.vectors_of(docs)
+    docs, vecs = docs[found], vecs[found]
+    score = vecs @ photo_emb
+    if cap_vec is not None:
+        score = score + caption_weight * (vecs @ cap_vec)
+    if attribute_weight > 0 and heads.classifiers:
+        score = score + attribute_weight * heads.attribute_log_probs(vecs, wanted, floors)
+    order = np.argsort(-score, kind="stable")
+    return Ranked("photo_and_words", docs[order], score[order].astype(np.float32)), wanted

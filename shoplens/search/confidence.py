@@ -1,0 +1,84 @@
+"""How sure search is that a hit answers the query (0..1), and why.
+
+Every query used to return k products, so `*`, `{}` or "garden hose" in a fashion shop got a full
+page. A hit's confidence combines its pieces of evidence (noisy-OR: 1 - prod(1 - e)):
+* the query's words occur in its text (BM25) -> 1;
+* its catalog attributes carry the understood ones (share of them);
+* what the heads read from its photo matches the understood type/gender (their probability);
+* the query's words are attributes the shop knows (half, times how much of the query they are);
+* a photo query found it (photo and words queries included) -> 1;
+* otherwise its dense similarity, squashed by a logistic whose midpoint is where in-catalog and
+  out-of-catalog queries separate (`QualityConfig.cosine_midpoints`, measured by
+  benchmarks/bench_quality2.py).
+A query with no word or number in it (punctuation, NUL, emoji) and no photo has no evidence at all.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..records import Hit
+
+PHOTO_COMPONENTS = ("image", "image_to_text", "photo_and_words")
+
+
+def _squash(x: float, mid: float, scale: float) -> float:
+    return 1.0 / (1.0 + math.exp(-(x - mid) / max(scale, 1e-6)))
+
+
+def hit_confidence(
+    hit: Hit,
+    *,
+    has_words: bool,
+    photo_query: bool,
+    predicted_match: float | None,
+    midpoints: dict[str, tuple[float, float]],
+    lexical_share: float = 0.0,
+    coverage: float = 1.0,
+    vocabulary: bool = False,
+) -> tuple[float, str]:
+    """(confidence, the evidence it rests on) for one hit. `lexical_share`: share of the query's
+    words found in the hit's title; `coverage`: share of the query the understood attributes
+    explain (an attribute match on "office" says little about "office desk"); `vocabulary`: the
+    query names attributes the shop knows (its words are the catalog's own vocabulary), which holds
+    however unsure the classifiers are about this photo (boys' shoes look like men's), worth half
+    a checked match."""
+    if not has_words and not photo_query:
+        return 0.0, "the query has no words to match"
+    found: list[tuple[float, str]] = []
+    comps = hit.components
+
+    def take(value: float, reason: str) -> None:
+        if value > 0:
+            found.append((min(1.0, float(value)), reason))
+
+    if photo_query and any(c in comps for c in PHOTO_COMPONENTS):
+        take(1.0, "found by the query photo")
+    if "bm25" in comps and comps["bm25"].score > 0 and lexical_share > 0:
+        take(lexical_share**2, f"{lexical_share:.0%} of the query's words occur in its title")
+    c2 = coverage**2
+    if "attributes" in comps:
+        share = float(comps["attributes"].score)
+        take(share * c2, f"its attributes carry {share:.0%} of the understood ones ({coverage:.0%} of the query)")
+    if predicted_match is not None:
+        take(
+            predicted_match * c2,
+            f"its photo shows the understood type/gender (p={predicted_match:.2f}, {coverage:.0%} of the query)",
+        )
+    if vocabulary:
+        take(0.5 * c2, f"the query is {coverage:.0%} attributes the shop knows")
+    for name, (mid, scale) in midpoints.items():
+        if name in comps:
+            cos = float(comps[name].score)
+            take(_squash(cos, mid, scale), f"{name} similarity {cos:.3f} (midpoint {mid:.3f})")
+    if not found:
+        return 0.0, "no evidence"
+    # Independent pieces of evidence combine as a noisy-OR: an exact title whose words are half
+    # attributes, whose photo the classifiers half recognise and whose cosine is middling is a
+    # surer hit than any one of these says alone.
+    found.sort(key=lambda e: -e[0])
+    conf = 1.0 - float(np.prod([1.0 - v for v, _ in found]))
+    why = found[0][1] + (f" (+{len(found) - 1} weaker signs)" if len(found) > 1 else "")
+    return conf, why
