@@ -192,12 +192,11 @@ from shoplens.config import EncoderConfig, EngineConfig
 from shoplens.engine import Engine
 from shoplens.search.tuning import QualityConfig
 warm = sys.argv[1] == "1"
-cfg = EngineConfig(encoders=EncoderConfig(cache_dir=sys.argv[3]))
+# cold: the engine's own background warm-up must not run before the first query
+cfg = EngineConfig(encoders=EncoderConfig(cache_dir=sys.argv[3]), quality=QualityConfig(warm_up=warm))
 e = Engine(sys.argv[2], cfg)
 if warm:
     e.warm_up(images=False)
-else:
-    e.searcher.quality = QualityConfig(warm_up=False)
 t = time.perf_counter(); e.search(sys.argv[4], k=10); first = time.perf_counter() - t
 t = time.perf_counter(); e.search(sys.argv[5], k=10); second = time.perf_counter() - t
 print(first * 1000, second * 1000)
@@ -213,14 +212,7 @@ def first_query_latency(store: Path, repeats: int) -> dict:
         for mode in ("cold", "warm"):
             q1 = f"男士{colours[(2 * r + (mode == 'warm')) % 8]}运动鞋 {r}{mode}"
             q2 = f"女士{colours[(3 * r + 1) % 8]}手表 {r}{mode}"
-            if mode == "cold":  # the engine's own background warm-up must not run: QualityConfig off
-                script = FIRST_QUERY.replace(
-                    "e = Engine(sys.argv[2], cfg)",
-                    "import shoplens.engine as m; m.QualityConfig = lambda: QualityConfig(warm_up=False)\n"
-                    "e = Engine(sys.argv[2], cfg)",
-                )
-            else:
-                script = FIRST_QUERY
+            script = FIRST_QUERY
             p = subprocess.run(
                 [sys.executable, "-c", script, "1" if mode == "warm" else "0", str(store), str(ONNX), q1, q2],
                 capture_output=True,

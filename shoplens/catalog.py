@@ -182,8 +182,8 @@ def load_catalog(path: str | Path, limit: int | None = None) -> tuple[list[Produ
     by_id: dict[str, tuple[int, Product]] = {}
     for row_no, raw, err in _rows(path):
         report.rows_read += 1
-        if err is not None:
-            report.rows_skipped.append(IngestIssue(str(path), row_no, None, err))
+        if err is not None or raw is None:
+            report.rows_skipped.append(IngestIssue(str(path), row_no, None, err or "empty row"))
             continue
         try:
             product = _product(raw, base, (str(path), row_no), report.field_issues)

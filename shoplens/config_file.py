@@ -15,7 +15,7 @@ the default), then the store's file, then the defaults. Every value's source is 
     keep_generations = 3
 
 Tables: [encoders], [index], [search] (with [search.weights], [search.predicted_attribute_floors]),
-[recommend] (with [recommend.weights], [recommend.action_weights]), [build], [evaluate]. A table
+[recommend] (with [recommend.weights], [recommend.action_weights]), [quality], [build], [evaluate]. A table
 such as [search.weights] is merged over the default table, so it names only what changes.
 Unknown keys, wrong types and out-of-range values are `ConfigError`s naming the key.
 """
@@ -41,6 +41,7 @@ from .config import (
     EngineConfig,
     EvaluateConfig,
     IndexConfig,
+    QualityConfig,
     RecommendConfig,
     SearchConfig,
 )
@@ -56,6 +57,7 @@ SECTIONS: dict[str, type] = {
     "index": IndexConfig,
     "search": SearchConfig,
     "recommend": RecommendConfig,
+    "quality": QualityConfig,
     "build": BuildConfig,
     "evaluate": EvaluateConfig,
 }
@@ -87,6 +89,7 @@ class Settings:
             "index": self.engine.index,
             "search": self.engine.search,
             "recommend": self.engine.recommend,
+            "quality": self.engine.quality,
             "build": self.build,
             "evaluate": self.evaluate,
             "lexicon": self.engine.lexicon,
@@ -308,6 +311,7 @@ class _Layers:
             index=made["index"],
             search=made["search"],
             recommend=made["recommend"],
+            quality=made["quality"],
             lexicon=self.top.get("lexicon"),
         )
         return engine, made["build"], made["evaluate"]
@@ -330,7 +334,7 @@ def load_settings(
     else:
         path = None
     if engine is not None:
-        for name in ("encoders", "index", "search", "recommend"):
+        for name in ("encoders", "index", "search", "recommend", "quality"):
             layers.apply_given(name, getattr(engine, name), CODE)
         if engine.lexicon is not None:
             layers.set("lexicon", engine.lexicon, CODE, "code", None)

@@ -27,7 +27,6 @@ from .recommend.service import Recommendations
 from .records import IngestIssue, IngestReport, Product, SearchResult
 from .search.query import Query
 from .search.searcher import QueryEncoder, Searcher
-from .search.tuning import QualityConfig
 from .store.builder import write_generation
 from .store.layout import StoreError, current_generation, writer_lock
 from .store.manifest import Manifest
@@ -80,7 +79,7 @@ class Engine:
         self.encoders = encoders or Encoders(self.config, self.store)
         self.heads = self._load_heads(self.reader.manifest.heads)
         qenc = QueryEncoder(self.encoders.text, self.encoders.image, self.config.index)
-        quality = getattr(self.config, "quality", None) or QualityConfig()
+        quality = self.config.quality
         self.searcher = Searcher(
             self.reader, qenc, self.heads, self.config.search, self.lexicon, self._image_part_weights(), quality
         )

@@ -38,6 +38,19 @@ class Encoder(Protocol):
         ...
 
 
+class ArrayImageEncoder(Encoder, Protocol):
+    """An image CNN that also takes preprocessed arrays, so the build can resize and normalise
+    photos on its decode thread (once per input size) while ONNX Runtime runs the last batch."""
+
+    size: int
+    resize: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    batch_size: int
+
+    def encode_arrays(self, batch: np.ndarray) -> np.ndarray: ...
+
+
 def l2_normalise(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     n = np.linalg.norm(x, axis=-1, keepdims=True)

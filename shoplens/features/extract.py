@@ -11,11 +11,12 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..encoders.base import Encoder, l2_normalise
+from ..encoders.base import ArrayImageEncoder, Encoder, l2_normalise
 from ..preprocess.image import ImageError, load_image, normalise, resize_center_crop
 from ..records import IngestIssue, Product
 from .cache import FeatureCache, file_key
@@ -87,7 +88,7 @@ def encode_images(
 
     # CNN encoders take preprocessed arrays straight to ONNX Runtime; their resize/crop runs on
     # the decode thread (once per distinct input size), overlapping inference of the previous batch.
-    cnns = [e for e in encoders if hasattr(e, "encode_arrays") and hasattr(e, "size")]
+    cnns = {e.name: cast(ArrayImageEncoder, e) for e in encoders if hasattr(e, "encode_arrays") and hasattr(e, "size")}
 
     def decode(chunk: list[int]):
         t = time.perf_counter()
@@ -101,7 +102,7 @@ def encode_images(
                 bad.add(i)
         crops: dict[tuple[int, int], list[np.ndarray]] = {}
         arrays: dict[str, np.ndarray] = {}
-        for enc in cnns:
+        for enc in cnns.values():
             key = (enc.size, enc.resize)
             if key not in crops:
                 crops[key] = [np.asarray(resize_center_crop(im, *key)) for im in imgs]
@@ -114,6 +115,7 @@ def encode_images(
         bar.update(len(items) - len(todo))
         pending = pool.submit(decode, chunks[0]) if chunks else None
         for n in range(len(chunks)):
+            assert pending is not None  # submitted for chunk n before the loop or in the last iteration
             ok, imgs, arrays, dt = pending.result()
             timings["image:decode"] += dt
             pending = pool.submit(decode, chunks[n + 1]) if n + 1 < len(chunks) else None
@@ -123,10 +125,11 @@ def encode_images(
                     continue
                 t = time.perf_counter()
                 if enc.name in arrays:
+                    cnn = cnns[enc.name]
                     vecs = np.concatenate(
                         [
-                            enc.encode_arrays(arrays[enc.name][need][s : s + enc.batch_size])
-                            for s in range(0, len(need), enc.batch_size)
+                            cnn.encode_arrays(arrays[enc.name][need][s : s + cnn.batch_size])
+                            for s in range(0, len(need), cnn.batch_size)
                         ]
                     )
                 else:

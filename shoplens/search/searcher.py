@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..config import IndexConfig, SearchConfig
-from ..encoders.base import Encoder
+from ..encoders.base import Encoder, TextMode
 from ..features.combine import combine_image
 from ..preprocess.image import load_image
 from ..preprocess.lexicon import Lexicon
@@ -36,7 +36,7 @@ class QueryEncoder:
         self._cache: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
         self.cache_size = cache_size
 
-    def text_vec(self, name: str, text: str, mode: str = "query") -> np.ndarray:
+    def text_vec(self, name: str, text: str, mode: TextMode = "query") -> np.ndarray:
         # Symmetric encoders (USE) give one vector for both modes: compute it once per query.
         key = (name, mode if getattr(self.text[name], "asymmetric", True) else "", text)
         if key in self._cache:
@@ -103,6 +103,8 @@ class Searcher:
 
     def _heads_text(self, text: str) -> np.ndarray:
         h = self.heads
+        if h is None:
+            raise RuntimeError("text->image needs alignment heads; the caller checks that there are some")
         feats = {n: self.qenc.text_vec(n, text, h.text_mode)[None, :] for n in h.text_inputs}
         return h.embed_text(feats)[0]
 
@@ -117,10 +119,11 @@ class Searcher:
         of the very product a title names) can no longer bury what the brand and model words found."""
         fields = und.fields if und is not None else {}
         w = self.cfg.predicted_attribute_weight
-        if w <= 0 or scale <= 0 or not fields or not len(comp.docs) or not hasattr(self.heads, "attribute_log_probs"):
+        heads = self.heads
+        if w <= 0 or scale <= 0 or not fields or not len(comp.docs) or heads is None:
             return comp
         _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
-        rescored = comp.scores + w * self.heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors)
+        rescored = comp.scores + w * heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors)
         if scale >= 1:
             key = -rescored
         else:
@@ -148,11 +151,12 @@ class Searcher:
         fields = {f: v for f, v in asked.items() if f in ("type", "gender")} or {
             f: v for f, v in asked.items() if f == "colour"
         }
-        if not fields or not hit.predicted or not hasattr(self.heads, "classifiers"):
+        heads = self.heads
+        if not fields or not hit.predicted or heads is None or not getattr(heads, "classifiers", None):
             return None
         p = 1.0
         for f, v in fields.items():
-            if f not in self.heads.classifiers:
+            if f not in heads.classifiers:
                 continue
             got, prob = hit.predicted.get(f, (None, 0.0))
             p *= prob if got == v else 0.0
@@ -164,9 +168,10 @@ class Searcher:
         qual = self.quality
         words = set(tokenize(und.query)) | set(tokenize(und.english)) if und is not None else set()
         words -= FILLERS_EN | FILLERS_ZH
+        confidences = []
         for h in hits:
             title = set(tokenize(h.title)) if h.title else set()
-            h.confidence, h.evidence = hit_confidence(
+            conf, h.evidence = hit_confidence(
                 h,
                 has_words=has_words,
                 photo_query=photo_query,
@@ -176,9 +181,11 @@ class Searcher:
                 coverage=coverage if und is not None and und.fields else 0.0,
                 vocabulary=und is not None and bool(und.fields),
             )
-        if not hits or max(h.confidence for h in hits) < qual.min_confidence:
+            h.confidence = conf
+            confidences.append(conf)
+        if not hits or max(confidences) < qual.min_confidence:
             return []
-        return [h for h in hits if h.confidence >= qual.min_hit_confidence]
+        return [h for h, c in zip(hits, confidences) if c >= qual.min_hit_confidence]
 
     # -- the query -------------------------------------------------------------------------
     def search(self, q: Query) -> SearchResult:
@@ -195,7 +202,11 @@ class Searcher:
         allowed = self._mask(filters)
         vecs, comps = self.reader.vectors, []
         qual = self.quality
-        coverage = attribute_coverage(q.text, und.residual, len(und.fields)) if und is not None and und.fields else 0.0
+        coverage = (
+            attribute_coverage(q.text, und.residual, len(und.fields))
+            if q.text is not None and und is not None and und.fields
+            else 0.0
+        )
         rescore_scale = 1.0
         if qual.attribute_coverage_power > 0:
             above = max(0.0, coverage - qual.attribute_coverage_floor) / max(1e-9, 1.0 - qual.attribute_coverage_floor)
