@@ -21,6 +21,13 @@ def engine_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in flags.items() if v is not None}
 
 
+def one_shot_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """For a command that opens a store, answers and exits: no background warm-up at open (its first
+    query pays the same cost anyway, and a thread still loading models at exit only races the
+    interpreter's shutdown). `shoplens serve` warms up before it takes traffic instead."""
+    return {**engine_overrides(args), "quality.warm_up": False}
+
+
 def print_result(res: Any, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(res.to_json(explain=args.explain), ensure_ascii=False))

@@ -24,7 +24,9 @@ def run_demo(store: Path, quiet: bool = False) -> int:
     t0 = time.perf_counter()
     # The shipped heads were trained on the whole fashion catalog this demo is cut from, so
     # retraining on 300 of its products could only make them worse: keep the defaults.
-    engine = Engine.build(catalog, store, build=BuildConfig(progress=not quiet, auto_align=False))
+    engine = Engine.build(
+        catalog, store, build=BuildConfig(progress=not quiet, auto_align=False), overrides={"quality.warm_up": False}
+    )
     m = engine.manifest
     print(f"built {store} from {catalog} ({m.products} products) in {time.perf_counter() - t0:.1f}s")
     print("vector fields: " + ", ".join(f"{n}[{f.rows}]" for n, f in m.fields.items()))

@@ -18,7 +18,7 @@ from . import logs
 from . import rank as rank_cli
 from . import recommend as recommend_cli
 from . import serve as serve_cli
-from .common import engine_overrides, print_result
+from .common import engine_overrides, one_shot_overrides, print_result
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def cmd_index(args: argparse.Namespace) -> int:
     from ..engine import Engine
 
-    engine = Engine.build(args.catalog, args.store, overrides=engine_overrides(args))
+    engine = Engine.build(args.catalog, args.store, overrides=one_shot_overrides(args))
     m = engine.manifest
     fields = ", ".join(f"{n} ({f.rows} x {f.dim}, {f.index})" for n, f in m.fields.items())
     print(f"indexed {m.products} products into {args.store} [{m.generation}]")
@@ -78,7 +78,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from ..engine import Engine
     from ..search.query import Query, parse_filters
 
-    engine = Engine.open(args.store, overrides=engine_overrides(args))
+    engine = Engine.open(args.store, overrides=one_shot_overrides(args))
     weights = _parse_weights(args.weights) if args.weights else None
     if args.batch:
         if args.text or args.image:

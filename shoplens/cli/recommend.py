@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import engine_overrides, print_result
+from .common import one_shot_overrides, print_result
 
 
 def add_recommend_parsers(subparsers: Any) -> None:
@@ -45,7 +45,7 @@ def _common(sp: argparse.ArgumentParser) -> None:
 def _open(args: argparse.Namespace):
     from ..engine import Engine
 
-    return Engine.open(args.store, overrides=engine_overrides(args))
+    return Engine.open(args.store, overrides=one_shot_overrides(args))
 
 
 def cmd_similar(args: argparse.Namespace) -> int:

@@ -46,6 +46,7 @@ def create_app(settings: ServerSettings, engine: Engine | None = None, config: E
             else EngineConfig(encoders=EncoderConfig(threads=settings.threads) if settings.threads else EncoderConfig())
         )
     engine = engine or Engine.open(settings.store, config)
+    engine.warm_up(images=True)  # segmenter, text and photo encoders loaded before the first shopper
     live = LiveEngine(
         engine,
         opener=lambda cur: Engine(cur.store, cur.config, encoders=cur.encoders),
