@@ -47,7 +47,11 @@ class UserProfile:
 
 
 def epoch(ts: str) -> float:
-    return dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    """Seconds since the epoch of a log timestamp (ISO-8601; one without a zone is UTC)."""
+    t = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.timestamp()
 
 
 @dataclass

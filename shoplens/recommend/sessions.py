@@ -8,13 +8,13 @@ analytics do, so a log written by a server that never set sessions still yields 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..config import RecommendConfig
 from ..feedback.log import FeedbackLog
+from ..feedback.profiles import epoch
 
 
 @dataclass(frozen=True)
@@ -29,39 +29,32 @@ class Interaction:
     weight: float = 1.0
 
 
-def _epoch(ts: str) -> float:
-    t = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return t.timestamp()
-
-
 def read_interactions(log: FeedbackLog, cfg: RecommendConfig, user: str | None = None) -> list[Interaction]:
     """Interest events in time order (ties in log order); with `user`, only that shopper's (by
-    user_id, or client_id when the event has no user_id)."""
-    actions = [a for a, w in cfg.action_weights.items() if w > 0]
-    sql = (
-        "SELECT object_id, action_name, timestamp, session_id, COALESCE(user_id, client_id) FROM events"
-        f" WHERE object_id IS NOT NULL AND action_name IN ({','.join('?' * len(actions))})"
-    )
-    params: list[str] = list(actions)
-    if user is not None:
-        sql += " AND (user_id = ? OR (user_id IS NULL AND client_id = ?))"
-        params += [user, user]
-    sql += " ORDER BY timestamp, event_id"
-    with log._lock:  # the log's one connection is shared between threads
-        rows = log.db.execute(sql, params).fetchall()
+    user_id, or client_id when the event has no user_id), through the log's own reader."""
+    rows = [
+        (epoch(ev.timestamp), eid, ev)
+        for eid, ev in log.events(user_id=user)
+        if cfg.action_weights.get(ev.action_name, 0.0) > 0
+    ]
+    rows.sort(key=lambda r: (r[0], r[1]))
     return [
-        Interaction(item=o, action=a, ts=_epoch(t), session=s, user=u, weight=float(cfg.action_weights[a]))
-        for o, a, t, s, u in rows
+        Interaction(
+            item=ev.object_id,
+            action=ev.action_name,
+            ts=ts,
+            session=ev.session_id,
+            user=ev.user_id or ev.client_id,
+            weight=float(cfg.action_weights[ev.action_name]),
+        )
+        for ts, _, ev in rows
+        if ev.object_id is not None  # events without a product say nothing about items
     ]
 
 
 def log_stamp(log: FeedbackLog) -> tuple[int, int]:
     """Changes whenever events are added: a fitted model is reused while it stays the same."""
-    with log._lock:
-        n, last = log.db.execute("SELECT COUNT(*), COALESCE(MAX(event_id), 0) FROM events").fetchone()
-    return int(n), int(last)
+    return log.counts()["events"], log.last_event_id()
 
 
 def group_sessions(events: Iterable[Interaction], gap_s: float) -> list[list[Interaction]]:
