@@ -38,16 +38,13 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _parse_weights(text: str) -> dict[str, float]:
+    from ..search.query import check_weights
+
     try:
         w = json.loads(text)
     except json.JSONDecodeError as e:
         raise UsageError(f'--weights {text!r}: not JSON ({e.msg}); e.g. \'{{"bm25": 2, "image": 0}}\'') from None
-    bad = not isinstance(w, dict) or any(
-        isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in w.values()
-    )
-    if bad:
-        raise UsageError(f"--weights {text!r}: expected an object of component name -> number >= 0")
-    return {str(k): float(v) for k, v in w.items()}
+    return check_weights(w, "--weights")
 
 
 def _search_batch(engine, lines, args, weights) -> list[int]:

@@ -43,6 +43,8 @@ class Query:
             raise QueryError(f"k must be an integer between 1 and 1000, got {self.k!r}")
         if not isinstance(self.filters, dict):
             raise QueryError(f"filters must be an object of field: value, got {type(self.filters).__name__}")
+        if self.weights is not None:
+            self.weights = check_weights(self.weights, "weights")
         return self
 
     def describe(self) -> dict[str, Any]:
@@ -80,6 +82,16 @@ class Query:
 
 
 _FILTER = re.compile(r"^\s*([^<>=!]+?)\s*(<=|>=|!=|<|>|=)\s*(.*?)\s*$")
+
+
+def check_weights(weights: Any, where: str) -> dict[str, float]:
+    """Fusion weights from a user (CLI flag, batch line, HTTP parameter): component name -> number >= 0."""
+    bad = not isinstance(weights, dict) or any(
+        isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in weights.values()
+    )
+    if bad:
+        raise QueryError(f"{where} {weights!r}: expected an object of component name -> number >= 0")
+    return {str(k): float(v) for k, v in weights.items()}
 
 
 def parse_filters(items: list[str] | None) -> dict[str, Any]:

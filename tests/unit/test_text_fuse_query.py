@@ -101,3 +101,13 @@ def test_weighted_rrf_contributions_scores_ranks_and_scaling_are_exact():
     odd = {"a": np.zeros(8, bool), "b": np.zeros(8, bool)}
     _, fused, _ = rrf([a, b], {"a": 1.0, "b": 2.0}, available=odd)
     assert fused[5] == pytest.approx(1 / 61)
+
+
+def test_weights_are_checked_wherever_a_query_comes_from():
+    """CLI flag, batch line, HTTP parameter and library call all go through Query.validate."""
+    from shoplens.search.query import Query, QueryError
+
+    assert Query(text="x", weights={"bm25": 2, "image": 0}).validate().weights == {"bm25": 2.0, "image": 0.0}
+    for bad in ({"bm25": -1}, {"bm25": "2"}, {"bm25": True}, ["bm25"]):
+        with pytest.raises(QueryError, match="number >= 0"):
+            Query(text="x", weights=bad).validate()  # type: ignore[arg-type]
