@@ -195,12 +195,44 @@ class QualityConfig:
 
 
 @dataclass(frozen=True)
+class RankerSettings:
+    """[ranker] in shoplens.toml: how `train-ranker` learns from the feedback log (shoplens/rank/). The
+    training settings a ranker was fit with are saved beside it, so serving and `--incremental` updates
+    reuse those, not whatever the file says later."""
+
+    # candidates re-ranked per search; positions of a logged hit list counted as shown to the shopper
+    depth: int = field(default=100, metadata={"min": 1})
+    shown: int = field(default=10, metadata={"min": 1})
+    # below this many clicks over this many clicked searches `train-ranker` refuses (a ranker fit on
+    # a handful of clicks is noise)
+    min_clicks: int = field(default=50, metadata={"min": 1})
+    min_searches: int = field(default=20, metadata={"min": 1})
+    # newest share of the logged searches held out for early stopping and the printed metrics
+    val_fraction: float = field(default=0.2, metadata={"min": 0.05, "max": 0.5})
+    # inverse-propensity weights (position bias) are clipped here: deep positions are rarely seen
+    ips_clip: float = field(default=10.0, metadata={"min": 1.0})
+    refit_full: bool = True  # after early stopping, refit on all searches for the best epoch count
+    incremental_epochs: int = field(default=8, metadata={"min": 1})
+    hidden: tuple[int, ...] = field(default=(64, 32), metadata={"min": 1})
+    dropout: float = field(default=0.1, metadata={"min": 0.0, "max": 0.9})
+    lr: float = field(default=3e-3, metadata={"min": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
+    batch_size: int = field(default=256, metadata={"min": 1})
+    max_epochs: int = field(default=200, metadata={"min": 1})
+    patience: int = field(default=12, metadata={"min": 1})
+    seed: int = 0
+    # a shopper's click this old counts half in their profile (personalisation features)
+    profile_half_life_days: float = field(default=30.0, metadata={"min": 0.01})
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     encoders: EncoderConfig = field(default_factory=EncoderConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
+    ranker: RankerSettings = field(default_factory=RankerSettings)
     # A shop's lexicon extension (terms file); None: the shipped lexicon only.
     lexicon: Path | None = None
 

@@ -15,7 +15,7 @@ the default), then the store's file, then the defaults. Every value's source is 
     keep_generations = 3
 
 Tables: [encoders], [index], [search] (with [search.weights], [search.predicted_attribute_floors]),
-[recommend] (with [recommend.weights], [recommend.action_weights]), [quality], [build], [evaluate]. A table
+[recommend] (with [recommend.weights], [recommend.action_weights]), [quality], [ranker], [build], [evaluate]. A table
 such as [search.weights] is merged over the default table, so it names only what changes.
 Unknown keys, wrong types and out-of-range values are `ConfigError`s naming the key.
 """
@@ -42,6 +42,7 @@ from .config import (
     EvaluateConfig,
     IndexConfig,
     QualityConfig,
+    RankerSettings,
     RecommendConfig,
     SearchConfig,
 )
@@ -58,6 +59,7 @@ SECTIONS: dict[str, type] = {
     "search": SearchConfig,
     "recommend": RecommendConfig,
     "quality": QualityConfig,
+    "ranker": RankerSettings,
     "build": BuildConfig,
     "evaluate": EvaluateConfig,
 }
@@ -90,6 +92,7 @@ class Settings:
             "search": self.engine.search,
             "recommend": self.engine.recommend,
             "quality": self.engine.quality,
+            "ranker": self.engine.ranker,
             "build": self.build,
             "evaluate": self.evaluate,
             "lexicon": self.engine.lexicon,
@@ -312,6 +315,7 @@ class _Layers:
             search=made["search"],
             recommend=made["recommend"],
             quality=made["quality"],
+            ranker=made["ranker"],
             lexicon=self.top.get("lexicon"),
         )
         return engine, made["build"], made["evaluate"]
@@ -334,7 +338,7 @@ def load_settings(
     else:
         path = None
     if engine is not None:
-        for name in ("encoders", "index", "search", "recommend", "quality"):
+        for name in ("encoders", "index", "search", "recommend", "quality", "ranker"):
             layers.apply_given(name, getattr(engine, name), CODE)
         if engine.lexicon is not None:
             layers.set("lexicon", engine.lexicon, CODE, "code", None)

@@ -407,10 +407,14 @@ class Engine:
 
     def train_ranker(self, config: Any | None = None, incremental: bool = False) -> dict[str, Any]:
         """Train the ranker on the feedback log (or update it with what was logged since), publish it as
-        the store's next ranker version and use it from now on. Too little feedback raises
+        the store's next ranker version and use it from now on. `config` defaults to the store's [ranker]
+        settings (shoplens.toml). Too little feedback raises
         `TooLittleFeedback` and changes nothing."""
+        from .rank.context import RankerConfig
         from .rank.publish import train_and_publish
 
+        if config is None and not incremental:  # an update keeps the settings the ranker was trained with
+            config = RankerConfig.from_settings(self.config.ranker)
         metrics = train_and_publish(
             self.store, self.manifest, self.reader, self.searcher, self.feedback, config, incremental
         )

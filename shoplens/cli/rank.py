@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from .common import one_shot_overrides
+
 
 def add_rank_parser(subparsers: Any) -> None:
     sp = subparsers.add_parser(
@@ -22,28 +24,21 @@ def add_rank_parser(subparsers: Any) -> None:
         action="store_true",
         help="update the current ranker with searches logged since it was trained (a few epochs, no full retrain)",
     )
-    sp.add_argument("--depth", type=int, help="candidates re-ranked per search (default 100)")
-    sp.add_argument("--min-clicks", type=int, help="refuse to train with fewer clicks (default 50)")
+    sp.add_argument("--depth", type=int, help="candidates re-ranked per search (default: [ranker] depth, 100)")
+    sp.add_argument(
+        "--min-clicks", type=int, help="refuse to train with fewer clicks (default: [ranker] min_clicks, 50)"
+    )
     sp.add_argument("--seed", type=int, help="random seed")
     sp.add_argument("--json", action="store_true", help="print the metrics as JSON")
     sp.set_defaults(func=cmd_train_ranker)
 
 
 def cmd_train_ranker(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from ..engine import Engine
-    from ..rank.context import RankerConfig
 
-    cfg = RankerConfig()
-    if args.depth:
-        cfg = replace(cfg, depth=args.depth)
-    if args.min_clicks is not None:
-        cfg = replace(cfg, min_clicks=args.min_clicks)
-    if args.seed is not None:
-        cfg = replace(cfg, net=replace(cfg.net, seed=args.seed))
-    engine = Engine.open(args.store)
-    m = engine.train_ranker(cfg, incremental=args.incremental)  # TooLittleFeedback -> exit 2
+    flags = {"ranker.depth": args.depth, "ranker.min_clicks": args.min_clicks, "ranker.seed": args.seed}
+    engine = Engine.open(args.store, overrides={**one_shot_overrides(args), **flags})
+    m = engine.train_ranker(incremental=args.incremental)  # TooLittleFeedback -> exit 2
     if args.json:
         print(json.dumps(m, indent=2))
         return 0

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import RankerSettings
 from ..feedback.profiles import ProfileConfig
 from ..records import SearchResult
 from ..search.query import Query
@@ -38,6 +39,31 @@ class RankerConfig:
             "hidden": list(self.net.hidden),
             "half_life_days": self.profile.half_life_days,
         }
+
+    @classmethod
+    def from_settings(cls, s: RankerSettings) -> RankerConfig:
+        """From the store's [ranker] table (shoplens.toml)."""
+        return cls(
+            depth=s.depth,
+            shown=s.shown,
+            min_clicks=s.min_clicks,
+            min_searches=s.min_searches,
+            val_fraction=s.val_fraction,
+            ips_clip=s.ips_clip,
+            refit_full=s.refit_full,
+            incremental_epochs=s.incremental_epochs,
+            net=NetConfig(
+                hidden=s.hidden,
+                dropout=s.dropout,
+                lr=s.lr,
+                weight_decay=s.weight_decay,
+                batch_size=s.batch_size,
+                max_epochs=s.max_epochs,
+                patience=s.patience,
+                seed=s.seed,
+            ),
+            profile=ProfileConfig(half_life_days=s.profile_half_life_days),
+        )
 
     @classmethod
     def from_saved(cls, saved: dict) -> RankerConfig:

@@ -167,6 +167,10 @@ def test_cli_loop_search_log_event_train(world, small_store, tmp_path_factory, t
     assert r.returncode == 0 and "1 events stored" in r.stdout
     r = _cli("train-ranker", "--store", str(sparse))
     assert r.returncode == 2 and "1 clicks over 1 searches" in r.stderr and not (sparse / "ranker").exists()
+    assert "at least 50 clicks over 20 searches" in r.stderr  # the defaults; the store file and flags change them
+    (sparse / "shoplens.toml").write_text("[ranker]\nmin_clicks = 2\nmin_searches = 3\n", encoding="utf-8")
+    r = _cli("train-ranker", "--store", str(sparse), "--min-clicks", "4")
+    assert r.returncode == 2 and "at least 4 clicks over 3 searches" in r.stderr, r.stderr
     # the trained store: search re-ranks and explains by default, --no-rerank does not
     trained = str(world["store"])
     r = _cli("search", "--store", trained, world["held"][0].text, "--user", "sim-user-000", "--explain")

@@ -101,6 +101,9 @@ def test_precedence_command_line_over_code_over_file(tmp_path):
         ("lexicon = 'missing.toml'", "lexicon", "not a file"),
         ("[build]\nrebuild = true", "build.rebuild", "per command"),
         ("search = 3", "search", "must be a table"),
+        ("[ranker]\nhidden = 64", "ranker.hidden", "must be a list of integers"),
+        ("[ranker]\nval_fraction = 0.9", "ranker.val_fraction", "must be <= 0.5"),
+        ("[ranker]\nmin_click = 5", "ranker.min_click", "did you mean 'ranker.min_clicks'?"),
         (
             "[index.image_part_weights]\ncolur = 0",
             "index.image_part_weights.colur",
@@ -142,3 +145,15 @@ def test_the_documented_examples_are_valid(tmp_path):
     s = load_settings(store_with(tmp_path, text.replace('# lexicon = "my_terms.toml"', 'lexicon = "my_terms.toml"')))
     assert s.engine.index.keep_generations == 3 and s.sources["index.keep_generations"] == STORE_FILE
     assert lexicon_for(s.engine.lexicon).lookup("material", "linen") is not None
+
+
+def test_ranker_table_reaches_the_trainer(tmp_path):
+    from shoplens.rank.context import RankerConfig
+
+    s = load_settings(store_with(tmp_path, "[ranker]\nmin_clicks = 7\nhidden = [16]\nprofile_half_life_days = 3\n"))
+    cfg = RankerConfig.from_settings(s.engine.ranker)
+    assert cfg.min_clicks == 7 and cfg.net.hidden == (16,) and cfg.profile.half_life_days == 3.0
+    assert cfg.min_searches == RankerConfig().min_searches and cfg.net.lr == RankerConfig().net.lr
+    assert RankerConfig.from_settings(load_settings(None).engine.ranker) == RankerConfig()  # same defaults
+    cli = load_settings(tmp_path, overrides={"ranker.min_clicks": 9})
+    assert cli.engine.ranker.min_clicks == 9 and cli.sources["ranker.min_clicks"] == COMMAND_LINE
