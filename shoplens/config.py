@@ -211,6 +211,9 @@ class RankerSettings:
     val_fraction: float = field(default=0.2, metadata={"min": 0.05, "max": 0.5})
     # inverse-propensity weights (position bias) are clipped here: deep positions are rarely seen
     ips_clip: float = field(default=10.0, metadata={"min": 1.0})
+    # "ips": clicks weighted by 1 / P(examined at their position); "pal": a learned logit per position
+    # beside relevance during training, relevance alone when serving
+    position_bias: str = field(default="ips", metadata={"choices": ("ips", "pal")})
     refit_full: bool = True  # after early stopping, refit on all searches for the best epoch count
     incremental_epochs: int = field(default=8, metadata={"min": 1})
     hidden: tuple[int, ...] = field(default=(64, 32), metadata={"min": 1})

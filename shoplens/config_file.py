@@ -195,6 +195,8 @@ def _coerce(key: str, v: Any, tp: Any, meta: Mapping[str, Any], where: str, base
     if tp is str:
         if not isinstance(v, str):
             raise bad
+        if "choices" in meta and v not in meta["choices"]:
+            raise ConfigError(f"{where}: '{key}' must be one of {', '.join(meta['choices'])}; got {v!r}")
         return v
     if tp is Path:
         if not isinstance(v, (str, Path)):

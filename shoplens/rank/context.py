@@ -28,6 +28,9 @@ class RankerConfig:
     ips_clip: float = 10.0
     refit_full: bool = True
     incremental_epochs: int = 8
+    # how clicks are freed from position bias: "ips" weighs each click by 1 / P(examined at its position)
+    # (click model fitted by EM); "pal" learns a logit per position beside relevance and serves relevance alone
+    position_bias: str = "ips"
     net: NetConfig = field(default_factory=NetConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
 
@@ -38,7 +41,12 @@ class RankerConfig:
             "shown": self.shown,
             "hidden": list(self.net.hidden),
             "half_life_days": self.profile.half_life_days,
+            "position_bias": self.position_bias,
         }
+
+    def positions(self) -> int:
+        """Position terms a net gets (PAL), 0 for none."""
+        return self.shown if self.position_bias == "pal" else 0
 
     @classmethod
     def from_settings(cls, s: RankerSettings) -> RankerConfig:
@@ -52,6 +60,7 @@ class RankerConfig:
             ips_clip=s.ips_clip,
             refit_full=s.refit_full,
             incremental_epochs=s.incremental_epochs,
+            position_bias=s.position_bias,
             net=NetConfig(
                 hidden=s.hidden,
                 dropout=s.dropout,
@@ -73,6 +82,7 @@ class RankerConfig:
             shown=int(saved.get("shown", d.shown)),
             net=NetConfig(hidden=tuple(saved.get("hidden", d.net.hidden))),
             profile=ProfileConfig(half_life_days=float(saved.get("half_life_days", d.profile.half_life_days))),
+            position_bias=str(saved.get("position_bias", "ips")),  # rankers saved before PAL existed used IPS
         )
 
 

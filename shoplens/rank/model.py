@@ -38,7 +38,7 @@ class RankerModule(Protocol):
     mean: torch.Tensor
     std: torch.Tensor
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, x: torch.Tensor, position: torch.Tensor | None = None) -> torch.Tensor: ...
 
     def parameters(self, recurse: bool = True) -> Iterator[torch.nn.Parameter]: ...
 
@@ -51,7 +51,10 @@ class RankerModule(Protocol):
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any: ...
 
 
-def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig) -> RankerModule:
+def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig, positions: int = 0) -> RankerModule:
+    """`positions` > 0 adds a learned logit per shown position (position-bias-aware learning, PAL: Guo
+    et al., RecSys 2019): training explains clicks as relevance + where the product was shown, and
+    serving (ONNX export, `net(x)` without positions) scores relevance alone."""
     import torch
     from torch import nn
 
@@ -70,9 +73,15 @@ def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig)
                 d = h
             layers.append(nn.Linear(d, 1))
             self.mlp = nn.Sequential(*layers)
+            self.position_logit = nn.Embedding(positions, 1) if positions else None
+            if self.position_logit is not None:
+                nn.init.zeros_(self.position_logit.weight)
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.mlp((x - self.mean) / self.std).squeeze(-1)
+        def forward(self, x: torch.Tensor, position: torch.Tensor | None = None) -> torch.Tensor:
+            logit = self.mlp((x - self.mean) / self.std).squeeze(-1)
+            if position is not None and self.position_logit is not None:
+                logit = logit + self.position_logit(position).squeeze(-1)
+            return logit
 
     torch.manual_seed(cfg.seed)
     return RankerNet()
@@ -88,15 +97,20 @@ def fit(
     wv: np.ndarray,
     cfg: NetConfig,
     max_epochs: int | None = None,
+    pos: np.ndarray | None = None,
+    posv: np.ndarray | None = None,
 ) -> dict:
     """Weighted BCE with Adam; keeps the weights of the epoch with the lowest validation loss and stops
-    after `patience` epochs without improvement. Returns {epochs, best_epoch, val_loss}."""
+    after `patience` epochs without improvement. `pos`/`posv`: shown positions, for a net with a
+    position term (PAL). Returns {epochs, best_epoch, val_loss}."""
     import torch
 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     X, Y, W = (torch.as_tensor(a, dtype=torch.float32) for a in (x, y, w))
     XV, YV, WV = (torch.as_tensor(a, dtype=torch.float32) for a in (xv, yv, wv))
+    P = torch.as_tensor(pos, dtype=torch.long) if pos is not None else None
+    PV = torch.as_tensor(posv, dtype=torch.long) if posv is not None else None
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
     g = torch.Generator().manual_seed(cfg.seed)
@@ -109,12 +123,13 @@ def fit(
         for i in range(0, len(X), cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
             opt.zero_grad()
-            loss = (loss_fn(net(X[idx]), Y[idx]) * W[idx]).sum() / W[idx].sum()
+            out = net(X[idx], P[idx] if P is not None else None)
+            loss = (loss_fn(out, Y[idx]) * W[idx]).sum() / W[idx].sum()
             loss.backward()
             opt.step()
         net.eval()
         with torch.no_grad():
-            vl = float((loss_fn(net(XV), YV) * WV).sum() / WV.sum()) if len(XV) else float(loss)
+            vl = float((loss_fn(net(XV, PV), YV) * WV).sum() / WV.sum()) if len(XV) else float(loss)
         if vl < best - 1e-5:
             best, best_epoch, bad = vl, e, 0
             best_state = {k: v.clone() for k, v in net.state_dict().items()}
@@ -128,11 +143,13 @@ def fit(
     return {"epochs": e, "best_epoch": best_epoch, "val_loss": best}
 
 
-def predict(net: RankerModule, x: np.ndarray) -> np.ndarray:
+def predict(net: RankerModule, x: np.ndarray, pos: np.ndarray | None = None) -> np.ndarray:
+    """Relevance logits; with `pos`, click logits (relevance + position term) of a PAL net."""
     import torch
 
     with torch.no_grad():
-        return net(torch.as_tensor(x, dtype=torch.float32)).numpy()
+        p = torch.as_tensor(pos, dtype=torch.long) if pos is not None else None
+        return net(torch.as_tensor(x, dtype=torch.float32), p).numpy()
 
 
 def export_onnx(net: RankerModule, n_features: int, path: Path) -> None:

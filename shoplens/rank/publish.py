@@ -58,7 +58,7 @@ def train_and_publish(
         if old.get("fingerprint") != fp or old.get("feature_names") != feature_names():
             raise ShoplensError(f"{vdir}: the stored ranker does not fit this store's vectors; retrain it in full")
         n = len(feature_names())
-        net = make_net(n, np.asarray(old["feature_mean"]), np.asarray(old["feature_std"]), cfg.net)
+        net = make_net(n, np.asarray(old["feature_mean"]), np.asarray(old["feature_std"]), cfg.net, cfg.positions())
         net.load_state_dict(torch.load(vdir / "state.pt"))
         net, metrics = update(feedback, ctx, net, int(old.get("trained_through_query_row", 0)))
         metrics = {

@@ -178,22 +178,31 @@ def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[RankerMod
     check_enough(stats, cfg)
     t_feat = time.perf_counter() - t0
     w, theta = ips_weights(ex, cfg)
+    pal = cfg.positions() > 0
+    if pal:  # the position term explains the bias; weighting clicks too would correct it twice
+        w = np.ones_like(w)
+    pos = ex.position if pal else None
     nq = len(ex.qids)
     n_val = max(1, int(round(nq * cfg.val_fraction)))
     is_val = ex.group >= nq - n_val  # searches are in time order: the newest ones validate
     tr, va = np.flatnonzero(~is_val), np.flatnonzero(is_val)
     mean, std = ex.x[tr].mean(0), ex.x[tr].std(0) + 1e-6
-    net = make_net(ex.x.shape[1], mean, std, cfg.net)
-    hist = fit(net, ex.x[tr], ex.y[tr], w[tr], ex.x[va], ex.y[va], w[va], cfg.net)
-    val = validation_metrics(ex, va, predict(net, ex.x[va]))
+    net = make_net(ex.x.shape[1], mean, std, cfg.net, cfg.positions())
+    pos_tr, pos_va = (pos[tr], pos[va]) if pos is not None else (None, None)
+    hist = fit(net, ex.x[tr], ex.y[tr], w[tr], ex.x[va], ex.y[va], w[va], cfg.net, pos=pos_tr, posv=pos_va)
+    relevance = predict(net, ex.x[va])  # what serving ranks by
+    val = validation_metrics(ex, va, predict(net, ex.x[va], pos_va) if pal else relevance)
     base = validation_metrics(ex, va, -ex.position[va].astype(np.float64))
     if cfg.refit_full:
         mean, std = ex.x.mean(0), ex.x.std(0) + 1e-6
-        net = make_net(ex.x.shape[1], mean, std, cfg.net)
-        fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg.net, max_epochs=max(hist["best_epoch"], 1))
+        net = make_net(ex.x.shape[1], mean, std, cfg.net, cfg.positions())
+        epochs = max(hist["best_epoch"], 1)
+        fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg.net, max_epochs=epochs, pos=pos)
     metrics = {
-        "validation": val,
+        "validation": val,  # PAL: the click model (relevance + position term) predicting held-out clicks
+        "validation_relevance": validation_metrics(ex, va, relevance),  # the serving score alone
         "validation_logged_order": base,
+        "position_bias": cfg.position_bias,
         "train_rows": int(len(tr)),
         "validation_rows": int(len(va)),
         "validation_searches": n_val,
@@ -221,9 +230,10 @@ def update(
         raise TooLittleFeedback(
             "no clicked searches were logged since the ranker was trained; nothing to update (the ranker is unchanged)"
         )
-    w, _ = ips_weights(ex, cfg)
-    lr_cfg = cfg.net
-    fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], lr_cfg, max_epochs=cfg.incremental_epochs)
+    pal = cfg.positions() > 0
+    w = np.ones(len(ex.y), np.float32) if pal else ips_weights(ex, cfg)[0]
+    pos = ex.position if pal else None
+    fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg.net, max_epochs=cfg.incremental_epochs, pos=pos)
     return net, {
         "update_rows": int(len(ex.y)),
         "update_searches": len(ex.qids),
