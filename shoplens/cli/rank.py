@@ -53,5 +53,8 @@ def cmd_train_ranker(args: argparse.Namespace) -> int:
     print(f"    {'':<14} {'ranker':>8} {'logged order':>13}")
     for key, label in (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("ndcg_cut_10", "NDCG@10")):
         print(f"    {label:<14} {v[key]:>8.4f} {b[key]:>13.4f}")
+    if m.get("position_bias") == "pal":  # the click model above includes the position term; serving does not
+        r = m["validation_relevance"]
+        print(f"    {'ranker score alone (what serving ranks by)':<44} ROC-AUC {r['roc_auc']:.4f}")
     print(f"  {m['epochs']} epochs (best {m['best_epoch']}), {m['seconds']['total']} s")
     return 0
