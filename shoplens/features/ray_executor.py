@@ -163,6 +163,7 @@ def _connect(build: BuildConfig, cpus_wanted: int) -> bool:
             ray.init(address=build.ray_address, **kw)
         else:
             ray.init(
+                address="local",  # a new private instance, never a head that `ray start` left on this machine
                 num_cpus=max(cpus_wanted, os.cpu_count() or 1),
                 object_store_memory=build.ray_object_store_mb << 20,
                 include_dashboard=False,
@@ -171,7 +172,8 @@ def _connect(build: BuildConfig, cpus_wanted: int) -> bool:
     except (ConnectionError, RuntimeError, ValueError) as e:
         where = f"the Ray cluster at {build.ray_address}" if build.ray_address else "a local Ray"
         raise RayExecutorError(
-            f"--executor ray: cannot start or reach {where} ({e}); `scripts/ray.sh start` runs a local head, "
+            f"--executor ray: cannot start or reach {where} ({e}); `scripts/ray.sh start` runs a local head "
+            "(clients of a head with token authentication need RAY_AUTH_MODE=token), "
             "or drop --ray-address to let the build start its own"
         ) from None
     return True
@@ -281,9 +283,8 @@ def _run(
         fn_constructor_kwargs={"spec": spec, "fault": fault},
         compute=ray.data.ActorPoolStrategy(size=stats.actors),
         num_cpus=spec.threads,
-        # what Ray Data sets for actor pools anyway, spelled out: a dead actor is restarted and its block re-run
-        max_restarts=-1,
-        max_task_retries=-1,
+        # Ray Data creates pool actors with max_restarts=-1, max_task_retries=-1: a dead actor is
+        # restarted and its block re-run on it (tests/integration/test_ray_executor.py kills one)
     )
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
         fps, keys, vecs = batch["fp"], batch["key"], batch["vec"]

@@ -115,6 +115,7 @@ def run_ray_serve(
             else:
                 need = int(replicas * replica_cpus + 0.999)
                 ray.init(
+                    address="local",  # a new private instance, never a head that `ray start` left on this machine
                     num_cpus=max(need, os.cpu_count() or 1),
                     object_store_memory=object_store_mb << 20,
                     include_dashboard=False,
@@ -124,7 +125,8 @@ def run_ray_serve(
         except (ConnectionError, RuntimeError, ValueError) as e:
             where = f"the Ray cluster at {address}" if address else "a local Ray"
             raise RayServeError(
-                f"--ray: cannot start or reach {where} ({e}); `scripts/ray.sh start` runs a local head"
+                f"--ray: cannot start or reach {where} ({e}); `scripts/ray.sh start` runs a local head "
+                "(clients of a head with token authentication need RAY_AUTH_MODE=token)"
             ) from None
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
