@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ class EncodeActor:
             return
         Path(marker).write_text(f"{kind} pid={os.getpid()} block={block}\n", encoding="utf-8")
         if kind == "die":
-            os._exit(1)  # as a crash or an OOM kill would: no clean-up, the actor process is gone
+            os.kill(os.getpid(), signal.SIGKILL)  # as an OOM kill would: no clean-up, the actor process is gone
         raise RuntimeError(f"{FAULT_ENV}: injected failure in block {block}")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
