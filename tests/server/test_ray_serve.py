@@ -66,3 +66,13 @@ def test_ray_serve_two_replicas_same_hits_models_loaded_once(served_store, serve
     time.sleep(1)
     with pytest.raises(OSError):  # the proxy is gone with the deployment
         _get(port, "/healthz")
+
+
+def test_ray_serve_on_a_missing_store_is_one_line_exit_2(tmp_path):
+    p = subprocess.run(
+        [sys.executable, "-m", "shoplens", "serve", "--store", str(tmp_path / "none"), "--ray", "--replicas", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "no shoplens store" in p.stderr, p.stderr
