@@ -212,7 +212,9 @@ def fill_cache(
         ctx.enable_progress_bars = False  # ours below counts products; Ray's would interleave with it
         ctx.print_on_execution_start = False
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        stats.actors = build.ray_actors or max(1, cpus // spec.threads)
+        # an actor asking for more CPUs than a node has would never be scheduled
+        actor_cpus = max(1, min(spec.threads, cpus))
+        stats.actors = build.ray_actors or max(1, cpus // actor_cpus)
         fault = os.environ.get(FAULT_ENV) or None
         stats.products_sent = len(rows)
         log.info(
@@ -230,12 +232,14 @@ def fill_cache(
                 stats.blocks += rows[-1]["block"] + 1
                 bar.reset(total=len(rows))
                 try:
-                    _run(rows, spec, build, stats, cache, wanted, fault, bar)
+                    _run(rows, spec, build, stats, cache, wanted, fault, bar, actor_cpus)
                     break
                 except RayExecutorError:
                     raise
                 except Exception as e:  # a block raised: re-run only what is still missing
                     rows = _work(products, text_encoders, image_encoders, cache)
+                    if not rows:  # the failure came after the last block was committed
+                        break
                     if attempt > RETRIES:
                         raise RayExecutorError(
                             f"--executor ray: encoding failed {attempt} times ({type(e).__name__}: {e}); "
@@ -249,8 +253,6 @@ def fill_cache(
                         str(e).splitlines()[0] if str(e) else "",
                         len(rows),
                     )
-                    if not rows:
-                        break
     finally:
         if started:
             ray.shutdown()
@@ -274,6 +276,7 @@ def _run(
     wanted: dict[str, str],
     fault: str | None,
     bar: Any,
+    actor_cpus: int,
 ) -> None:
     import ray.data
 
@@ -283,7 +286,7 @@ def _run(
         batch_size=build.ray_block_size,
         fn_constructor_kwargs={"spec": spec, "fault": fault},
         compute=ray.data.ActorPoolStrategy(size=stats.actors),
-        num_cpus=spec.threads,
+        num_cpus=actor_cpus,
         # Ray Data creates pool actors with max_restarts=-1, max_task_retries=-1: a dead actor is
         # restarted and its block re-run on it (tests/integration/test_ray_executor.py kills one)
     )
