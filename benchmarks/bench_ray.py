@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from shoplens.config import BuildConfig, EncoderConfig, EngineConfig  # noqa: E402
+from shoplens.config import BuildConfig, EncoderConfig, EngineConfig, QualityConfig  # noqa: E402
 from shoplens.engine import Engine  # noqa: E402
 
 OUT = REPO / "benchmarks" / "out"
@@ -85,7 +85,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench_ray_"))
     try:
         onnx = work / "onnx"
-        config = EngineConfig(encoders=EncoderConfig(cache_dir=onnx))
+        # no warm-up thread after a build: it would still be encoding when the next row forks Ray's processes
+        quiet = QualityConfig(warm_up=False)
+        config = EngineConfig(encoders=EncoderConfig(cache_dir=onnx), quality=quiet)
         catalog = write_catalog(work / "catalog.csv", args.products, args.offset)
         # ONNX exports once (torch), outside every timed row
         warm = write_catalog(work / "warm.csv", 4, 0)
@@ -103,7 +105,7 @@ def main() -> None:
             logging_level=logging.WARNING,
         )
         try:
-            one = EngineConfig(encoders=EncoderConfig(cache_dir=onnx, threads=1))
+            one = EngineConfig(encoders=EncoderConfig(cache_dir=onnx, threads=1), quality=quiet)
             rows.append(
                 build(catalog, work, f"ray, running cluster, 1 actor x {cores} threads", config, executor="ray")
             )

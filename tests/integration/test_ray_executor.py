@@ -7,11 +7,12 @@ import logging
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from shoplens.config import BuildConfig
+from shoplens.config import BuildConfig, QualityConfig
 from shoplens.engine import Engine
 from shoplens.features.ray_executor import FAULT_ENV
 from shoplens.store.reader import StoreReader
@@ -24,14 +25,20 @@ QUERIES = ["white shirt", "black watch", "men blue jeans", "women handbag", "spo
 
 
 @pytest.fixture(scope="module")
+def config(engine_config):
+    """No warm-up thread left running after a build: ray.init forks Ray's processes next."""
+    return replace(engine_config, quality=QualityConfig(warm_up=False))
+
+
+@pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
     return write_catalog(tmp_path_factory.mktemp("ray_cat") / "catalog.csv", fashion_rows(N, offset=400))
 
 
 @pytest.fixture(scope="module")
-def local_store(catalog, engine_config, tmp_path_factory):
+def local_store(catalog, config, tmp_path_factory):
     store = tmp_path_factory.mktemp("ray_local") / "s"
-    Engine.build(catalog, store, engine_config, BuildConfig(progress=False, auto_align=False)).close()
+    Engine.build(catalog, store, config, BuildConfig(progress=False, auto_align=False)).close()
     return store
 
 
@@ -65,9 +72,7 @@ def _top10(store, engine_config):
         return {q: [h.id for h in e.search(q, k=10).hits] for q in QUERIES}
 
 
-def test_cli_ray_build_survives_a_dying_actor_and_equals_local(
-    catalog, local_store, onnx_cache, engine_config, tmp_path
-):
+def test_cli_ray_build_survives_a_dying_actor_and_equals_local(catalog, local_store, onnx_cache, config, tmp_path):
     store = tmp_path / "s"
     store.mkdir()
     (store / "shoplens.toml").write_text(f'[encoders]\ncache_dir = "{onnx_cache}"\n', encoding="utf-8")
@@ -85,7 +90,7 @@ def test_cli_ray_build_survives_a_dying_actor_and_equals_local(
     assert marker.read_text().startswith("die"), "the fault hook never fired: nothing was retried"
     assert "ray executor" in p.stderr  # the executor said what it ran (blocks, actors, vectors)
     _assert_same_vectors(_vectors(store), _vectors(local_store))
-    got, want = _top10(store, engine_config), _top10(local_store, engine_config)
+    got, want = _top10(store, config), _top10(local_store, config)
     overlap = np.mean([len(set(got[q]) & set(want[q])) / max(1, len(want[q])) for q in QUERIES])
     assert overlap >= 0.99 and all(got[q][:1] == want[q][:1] for q in QUERIES), (got, want)
 
@@ -109,14 +114,14 @@ def local_ray():
 
 
 def test_a_block_that_raises_is_rerun_and_nothing_is_lost(
-    catalog, local_store, engine_config, local_ray, tmp_path, monkeypatch, caplog
+    catalog, local_store, config, local_ray, tmp_path, monkeypatch, caplog
 ):
     sub = write_catalog(tmp_path / "sub.csv", fashion_rows(30, offset=400))
     marker = tmp_path / "fault-fired"
     monkeypatch.setenv(FAULT_ENV, f"raise:1:{marker}")
     build = BuildConfig(progress=False, auto_align=False, executor="ray", ray_block_size=10, ray_actors=1)
     with caplog.at_level(logging.INFO, logger="shoplens"):
-        Engine.build(sub, tmp_path / "s", engine_config, build).close()
+        Engine.build(sub, tmp_path / "s", config, build).close()
     assert marker.read_text().startswith("raise")
     retried = [r.getMessage() for r in caplog.records if "attempt 1 failed" in r.getMessage()]
     assert retried, [r.getMessage() for r in caplog.records]
@@ -125,9 +130,9 @@ def test_a_block_that_raises_is_rerun_and_nothing_is_lost(
     _assert_same_vectors(_vectors(tmp_path / "s"), _vectors(local_store), ids)
 
 
-def test_unknown_executor_is_a_config_error(catalog, engine_config, tmp_path):
+def test_unknown_executor_is_a_config_error(catalog, config, tmp_path):
     from shoplens.errors import ConfigError
 
     with pytest.raises(ConfigError, match="executor 'spark'"):
-        Engine.build(catalog, tmp_path / "s", engine_config, BuildConfig(progress=False, executor="spark"))
+        Engine.build(catalog, tmp_path / "s", config, BuildConfig(progress=False, executor="spark"))
     assert not (tmp_path / "s" / "CURRENT").exists()
