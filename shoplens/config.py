@@ -251,6 +251,14 @@ class BuildConfig:
     # used as they are; `shoplens align` trains on any store with >= AlignConfig.min_pairs.
     auto_align_min_pairs: int = field(default=2000, metadata={"min": 1})
     progress: bool = True
+    # Where encoding runs (shoplens/features/executors.py): "local" (this process) or "ray" (Ray Data
+    # actors holding the models; both fill the same feature cache). ray_address None starts a private
+    # local Ray for the build; "auto" or HOST:PORT joins a running cluster (scripts/ray.sh).
+    executor: str = "local"
+    ray_address: str | None = None
+    ray_block_size: int = field(default=64, metadata={"min": 1})  # products per Ray Data block
+    ray_actors: int = field(default=0, metadata={"min": 0})  # encoder actors; 0: cluster CPUs / encoders.threads
+    ray_object_store_mb: int = field(default=256, metadata={"min": 64})  # a private local Ray's object store
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class Encoders:
     def __init__(self, config: EngineConfig, store: Path):
         ec = config.encoders
         cache_dir = Path(ec.cache_dir) if ec.cache_dir else store / "cache" / "onnx"
+        self.cache_dir = cache_dir  # where Ray encoder actors find the same ONNX exports
         threads, batch = ec.threads, ec.batch_size
         self.text: dict[str, Encoder] = {
             n: registry.create(n, threads=threads, batch_size=batch, cache_dir=cache_dir) for n in ec.text
@@ -172,7 +173,7 @@ class Engine:
             encoders = Encoders(config, store)
             cache = FeatureCache(store / "cache" / "features.sqlite")
             try:
-                fs = _features(merged, encoders, cache, config, build.progress)
+                fs = _features(merged, encoders, cache, config, build.progress, build)
                 heads, heads_info = _heads_for_build(store, fs, encoders, cache, config, build)
                 ingest = {
                     "catalog_rows": sum(r.rows_read for r in reports),
@@ -488,8 +489,26 @@ def _heads_info(store: Path, heads: Any, metrics: dict[str, Any], path: str | Pa
 
 
 def _features(
-    products: list[Product], encoders: Encoders, cache: FeatureCache, config: EngineConfig, progress: bool
+    products: list[Product],
+    encoders: Encoders,
+    cache: FeatureCache,
+    config: EngineConfig,
+    progress: bool,
+    build: BuildConfig | None = None,
 ) -> FeatureSet:
+    if build is not None and build.executor != "local":  # features/executors.py: Ray fills the cache first
+        from .features.executors import encode_products
+
+        return encode_products(
+            products,
+            list(encoders.text.values()),
+            list(encoders.image.values()),
+            cache,
+            config,
+            build,
+            encoders.cache_dir,
+            progress,
+        )
     return encode_catalog(
         products,
         list(encoders.text.values()),

@@ -180,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--delete-missing", action="store_true", help="remove stored products absent from the catalog")
     sp.add_argument("--rebuild", action="store_true", help="ignore the existing store contents")
     sp.add_argument("--no-align", action="store_true", help="do not train alignment heads automatically")
+    sp.add_argument(
+        "--executor", choices=("local", "ray"), help="where encoding runs: this process (default) or Ray Data actors"
+    )
+    sp.add_argument("--ray-address", metavar="ADDR", help="with --executor ray: a running cluster (HOST:PORT, 'auto')")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("search", help="search a store by text, image, or both")

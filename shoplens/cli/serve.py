@@ -36,6 +36,10 @@ def add_serve_parser(subparsers: Any) -> None:
     sp.add_argument("--max-upload-mb", type=float, default=10.0, help="largest photo upload (default 10 MB)")
     sp.add_argument("--cache-size", type=int, default=1024, help="result pages kept in memory (0 = off)")
     sp.add_argument("--timeout", type=float, default=30.0, help="seconds a search may run before 503")
+    sp.add_argument("--ray", action="store_true", help="run as a Ray Serve deployment (shoplens/server/ray_serve.py)")
+    sp.add_argument("--replicas", type=int, default=1, help="with --ray: Ray Serve replicas, each loads the models")
+    sp.add_argument("--replica-cpus", type=float, default=1.0, help="with --ray: CPUs reserved per replica")
+    sp.add_argument("--ray-address", metavar="ADDR", help="with --ray: a running cluster (HOST:PORT, 'auto')")
     sp.set_defaults(func=cmd_serve)
 
 
@@ -66,6 +70,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host if args.host not in ('0.0.0.0', '::') else '127.0.0.1'}:{args.port}/"
     admin = "on" if token else "off (no token configured)"
+    if args.ray:
+        return _serve_on_ray(args, settings, url, admin)
     if args.workers > 1:
         from ..store.reader import StoreReader
 
@@ -95,3 +101,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"shoplens: serving {args.store} at {url} (API docs {url}docs; admin {admin})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_S)
     return 0
+
+
+def _serve_on_ray(args: argparse.Namespace, settings: Any, url: str, admin: str) -> int:
+    from ..server.ray_serve import run_ray_serve
+    from ..store.reader import StoreReader
+
+    if args.replicas < 1 or args.replica_cpus <= 0:
+        raise UsageError("--replicas must be at least 1 and --replica-cpus above 0")
+    if args.workers > 1:
+        raise UsageError("--workers is for uvicorn; with --ray use --replicas")
+    StoreReader(args.store).close()  # a bad --store fails here with one line, not once per replica
+
+    def ready() -> None:
+        print(
+            f"shoplens: serving {args.store} at {url} on Ray Serve with {args.replicas} replica(s) "
+            f"(API docs {url}docs; admin {admin})",
+            flush=True,
+        )
+
+    return run_ray_serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        replicas=args.replicas,
+        replica_cpus=args.replica_cpus,
+        address=args.ray_address,
+        on_ready=ready,
+    )

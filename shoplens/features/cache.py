@@ -62,6 +62,17 @@ class FeatureCache:
             self._db.executemany("INSERT OR REPLACE INTO feats VALUES (?,?,?)", rows)
             self._db.commit()  # one commit per batch: the unit an interrupted build resumes from
 
+    def rows(self) -> list[tuple[str, str, bytes]]:
+        """Every (fingerprint, key, float32 bytes) held: what a Ray encoder actor's scratch cache sends back."""
+        with self._lock:
+            return list(self._db.execute("SELECT fp, key, vec FROM feats"))
+
+    def put_rows(self, rows: Iterable[tuple[str, str, bytes]]) -> None:
+        """Store (fingerprint, key, float32 bytes) rows as they came from another cache; one commit."""
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO feats VALUES (?,?,?)", list(rows))
+            self._db.commit()
+
     def encode_keyed(
         self,
         encoder: Encoder,
