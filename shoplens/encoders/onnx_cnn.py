@@ -20,6 +20,8 @@ from .base import Modality, TextMode, file_fingerprint, l2_normalise
 from .openmp import import_torch
 
 OPSET = 17
+# Appended to an encoder's preprocess tag (hence its fingerprint) when it runs the int8 copy.
+INT8_TAG = "|int8-dynamic-quint8-v1"
 
 
 class OnnxImageEncoder:
@@ -41,6 +43,15 @@ class OnnxImageEncoder:
         self._fp: str | None = None
         self._sess = None
         self._lock = threading.Lock()
+        self.int8 = False
+
+    def use_int8(self, on: bool = True) -> None:
+        """Run a dynamically int8-quantised copy of the float export (onnxruntime's
+        quantize_dynamic: int8 weights, activations quantised per call). Its vectors get their own
+        fingerprint, so they are never cached, stored or searched together with float ones."""
+        with self._lock:
+            if bool(on) != self.int8:
+                self.int8, self._fp, self._sess = bool(on), None, None
 
     # --- what subclasses provide -------------------------------------------------
     def weights_file(self) -> Path:
@@ -51,8 +62,11 @@ class OnnxImageEncoder:
         raise NotImplementedError
 
     # --- identity ---------------------------------------------------------------
-    def preprocess_tag(self) -> str:
+    def _float_tag(self) -> str:
         return f"{self.name}|v{self.version}|{self.size}/{self.resize}|{self.mean}|{self.std}"
+
+    def preprocess_tag(self) -> str:
+        return self._float_tag() + INT8_TAG if self.int8 else self._float_tag()
 
     def fingerprint(self) -> str:
         if self._fp is None:
@@ -67,6 +81,19 @@ class OnnxImageEncoder:
         path = self.onnx_path()
         if path.exists():
             return path
+        if not self.int8:
+            return self._export(path)
+        # the int8 copy is made from the float export, which is cached beside it
+        src = self.cache_dir / f"{self.name}-{file_fingerprint(self.weights_file(), self._float_tag())}.onnx"
+        if not src.exists():
+            self._export(src)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        with atomic_path(path) as tmp:
+            quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QUInt8)
+        return path
+
+    def _export(self, path: Path) -> Path:
         torch = import_torch()  # only here: inference never needs it
         model = self.torch_model()
         # atomic_path: a concurrent exporter or a crash mid-write can never leave a

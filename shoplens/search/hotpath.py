@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 K = TypeVar("K")
@@ -55,6 +55,10 @@ class Concurrent:
         out = {k0: fn0()}
         out.update({k: f.result() for k, f in futures.items()})
         return out
+
+    def submit(self, calls: Mapping[K, Callable[[], Any]]) -> dict[K, Future]:
+        """Start every call in the pool now; the caller collects the futures when it needs them."""
+        return {k: self._executor().submit(fn) for k, fn in calls.items()}
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ class QueryEncoder:
         self.text, self.image, self.cfg = text, image, index_cfg
         self._cache: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
         self.cache_size = cache_size
-        self.concurrent = Concurrent(workers=max(1, len(text)))
+        self.concurrent = Concurrent(workers=len(text) + 1)  # + e5 in a second mode for older heads
 
     def _key(self, name: str, text: str, mode: TextMode) -> tuple[str, str, str]:
         # Symmetric encoders (USE) give one vector for both modes: compute it once per query.
@@ -61,19 +61,38 @@ class QueryEncoder:
     def _encode_one(self, name: str, text: str, mode: TextMode) -> np.ndarray:
         return self.text[name].encode([text], mode=mode)[0]
 
+    def _todo(self, wanted: Iterable[tuple[str, str, TextMode]]) -> dict[tuple[str, str, str], partial]:
+        todo: dict[tuple[str, str, str], partial] = {}
+        for name, text, mode in wanted:
+            key = self._key(name, text, mode)
+            if key not in self._cache and key not in todo:
+                todo[key] = partial(self._encode_one, name, text, mode)
+        return todo
+
     def prefetch(self, wanted: Iterable[tuple[str, str, TextMode]], concurrent: bool = True) -> int:
         """Encode each (model, text, mode) in `wanted` that is not cached yet, once (a symmetric
         model once for both modes), the models side by side when `concurrent`; the retrievers then
         read the cache. Returns how many encodings ran."""
-        todo: dict[tuple[str, str, str], tuple[str, str, TextMode]] = {}
-        for name, text, mode in wanted:
-            key = self._key(name, text, mode)
-            if key not in self._cache and key not in todo:
-                todo[key] = (name, text, mode)
-        calls = {k: partial(self._encode_one, n, t, m) for k, (n, t, m) in todo.items()}
-        for k, vec in self.concurrent.run(calls, concurrent).items():
+        todo = self._todo(wanted)
+        for k, vec in self.concurrent.run(todo, concurrent).items():
             self._put(k, vec)
         return len(todo)
+
+    def start(self, wanted: Iterable[tuple[str, str, TextMode]], concurrent: bool = True) -> Callable[[], int]:
+        """`prefetch` begun now, in the pool, so the caller can understand the query and run BM25
+        while the models encode; call the returned function before reading the vectors. Without
+        `concurrent` nothing starts until that call (which then encodes one model after another)."""
+        wanted = list(wanted)
+        if not concurrent:
+            return partial(self.prefetch, wanted, False)
+        futures = self.concurrent.submit(self._todo(wanted))
+
+        def wait() -> int:
+            for k, f in futures.items():
+                self._put(k, f.result())
+            return len(futures)
+
+        return wait
 
     def image_feats(self, image: str | bytes | Path) -> dict[str, np.ndarray]:
         img = load_image(image, max_bytes=self.cfg.max_image_bytes, max_pixels=self.cfg.max_image_pixels)
@@ -238,7 +257,12 @@ class Searcher:
         weights = {**self.cfg.weights, **(q.weights or {})}
         n = max(self.cfg.candidates, q.k)
         filters = dict(q.filters)
+        # the query's own encodings start first; understanding and BM25 run while the models work
+        encoded = (
+            self.qenc.start(self._text_encodings(q.text, "", weights), self.cfg.concurrent_encoding) if q.text else None
+        )
         und = understand(q.text, self.field_map, self.lex) if q.text else None
+        timings["understand"] = (time.perf_counter() - t_all) * 1000
         if und is not None and q.strict_attributes:
             for col, val in und.attributes.items():
                 filters.setdefault(col, val)
@@ -266,11 +290,13 @@ class Searcher:
         if q.text:
             english = und.english if und is not None and has_cjk(q.text) else ""
             extra = tokenize(english) if english and english != q.text else []
-            t = time.perf_counter()
-            self.qenc.prefetch(self._text_encodings(q.text, english, weights), self.cfg.concurrent_encoding)
-            timings["encode_text"] = (time.perf_counter() - t) * 1000
             if weights.get("bm25", 1) > 0:
                 timed("bm25", lambda: retrieve.bm25(self.reader.lexical, q.text, n, allowed, extra))
+            t = time.perf_counter()  # the wait for the encodings (plus a Chinese query's English reading)
+            if encoded is not None:
+                encoded()
+            self.qenc.prefetch(self._text_encodings(q.text, english, weights), self.cfg.concurrent_encoding)
+            timings["encode_text"] = (time.perf_counter() - t) * 1000
             for name in self.qenc.text:
                 comp, field = f"text_dense:{name}", f"text:{name}"
                 if field in vecs and weights.get(comp, 1) > 0:
