@@ -7,6 +7,8 @@ and lets a deployed index run (and read the cached .onnx) without torch at all.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import warnings
 from collections.abc import Sequence
@@ -19,9 +21,28 @@ from ..preprocess.image import IMAGENET_MEAN, IMAGENET_STD, to_array
 from .base import Modality, TextMode, file_fingerprint, l2_normalise
 from .openmp import import_torch
 
+log = logging.getLogger(__name__)
+
 OPSET = 17
 # Appended to an encoder's preprocess tag (hence its fingerprint) when it runs the int8 copy.
 INT8_TAG = "|int8-dynamic-quint8-v1"
+
+
+@contextlib.contextmanager
+def _without_root_logging():
+    """onnxruntime's quantiser logs its per-tensor notes (whole tensor protos) straight to the root
+    logger; an application's log should not fill with them. Only records made on the root logger
+    itself are dropped, and only while the quantiser runs."""
+    root = logging.getLogger()
+
+    def drop(record: logging.LogRecord) -> bool:
+        return record.name != "root"
+
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
 
 
 class OnnxImageEncoder:
@@ -89,8 +110,9 @@ class OnnxImageEncoder:
             self._export(src)
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        with atomic_path(path) as tmp:
+        with atomic_path(path) as tmp, _without_root_logging():
             quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QUInt8)
+        log.info("%s: int8 copy of %s written to %s", self.name, src.name, path)
         return path
 
     def _export(self, path: Path) -> Path:

@@ -19,7 +19,8 @@ class Counting:
         self._enc, self._counts = enc, counts
 
     def encode(self, items, *, mode="passage"):
-        self._counts[(self._enc.name, mode)] += 1
+        for text in items:
+            self._counts[(self._enc.name, mode, text)] += 1
         return self._enc.encode(items, mode=mode)
 
     def __getattr__(self, name):
@@ -27,6 +28,8 @@ class Counting:
 
 
 def _count_encodings(engine, text: str) -> Counter:
+    """(model, mode) -> encodings of `text` during one uncached search."""
+    engine.warm_up(images=False)  # the warm-up thread encodes too (other text), and shares the encoders
     qenc = engine.searcher.qenc
     counts: Counter = Counter()
     real = dict(qenc.text)
@@ -36,7 +39,7 @@ def _count_encodings(engine, text: str) -> Counter:
         engine.search(text=text, k=10)
     finally:
         qenc.text.update(real)
-    return counts
+    return Counter({(n, m): c for (n, m, t), c in counts.items() if t == text})
 
 
 def _set(engine, concurrent: bool, blas: int) -> None:
