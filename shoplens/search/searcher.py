@@ -290,12 +290,15 @@ class Searcher:
         if q.text:
             english = und.english if und is not None and has_cjk(q.text) else ""
             extra = tokenize(english) if english and english != q.text else []
+            # a Chinese query's English reading (for the heads) starts as soon as it is known
+            reading = [w for w in self._text_encodings(q.text, english, weights) if w[1] != q.text]
+            encoded_reading = self.qenc.start(reading, self.cfg.concurrent_encoding)
             if weights.get("bm25", 1) > 0:
                 timed("bm25", lambda: retrieve.bm25(self.reader.lexical, q.text, n, allowed, extra))
-            t = time.perf_counter()  # the wait for the encodings (plus a Chinese query's English reading)
+            t = time.perf_counter()  # the wait for the encodings
             if encoded is not None:
                 encoded()
-            self.qenc.prefetch(self._text_encodings(q.text, english, weights), self.cfg.concurrent_encoding)
+            encoded_reading()
             timings["encode_text"] = (time.perf_counter() - t) * 1000
             for name in self.qenc.text:
                 comp, field = f"text_dense:{name}", f"text:{name}"
