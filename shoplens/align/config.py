@@ -15,7 +15,10 @@ class AlignConfig:
     dim: int = 256
     image_inputs: tuple[str, ...] = ("mobilenet_v2", "efficientnet_lite0", "colour")
     text_inputs: tuple[str, ...] = ("e5", "use")
-    text_mode: TextMode = "passage"  # e5 mode for captions at training AND queries at search time
+    # e5 mode for captions at training AND queries at search time (recorded in each heads file).
+    # "query": the query needs one e5 encoding, shared with text_dense:e5 (benchmarks/align_quality.py:
+    # query mode 1.046x vs passage 1.043x over the baseline).
+    text_mode: TextMode = "query"
     block_hidden: int = 0  # >0: residual MLP block after the linear map (hidden width)
     ensemble: int = 3  # >1: that many heads (seeds seed, seed+1, ...), each L2-normalised,
     # concatenated / sqrt(ensemble): output is ensemble * dim wide

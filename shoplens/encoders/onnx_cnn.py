@@ -7,6 +7,8 @@ and lets a deployed index run (and read the cached .onnx) without torch at all.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import warnings
 from collections.abc import Sequence
@@ -19,7 +21,28 @@ from ..preprocess.image import IMAGENET_MEAN, IMAGENET_STD, to_array
 from .base import Modality, TextMode, file_fingerprint, l2_normalise
 from .openmp import import_torch
 
+log = logging.getLogger(__name__)
+
 OPSET = 17
+# Appended to an encoder's preprocess tag (hence its fingerprint) when it runs the int8 copy.
+INT8_TAG = "|int8-dynamic-quint8-v1"
+
+
+@contextlib.contextmanager
+def _without_root_logging():
+    """onnxruntime's quantiser logs its per-tensor notes (whole tensor protos) straight to the root
+    logger; an application's log should not fill with them. Only records made on the root logger
+    itself are dropped, and only while the quantiser runs."""
+    root = logging.getLogger()
+
+    def drop(record: logging.LogRecord) -> bool:
+        return record.name != "root"
+
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
 
 
 class OnnxImageEncoder:
@@ -41,6 +64,15 @@ class OnnxImageEncoder:
         self._fp: str | None = None
         self._sess = None
         self._lock = threading.Lock()
+        self.int8 = False
+
+    def use_int8(self, on: bool = True) -> None:
+        """Run a dynamically int8-quantised copy of the float export (onnxruntime's
+        quantize_dynamic: int8 weights, activations quantised per call). Its vectors get their own
+        fingerprint, so they are never cached, stored or searched together with float ones."""
+        with self._lock:
+            if bool(on) != self.int8:
+                self.int8, self._fp, self._sess = bool(on), None, None
 
     # --- what subclasses provide -------------------------------------------------
     def weights_file(self) -> Path:
@@ -51,8 +83,11 @@ class OnnxImageEncoder:
         raise NotImplementedError
 
     # --- identity ---------------------------------------------------------------
-    def preprocess_tag(self) -> str:
+    def _float_tag(self) -> str:
         return f"{self.name}|v{self.version}|{self.size}/{self.resize}|{self.mean}|{self.std}"
+
+    def preprocess_tag(self) -> str:
+        return self._float_tag() + INT8_TAG if self.int8 else self._float_tag()
 
     def fingerprint(self) -> str:
         if self._fp is None:
@@ -67,6 +102,20 @@ class OnnxImageEncoder:
         path = self.onnx_path()
         if path.exists():
             return path
+        if not self.int8:
+            return self._export(path)
+        # the int8 copy is made from the float export, which is cached beside it
+        src = self.cache_dir / f"{self.name}-{file_fingerprint(self.weights_file(), self._float_tag())}.onnx"
+        if not src.exists():
+            self._export(src)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        with atomic_path(path) as tmp, _without_root_logging():
+            quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QUInt8)
+        log.info("%s: int8 copy of %s written to %s", self.name, src.name, path)
+        return path
+
+    def _export(self, path: Path) -> Path:
         torch = import_torch()  # only here: inference never needs it
         model = self.torch_model()
         # atomic_path: a concurrent exporter or a crash mid-write can never leave a

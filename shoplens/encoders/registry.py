@@ -32,14 +32,19 @@ def available() -> list[str]:
     return sorted(_FACTORIES) + [ONNX_PREFIX + "/abs/path/model.onnx"]
 
 
-def create(name: str, *, threads: int, batch_size: int, cache_dir: Path) -> Encoder:
+def create(name: str, *, threads: int, batch_size: int, cache_dir: Path, int8: bool = False) -> Encoder:
+    """`int8`: the built-in ONNX image encoders run a dynamically int8-quantised copy of their
+    export; a user's own `onnx:` file and the other encoders run as they are."""
     if name.startswith(ONNX_PREFIX):
         return OnnxFileEncoder.from_spec(name, threads=threads, batch_size=batch_size)
     try:
         factory = _FACTORIES[name]
     except KeyError:
         raise ValueError(f"unknown encoder {name!r}; available: {', '.join(available())}") from None
-    return factory(threads=threads, batch_size=batch_size, cache_dir=Path(cache_dir))
+    enc = factory(threads=threads, batch_size=batch_size, cache_dir=Path(cache_dir))
+    if int8 and isinstance(enc, OnnxImageEncoder):
+        enc.use_int8()
+    return enc
 
 
 class OnnxFileEncoder(OnnxImageEncoder):

