@@ -1,9 +1,11 @@
-"""What the v2 CNN features cost per photo, at index time and at query time, against v1 (same run).
+"""What the whole-photo + mirror CNN variant would cost per photo, at index time and at query time,
+against the shipped encoders (same run).
 
     nice .venv/bin/python benchmarks/cnn_encode_cost.py --photos 256 --queries 24
 
-v1 = the encoders as they were (resize 256 + centre crop 224, one pass); v2 = shoplens' encoders
-(the uncropped photo and its mirror image, averaged: two CNN passes). Both are timed the way
+v1 = shoplens' encoders (resize 256 + centre crop 224, one pass); v2 = the variant of
+benchmarks/cnn_probe.py (the uncropped photo and its mirror image, averaged: two CNN passes; not
+shipped: it did not lift attribute search). Both are timed the way
 shoplens runs them, on distinct fashion photos and in alternating rounds so that the other
 processes on a shared machine load both alike:
 * index: `features.extract.encode_catalog` (decode, resize, both CNNs and the colour histogram)
@@ -35,12 +37,12 @@ from shoplens.features.extract import encode_catalog  # noqa: E402
 from shoplens.preprocess.image import load_image  # noqa: E402
 
 
-class MobileNetV2V1(MobileNetV2Encoder):
-    version, resize, mirror = "1", 256, False
+class MobileNetV2Mirror(MobileNetV2Encoder):
+    version, resize, mirror = "2", 224, True
 
 
-class EfficientNetLite0V1(EfficientNetLite0Encoder):
-    version, resize, mirror = "1", 256, False
+class EfficientNetLite0Mirror(EfficientNetLite0Encoder):
+    version, resize, mirror = "2", 224, True
 
 
 def main(argv=None) -> int:
@@ -53,8 +55,8 @@ def main(argv=None) -> int:
     products = load_fashion()
     tmp = Path(tempfile.mkdtemp())
     versions = {
-        "v1": [MobileNetV2V1, EfficientNetLite0V1],
-        "v2": [MobileNetV2Encoder, EfficientNetLite0Encoder],
+        "v1": [MobileNetV2Encoder, EfficientNetLite0Encoder],
+        "v2": [MobileNetV2Mirror, EfficientNetLite0Mirror],
     }
     encs = {v: [c(threads=threads, batch_size=32, cache_dir=tmp / "onnx") for c in cs] for v, cs in versions.items()}
     colour = ColourHistogramEncoder()

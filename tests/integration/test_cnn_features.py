@@ -1,6 +1,7 @@
-"""The v2 CNN features (whole photo, averaged with its mirror image) on real catalog photos:
-deterministic, mirror-invariant, cached by the build, and a store encoded by the v1 CNNs refuses
-photo queries until `index` re-encodes it (then they work)."""
+"""CNN feature extraction on real catalog photos: the built-in encoders and their mirror-averaged
+whole-photo variant (measured in benchmarks/cnn_probe.py, not shipped) are deterministic, the
+variant is mirror-invariant, the build caches both, and a store whose photos were encoded by
+another version of a CNN refuses photo queries until `index` re-encodes it (then they work)."""
 
 from __future__ import annotations
 
@@ -24,14 +25,17 @@ DATA = need("fashion/images")
 IDS = ("10035", "10114", "10098", "10075")  # running shoe, sandal, watch, red T-shirt
 
 
-class MobileNetV2V1(MobileNetV2Encoder):
-    """The encoder as shoplens shipped it before: 256 + centre crop 224, one pass."""
+class MobileNetV2Mirror(MobileNetV2Encoder):
+    """The whole 224x224 photo (no 256 -> 224 centre crop), averaged with its mirror image."""
 
-    version, resize, mirror = "1", 256, False
+    version, resize, mirror = "2", 224, True
 
 
-class EfficientNetLite0V1(EfficientNetLite0Encoder):
-    version, resize, mirror = "1", 256, False
+class EfficientNetLite0Mirror(EfficientNetLite0Encoder):
+    version, resize, mirror = "2", 224, True
+
+
+VARIANT = {MobileNetV2Encoder: MobileNetV2Mirror, EfficientNetLite0Encoder: EfficientNetLite0Mirror}
 
 
 @pytest.fixture(scope="module")
@@ -39,26 +43,30 @@ def photos():
     return [load_image(DATA / f"{i}.jpg") for i in IDS]
 
 
-@pytest.mark.parametrize("cls", [MobileNetV2Encoder, EfficientNetLite0Encoder])
-def test_v2_features_are_deterministic_and_mirror_invariant(cls, photos, onnx_cache):
+@pytest.mark.parametrize(
+    "cls", [MobileNetV2Encoder, EfficientNetLite0Encoder, MobileNetV2Mirror, EfficientNetLite0Mirror]
+)
+def test_features_are_deterministic(cls, photos, onnx_cache):
     a = cls(threads=2, batch_size=3, cache_dir=onnx_cache).encode(photos)
     b = cls(threads=1, batch_size=8, cache_dir=onnx_cache).encode(photos[::-1])[::-1]  # other batching/threads
     np.testing.assert_allclose(a, b, atol=1e-5)
-    m = cls(threads=2, cache_dir=onnx_cache).encode([ImageOps.mirror(p) for p in photos])
-    np.testing.assert_allclose(m, a, atol=1e-5)
-    # not the v1 features: the whole photo and its mirror change the vector (and its fingerprint)
-    old = {MobileNetV2Encoder: MobileNetV2V1, EfficientNetLite0Encoder: EfficientNetLite0V1}[cls]
-    v1 = old(threads=2, cache_dir=onnx_cache)
-    assert v1.fingerprint() != cls(cache_dir=onnx_cache).fingerprint()
-    assert float((v1.encode(photos) * a).sum(1).max()) < 0.999
+    assert cls(cache_dir=onnx_cache).fingerprint() == cls(cache_dir=onnx_cache).fingerprint()
 
 
-def test_build_caches_v2_features(tmp_path, onnx_cache):
+@pytest.mark.parametrize("cls", [MobileNetV2Encoder, EfficientNetLite0Encoder])
+def test_mirror_variant_is_mirror_invariant_and_another_version(cls, photos, onnx_cache):
+    var = VARIANT[cls](threads=2, cache_dir=onnx_cache)
+    a = var.encode(photos)
+    np.testing.assert_allclose(var.encode([ImageOps.mirror(p) for p in photos]), a, atol=1e-5)
+    base = cls(threads=2, cache_dir=onnx_cache)
+    assert base.fingerprint() != var.fingerprint()
+    assert float((base.encode(photos) * a).sum(1).max()) < 0.999  # different vectors, not a relabelling
+
+
+@pytest.mark.parametrize("classes", [(MobileNetV2Encoder, EfficientNetLite0Encoder), tuple(VARIANT.values())])
+def test_build_caches_features(tmp_path, onnx_cache, classes):
     products = fashion_products(6, step=7)
-    encs = [
-        MobileNetV2Encoder(threads=2, cache_dir=onnx_cache),
-        EfficientNetLite0Encoder(threads=2, cache_dir=onnx_cache),
-    ]
+    encs = [c(threads=2, cache_dir=onnx_cache) for c in classes]
     cache = FeatureCache(tmp_path / "f.sqlite")
     first = encode_catalog(products, [], encs, cache, progress=False)
     again = [type(e)(threads=1, cache_dir=onnx_cache) for e in encs]
@@ -71,14 +79,14 @@ def test_build_caches_v2_features(tmp_path, onnx_cache):
     cache.close()
 
 
-def test_store_from_v1_cnns_refuses_photo_queries_until_reindexed(tmp_path, engine_config):
+def test_store_from_other_cnn_versions_refuses_photo_queries_until_reindexed(tmp_path, engine_config):
     rows = [{"id": r["id"], "image": r["image"], "title": r["productDisplayName"]} for r in fashion_rows(12)]
     cat = write_catalog(tmp_path / "c.csv", rows)
     store = tmp_path / "store"
     photo = str(DATA / f"{rows[3]['id']}.jpg")
-    try:  # build as a shoplens of before the upgrade would have
-        registry.register("mobilenet_v2", MobileNetV2V1)
-        registry.register("efficientnet_lite0", EfficientNetLite0V1)
+    try:  # build as a shoplens with other CNN versions would have
+        registry.register("mobilenet_v2", MobileNetV2Mirror)
+        registry.register("efficientnet_lite0", EfficientNetLite0Mirror)
         Engine.build(cat, store, engine_config, BuildConfig(progress=False, auto_align=False)).close()
     finally:
         registry.register("mobilenet_v2", MobileNetV2Encoder)

@@ -172,12 +172,12 @@ def test_registry(cnns, cache):
 
     # A model already on disk plugs in by path and behaves like the built-in.
     mnv2 = cnns[0]
-    spec = f"onnx:{mnv2.ensure_onnx()}?resize=224"  # the built-in takes the whole 224x224 photo
+    spec = f"onnx:{mnv2.ensure_onnx()}"
     ext = registry.create(spec, threads=1, batch_size=8, cache_dir=cache)
     assert ext.name == spec and ext.dim == 1280
     ims = [img(SHOES[0]), img(WATCH)]
     np.testing.assert_allclose(ext.encode(ims), mnv2.encode(ims), atol=1e-5)
-    lite = registry.create(f"{spec}&mean=0.5,0.5,0.5&std=0.5,0.5,0.5", threads=1, batch_size=8, cache_dir=cache)
+    lite = registry.create(f"{spec}?mean=0.5,0.5,0.5&std=0.5,0.5,0.5", threads=1, batch_size=8, cache_dir=cache)
     assert lite.fingerprint() != ext.fingerprint()
     with pytest.raises(ValueError):
         registry.create("onnx:relative/model.onnx", threads=1, batch_size=8, cache_dir=cache)
