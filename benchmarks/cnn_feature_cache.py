@@ -1,6 +1,6 @@
 """Cache richer CNN features of every shared fashion photo once, for the probes of cnn_probe.py.
 
-    nice .venv/bin/python benchmarks/cnn_feature_cache.py      # ~10-20 min on 2 shared cores; cached after
+    nice .venv/bin/python benchmarks/cnn_feature_cache.py      # ~30 min on 2 busy shared cores; cached after
 
 One pass per photo and its mirror image on the UNCROPPED 224x224 photo (the shipped encoders
 resize to 256 and centre-crop 224, which cuts 6% off every side of a packshot): MobileNetV2 final

@@ -7,7 +7,8 @@ Protocol of benchmarks/align_feature_probe.py (same held-out 20%, same attribute
 softmax regressions (sklearn, C=2) predict type / gender / colour from the photo features of the
 other 80%; held-out photos are ranked by log P(type) + log P(gender) + log(0.3 + 0.7 P(colour))
 and compared with BM25 over their titles (NDCG@10 ratio, same run). Every set includes the colour
-histogram. The shipped (centre-cropped) features come from the shared feature cache.
+histogram. The shipped (centre-cropped) features come from the benchmark feature cache
+(benchmarks/out/align_cache, encoded there when missing).
 Writes benchmarks/out/cnn/probe.json.
 """
 
@@ -36,8 +37,14 @@ def block(m: np.ndarray, train: np.ndarray) -> np.ndarray:
     return (m - mu) / np.sqrt(((m[train] - mu) ** 2).sum(1).mean())
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    import argparse
+
     from sklearn.linear_model import LogisticRegression
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="*", help="feature sets whose name contains one of these strings")
+    a = ap.parse_args(argv)
 
     t0 = time.perf_counter()
     products = load_fashion()
@@ -61,6 +68,12 @@ def main() -> int:
         "shipped (256->224 centre crop, avg)": [fs.image["mobilenet_v2"], fs.image["efficientnet_lite0"]],
         "uncropped, avg": [rich["mb_avg"], rich["ef_avg"]],
         "uncropped + mirror, avg": [mirror("mb_avg"), mirror("ef_avg")],
+        "uncropped, avg + MobileNetV2 stages 13/16 (no extra CNN work)": [
+            rich["mb_avg"],
+            rich["ef_avg"],
+            rich["mb_mid13"],
+            rich["mb_mid16"],
+        ],
         "uncropped + mirror, avg + MobileNetV2 stages 13/16": [
             mirror("mb_avg"),
             mirror("ef_avg"),
@@ -76,6 +89,8 @@ def main() -> int:
             mirror("mb_mid16"),
         ],
     }
+    if a.only:
+        sets = {k: v for k, v in sets.items() if any(o in k for o in a.only)}
     results = {}
     for name, mats in sets.items():
         Z = np.concatenate([block(m, train) for m in mats] + [block(fs.image["colour"], train)], 1)
@@ -101,7 +116,9 @@ def main() -> int:
             + f"; EN NDCG@10 {r:.4f} ({r / ref:.3f}x BM25) [{time.perf_counter() - t0:.0f}s]",
             flush=True,
         )
-    (OUT / "cnn" / "probe.json").write_text(json.dumps({"reference_bm25_en": ref, "results": results}, indent=2))
+    (OUT / "cnn" / ("probe.json" if not a.only else "probe_only.json")).write_text(
+        json.dumps({"reference_bm25_en": ref, "results": results}, indent=2)
+    )
     print(f"BM25 reference {ref:.4f}; {time.perf_counter() - t0:.0f}s")
     return 0
 
