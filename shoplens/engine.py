@@ -342,6 +342,8 @@ class Engine:
 
     def search_query(self, q: Query, log: bool = False, rerank: bool = True, explain: bool = False) -> SearchResult:
         """`rerank=False` shows the engine without the learned ranker (when the store has one)."""
+        if q.image is not None:
+            self._check_photo_encoders()
         rr = self.reranker if rerank else None
         if rr is not None and q.text:
             q.validate()
@@ -365,6 +367,23 @@ class Engine:
                 attributes={k: v for k, v in res.query.items() if k not in ("text", "image")},
             )
         return res
+
+    def _check_photo_encoders(self) -> None:
+        """A query photo is only comparable with the stored photos when the same CNN versions encode
+        both; after an upgrade that changes an image encoder (new fingerprint) photo queries are
+        refused until `shoplens index` re-encodes the store's photos, instead of ranking by noise."""
+        if getattr(self, "_photo_encoders_ok", False):
+            return
+        stored = self.reader.manifest.encoders
+        stale = [
+            n for n, e in self.encoders.image.items() if n in stored and stored[n].get("fingerprint") != e.fingerprint()
+        ]
+        if stale:
+            raise StoreError(
+                f"{self.store}: its photos were encoded by another version of {', '.join(stale)}; photo queries "
+                f"need them re-encoded: run `shoplens index CATALOG --store {self.store}` (text search works meanwhile)"
+            )
+        self._photo_encoders_ok = True
 
     @property
     def feedback(self) -> FeedbackLog:

