@@ -192,6 +192,8 @@ def _coerce(key: str, v: Any, tp: Any, meta: Mapping[str, Any], where: str, base
     if tp is str:
         if not isinstance(v, str):
             raise bad
+        if "choices" in meta and v not in meta["choices"]:
+            raise ConfigError(f"{where}: '{key}' must be one of {', '.join(meta['choices'])}, not {v!r}")
         return v
     if tp is Path:
         if not isinstance(v, (str, Path)):
@@ -376,4 +378,6 @@ def build_fingerprint(config: EngineConfig, lexicon_fingerprint: str) -> str:
         "hnsw_m": config.index.hnsw_m,
         "lexicon": lexicon_fingerprint,
     }
+    if config.index.vector_codec != "f32" or config.index.large_index != "hnsw":  # older fingerprints stay valid
+        doc |= {"vector_codec": config.index.vector_codec, "large_index": config.index.large_index}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]

@@ -21,6 +21,9 @@ class FieldInfo:
     index: str  # "flat" | "hnsw"
     source: str  # e.g. "encoder:e5", "combined:mobilenet_v2+efficientnet_lite0", "heads:image"
     file: str  # relative to the generation dir
+    # absent in older manifests (= f32); "sq8": quantised index + the float32 vectors in `exact_file`
+    codec: str = "f32"
+    exact_file: str | None = None  # relative to the generation dir; memory-mapped for re-scoring
 
 
 @dataclass
