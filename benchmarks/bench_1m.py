@@ -275,7 +275,21 @@ def query_store(a: argparse.Namespace, codec: str, store: Path) -> dict[str, Any
         _, docs = index.search(q, 10)
         ann_ms.append((time.perf_counter() - t0) * 1000)
         recalls.append(len(set(docs.tolist()) & set(truth.tolist())) / 10)
+    sweep = {}  # the same recall at other IVF probe counts (ANN only), to choose nprobe by
+    if index.kind == "ivf":
+        for p in (8, 16, 32, 64, 128):
+            index.index.nprobe = p
+            t0 = time.perf_counter()
+            found = [index.search(q, 10)[1] for q in qv]
+            ms = (time.perf_counter() - t0) * 1000 / len(qv)
+            rec = [
+                len(set(d.tolist()) & set(np.argpartition(-scores[i], 10)[:10].tolist())) / 10
+                for i, d in enumerate(found)
+            ]
+            sweep[p] = {"recall@10": float(np.mean(rec)), "ann_ms": ms}
+        index.index.nprobe = a.nprobe
     return {
+        "nprobe_sweep": sweep,
         "queries": len(lat),
         "p50_ms": C.pct(lat, 50),
         "p99_ms": C.pct(lat, 99),
@@ -429,6 +443,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     for c in codecs:
         print(f"{c} components p50 ms: {result[c]['query']['components_p50_ms']}")
+        for p, v in result[c]["query"]["nprobe_sweep"].items():
+            print(f"  {c} nprobe {p}: recall@10 {v['recall@10']:.3f}, ANN search {v['ann_ms']:.1f} ms/query")
     path = C.write_json(f"bench_1m_{tag}", result)
     print(f"\nwrote {path}")
     return result
