@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -182,7 +181,7 @@ def build_common(a: argparse.Namespace, store: Path) -> dict[str, Any]:
     return {
         "records_s": t1 - t0,
         "write_s": time.perf_counter() - t1,
-        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "maxrss_mib": rss()["VmHWM"],  # peak resident memory of this phase's process
     }
 
 
@@ -234,7 +233,7 @@ def build_store(a: argparse.Namespace, codec: str, store: Path) -> dict[str, Any
         "index_build_s": build_s,
         "kind": idx.kind,
         "nlist": int(getattr(idx.index, "nlist", 0)),
-        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "maxrss_mib": rss()["VmHWM"],  # peak resident memory of this phase's process
     }
 
 
