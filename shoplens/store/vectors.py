@@ -12,6 +12,7 @@ from it, and `vectors_of` (re-ranking, similar items, profiles) reads it, so cal
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +41,25 @@ class VectorIndex(Protocol):
 def exact_path(path: Path) -> Path:
     """Where an sq8 field keeps its float32 vectors (row order), beside the index file."""
     return path.with_suffix(".f32.npy")
+
+
+def map_rows(path: Path) -> np.ndarray:
+    """A 2-d float32 .npy memory-mapped read-only and advised as randomly accessed: re-scoring touches
+    a few hundred scattered rows per query, and the kernel's read-ahead would otherwise pull whole
+    neighbourhoods of the file into the process's resident set."""
+    with open(path, "rb") as f:
+        fmt = np.lib.format
+        major, _ = fmt.read_magic(f)
+        shape, fortran, dtype = (fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0)(f)
+        offset = f.tell()
+        if fortran or dtype != np.float32 or len(shape) != 2:
+            raise ValueError(f"expected a C-order float32 matrix, found {dtype} {shape}")
+        if shape[0] == 0:
+            return np.zeros(shape, np.float32)
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):
+        mm.madvise(mmap.MADV_RANDOM)
+    return np.frombuffer(mm, np.float32, count=shape[0] * shape[1], offset=offset).reshape(shape)
 
 
 def ivf_nlist(rows: int, nlist: int = 0) -> int:
@@ -163,8 +183,8 @@ class FaissIndex:
         exact = None
         if codec == "sq8":
             try:
-                exact = np.load(exact_path(path), mmap_mode="r")
-            except OSError as e:
+                exact = map_rows(exact_path(path))
+            except (OSError, ValueError) as e:
                 raise StoreError(
                     f"{exact_path(path)}: the float32 vectors of an sq8 field are missing or unreadable ({e}); "
                     "rebuild the store with `shoplens index CATALOG --store STORE --rebuild`"
