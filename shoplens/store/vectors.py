@@ -238,7 +238,9 @@ class FaissIndex:
         rescoring = self.exact is not None and self.rescore > 0
         depth = max(k, self.rescore) if rescoring else k
         if allowed_docs is None:
-            scores, rows = self.index.search(q, min(depth, len(self.docs)), params=self._params(depth))
+            # float32: the index's own settings, as before sq8 existed; sq8 walks at least `depth` deep
+            params = self._params(depth) if rescoring else None
+            scores, rows = self.index.search(q, min(depth, len(self.docs)), params=params)
         else:
             rows_ok = self.row_of[np.flatnonzero(allowed_docs[: len(self.row_of)])]
             rows_ok = rows_ok[rows_ok >= 0]
