@@ -349,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "--vectors", default="faiss", help="vector backend URI; only 'faiss' (embedded) exists on this branch"
     )
     ap.add_argument("--keep", action="store_true", help="keep the built stores (benchmarks/out/bench_1m/)")
+    ap.add_argument("--resume", action="store_true", help="reuse the stores an interrupted run finished")
     ap.add_argument("--phase", choices=("common", "build", "query", "latency"), help=argparse.SUPPRESS)
     ap.add_argument("--codec-only", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -372,18 +373,27 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     import shutil
 
     common = WORK / f"store_{tag}_common"
-    if common.exists():
-        shutil.rmtree(common)
-    print("products + lexical ...", file=sys.stderr)
-    result["common"] = run_phase(a, "common", "f32")
+    done = WORK / f"store_{tag}_built.json"  # phases finished by an interrupted run (--resume)
+    built = json.loads(done.read_text()) if a.resume and done.exists() else {}
+    if "common" not in built:
+        if common.exists():
+            shutil.rmtree(common)
+        print("products + lexical ...", file=sys.stderr)
+        built["common"] = run_phase(a, "common", "f32")
+        done.write_text(json.dumps(built))
+    result["common"] = built["common"]
     print(f"products + lexical {result['common']['write_s']:.0f} s", file=sys.stderr)
     for codec in a.codecs.split(","):
         store = WORK / f"store_{tag}_{codec}"
-        if store.exists():
-            shutil.rmtree(store)
-        shutil.copytree(common, store, copy_function=os.link, symlinks=True)  # manifest.save replaces, not edits
-        print(f"[{codec}] vectors ...", file=sys.stderr)
-        b = run_phase(a, "build", codec)
+        if codec in built and store.exists():
+            b = built[codec]
+        else:
+            if store.exists():
+                shutil.rmtree(store)
+            shutil.copytree(common, store, copy_function=os.link, symlinks=True)  # manifest.save replaces
+            print(f"[{codec}] vectors ...", file=sys.stderr)
+            b = built[codec] = run_phase(a, "build", codec)
+            done.write_text(json.dumps(built))
         print(f"[{codec}] {b['index_build_s']:.0f} s, peak RSS {b['maxrss_mib']:.0f} MiB; queries ...", file=sys.stderr)
         q = run_phase(a, "query", codec)
         print(f"[{codec}] p50 {q['p50_ms']:.1f} ms, recall@10 {q['recall@10']:.3f}", file=sys.stderr)
@@ -393,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if not a.keep:
         for c in [*a.codecs.split(","), "common"]:
             shutil.rmtree(WORK / f"store_{tag}_{c}")
+        done.unlink(missing_ok=True)
     codecs = [c for c in a.codecs.split(",") if c in result]
     table = []
     for c in codecs:
