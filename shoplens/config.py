@@ -53,6 +53,17 @@ class IndexConfig:
     )
     # Published generations kept on disk (the live one included); older ones are deleted.
     keep_generations: int = field(default=2, metadata={"min": 1})
+    # Vector storage (store/vectors.py). "sq8": the index holds 8-bit scalar-quantised vectors (a quarter
+    # of float32's RAM) and the float32 vectors stay on disk, memory-mapped, for exact re-scoring and
+    # `vectors_of`; "f32": the index holds float32 (benchmarks/bench_sq8.py compares them).
+    vector_codec: str = field(default="f32", metadata={"choices": ("f32", "sq8")})
+    # sq8 fields fetch max(k, rescore) quantised candidates and re-score them exactly; 0 = no re-scoring.
+    rescore: int = field(default=400, metadata={"min": 0})
+    # Index kind above exact_threshold: "hnsw", or "ivf" (inverted lists: builds in minutes where HNSW
+    # takes hours on 2 cores at 1M, benchmarks/bench_1m.py); ivf_nlist 0 = 4·sqrt(rows).
+    large_index: str = field(default="hnsw", metadata={"choices": ("hnsw", "ivf")})
+    ivf_nlist: int = field(default=0, metadata={"min": 0})
+    ivf_nprobe: int = field(default=32, metadata={"min": 1})
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ def _coerce(key: str, v: Any, tp: Any, meta: Mapping[str, Any], where: str, base
         if not isinstance(v, str):
             raise bad
         if "choices" in meta and v not in meta["choices"]:
-            raise ConfigError(f"{where}: '{key}' must be one of {', '.join(meta['choices'])}; got {v!r}")
+            raise ConfigError(f"{where}: '{key}' must be one of {', '.join(meta['choices'])}, not {v!r}")
         return v
     if tp is Path:
         if not isinstance(v, (str, Path)):
@@ -384,4 +384,6 @@ def build_fingerprint(config: EngineConfig, lexicon_fingerprint: str) -> str:
     }
     if config.encoders.int8:  # only when on: stores built before the option keep their fingerprint
         doc["int8_encoders"] = True
+    if config.index.vector_codec != "f32" or config.index.large_index != "hnsw":  # older fingerprints stay valid
+        doc |= {"vector_codec": config.index.vector_codec, "large_index": config.index.large_index}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]

@@ -27,7 +27,7 @@ from .layout import SCHEMA_VERSION, clean_interrupted, fault_point, new_generati
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
 from .products import ProductTable
-from .vectors import FaissIndex
+from .vectors import FaissIndex, exact_path
 
 
 def derived_attributes(products: Sequence[Product], lex: Lexicon | None = None) -> list[dict[str, str]]:
@@ -103,7 +103,19 @@ def write_generation(
     infos: dict[str, FieldInfo] = {}
     part_weights = {n: cfg.image_part_weights.get(n, 1.0) for n in sorted(fs.image)}
     for name, (source, vecs, docs) in vector_fields(fs, heads, part_weights).items():
-        idx = FaissIndex.build(vecs, docs, len(products), cfg.exact_threshold, cfg.hnsw_m, cfg.hnsw_ef_search)
+        idx = FaissIndex.build(
+            vecs,
+            docs,
+            len(products),
+            cfg.exact_threshold,
+            cfg.hnsw_m,
+            cfg.hnsw_ef_search,
+            codec=cfg.vector_codec,
+            large_index=cfg.large_index,
+            ivf_nlist=cfg.ivf_nlist,
+            nprobe=cfg.ivf_nprobe,
+            rescore=cfg.rescore,
+        )
         rel = f"vectors/{name.replace(':', '__')}.faiss"
         idx.save(tmp / rel)
         infos[name] = FieldInfo(
@@ -113,6 +125,8 @@ def write_generation(
             index=idx.kind,
             source=source,
             file=rel,
+            codec=idx.codec,
+            exact_file=str(exact_path(Path(rel))) if idx.codec == "sq8" else None,
         )
     fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)

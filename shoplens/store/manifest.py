@@ -21,6 +21,9 @@ class FieldInfo:
     index: str  # "flat" | "hnsw"
     source: str  # e.g. "encoder:e5", "combined:mobilenet_v2+efficientnet_lite0", "heads:image"
     file: str  # relative to the generation dir
+    # absent in older manifests (= f32); "sq8": quantised index + the float32 vectors in `exact_file`
+    codec: str = "f32"
+    exact_file: str | None = None  # relative to the generation dir; memory-mapped for re-scoring
 
 
 @dataclass
@@ -47,7 +50,11 @@ class Manifest:
     migrated_from: int | None = None  # schema version this generation was migrated from, if any
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False, sort_keys=True)
+        d = asdict(self)
+        for f in d["fields"].values():  # f32 fields are written as before the codec existed, so older
+            if f["codec"] == "f32":  # shoplens still reads them and migrations leave fields unchanged
+                del f["codec"], f["exact_file"]
+        return json.dumps(d, indent=2, ensure_ascii=False, sort_keys=True)
 
     def save(self, gen_dir: Path) -> None:
         write_atomic(gen_dir / "manifest.json", self.to_json())

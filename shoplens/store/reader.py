@@ -28,7 +28,9 @@ class StoreReader:
         self.products = ProductTable(gen / "products.sqlite")
         n = self.manifest.products
         self.vectors = {
-            name: FaissIndex.load(gen / info.file, n, cfg.hnsw_ef_search, cfg.exact_subset)
+            name: FaissIndex.load(
+                gen / info.file, n, cfg.hnsw_ef_search, cfg.exact_subset, info.codec, cfg.rescore, cfg.ivf_nprobe
+            )
             for name, info in self.manifest.fields.items()
         }
         self._lexical: LexicalIndex | None = LexicalIndex.load(
