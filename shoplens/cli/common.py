@@ -17,6 +17,7 @@ def engine_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "build.rebuild": True if getattr(args, "rebuild", False) else None,
         "build.auto_align": False if getattr(args, "no_align", False) else None,
         "build.progress": False if getattr(args, "quiet", False) else None,
+        "index.vectors": getattr(args, "vectors", None),
     }
     return {k: v for k, v in flags.items() if v is not None}
 

@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--delete-missing", action="store_true", help="remove stored products absent from the catalog")
     sp.add_argument("--rebuild", action="store_true", help="ignore the existing store contents")
     sp.add_argument("--no-align", action="store_true", help="do not train alignment heads automatically")
+    sp.add_argument(
+        "--vectors",
+        metavar="SPEC",
+        help="where vectors live: 'embedded' (faiss, the default for a new store) or milvus://HOST:PORT[/PREFIX]; "
+        "recorded in the store (later runs keep it)",
+    )
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("search", help="search a store by text, image, or both")

@@ -18,9 +18,9 @@ class FieldInfo:
     name: str
     dim: int
     rows: int
-    index: str  # "flat" | "hnsw"
+    index: str  # "flat" | "hnsw" | "milvus:HNSW" ...
     source: str  # e.g. "encoder:e5", "combined:mobilenet_v2+efficientnet_lite0", "heads:image"
-    file: str  # relative to the generation dir
+    file: str  # relative to the generation dir (a Milvus collection name for the Milvus backend)
 
 
 @dataclass
@@ -45,6 +45,9 @@ class Manifest:
     config_fingerprint: str | None = None
     lexicon: str | None = None
     migrated_from: int | None = None  # schema version this generation was migrated from, if any
+    # where the vector fields live: {} or {"backend": "faiss"} (files in the generation), or
+    # {"backend": "milvus", "uri", "collection_prefix", "index": {...}} (store/backends/)
+    vectors: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False, sort_keys=True)
