@@ -8,8 +8,9 @@ tests and benchmarks; `scripts/milvus.sh` calls this with .venv's Python.
 `start` runs `milvus_service.py run` as a detached process that owns the server and records itself in
 DIR/service.json; `stop` signals it, which stops Milvus (SIGTERM, then SIGKILL after a grace period:
 Milvus 2.3 standalone often ignores SIGTERM for a minute; everything flushed is on disk either way).
-Only the proxy port is fixed; the server's internal ports (etcd, coordinators) are picked free, so
-several servers with their own data dirs can run side by side.
+The proxy port is the one asked for; the internal ports (etcd, coordinators) are picked free at the
+first start and kept in DIR/ports.json for restarts. Run one server per machine: Milvus Lite's
+embedded etcd also listens on a fixed peer port, and a second server beside it fails to start.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / ".milvus"
 DEFAULT_PORT = 19530
 STOP_GRACE_S = 5.0
+SESSION_TTL_S = 10
 
 
 def _alive(pid: int) -> bool:
@@ -63,9 +65,14 @@ def run(data: Path, port: int) -> int:
     from milvus import MilvusServer  # the `milvus` package: a Milvus standalone binary and its launcher
 
     data.mkdir(parents=True, exist_ok=True)
+    ports_file = data / "ports.json"
+    ports = json.loads(ports_file.read_text()) if ports_file.is_file() else {}
     server = MilvusServer(wait_for_started=True)
     server.set_base_dir(str(data))
-    server.listen_port = port
+    # A restart reuses the internal ports of the first start: etcd still lists the components at
+    # those addresses. A short session TTL lets the sessions of a killed server expire quickly.
+    server.config.update(**{**ports, "proxy_port": port})
+    server.config.set("common.session.ttl", SESSION_TTL_S)
     stopping = False
 
     def stop(*_):
@@ -76,6 +83,8 @@ def run(data: Path, port: int) -> int:
     signal.signal(signal.SIGINT, stop)
     server.start()
     proc = server.server_proc
+    keys = [k for k in server.config.configurable_items if k.endswith("_port") and k != "proxy_port"]
+    ports_file.write_text(json.dumps({k: server.config.get(k) for k in keys}))
     (data / "service.json").write_text(
         json.dumps({"pid": os.getpid(), "milvus_pid": proc.pid, "port": port, "uri": f"http://127.0.0.1:{port}"})
     )
@@ -90,6 +99,7 @@ def run(data: Path, port: int) -> int:
             proc.kill()
             proc.wait()
     (data / "service.json").unlink(missing_ok=True)
+    (data / "stopped_at").write_text(str(time.time()))
     print(f"milvus: stopped (exit {proc.returncode})", flush=True)
     return 0
 
@@ -106,6 +116,13 @@ def start(data: Path, port: int, timeout: float = 240.0) -> int:
     data.mkdir(parents=True, exist_ok=True)
     (data / "service.json").unlink(missing_ok=True)
     (data / "logs").mkdir(exist_ok=True)
+    try:  # the sessions of the last run must have expired, or the components wait on them
+        wait = float((data / "stopped_at").read_text()) + SESSION_TTL_S + 2 - time.time()
+    except (OSError, ValueError):
+        wait = 0
+    if wait > 0:
+        print(f"milvus: waiting {wait:.0f} s for the previous run's sessions to expire")
+        time.sleep(wait)
     with open(data / "logs" / "service.log", "a") as log:
         proc = subprocess.Popen(
             [sys.executable, __file__, "run", "--data", str(data), "--port", str(port)],

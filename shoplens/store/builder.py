@@ -116,6 +116,7 @@ def write_generation(
             source=source,
             file=rel,
         )
+    backend.finish()
     fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)
     fault_point("after-lexical")

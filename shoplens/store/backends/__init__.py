@@ -39,6 +39,10 @@ class VectorBackend(Protocol):
         """Store one field of a generation being built; (index kind, location) for its FieldInfo."""
         ...
 
+    def finish(self) -> None:
+        """Every field is written: make them durable and searchable (before the manifest is saved)."""
+        ...
+
     def open_field(self, gen_dir: Path, info: FieldInfo, n_docs: int) -> VectorIndex: ...
 
     def retire(self, store: Path) -> list[str]:
@@ -94,6 +98,9 @@ class EmbeddedBackend:
         (gen_dir / "vectors").mkdir(exist_ok=True)
         idx.save(gen_dir / rel)
         return idx.kind, rel
+
+    def finish(self) -> None:
+        pass  # publish() fsyncs the files
 
     def open_field(self, gen_dir: Path, info: FieldInfo, n_docs: int) -> VectorIndex:
         return FaissIndex.load(gen_dir / info.file, n_docs, self.cfg.hnsw_ef_search, self.cfg.exact_subset)

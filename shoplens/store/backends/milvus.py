@@ -18,7 +18,9 @@ import logging
 import math
 import re
 import time
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -75,18 +77,26 @@ class MilvusConnection:
         if self._client is None:
             from pymilvus import MilvusClient
 
-            self._client = MilvusClient(uri=self.uri, token=self.cfg.milvus_token, timeout=self.cfg.milvus_timeout_s)
+            # an alias of its own: pymilvus shares one connection per URI by default, and closing
+            # it (a finished build, a closed reader) would cut every other user of that URI
+            self._client = MilvusClient(
+                uri=self.uri,
+                token=self.cfg.milvus_token,
+                timeout=self.cfg.milvus_timeout_s,
+                alias=f"shoplens-{uuid.uuid4().hex}",
+            )
         return self._client
 
     def call(self, what: str, fn: Callable[[Any], Any]) -> Any:
         """fn(client), retried; `what` names the operation in the error."""
+        import grpc
         from pymilvus.exceptions import MilvusException
 
         delay, last = 0.2, None
         for attempt in range(self.cfg.milvus_retries + 1):
             try:
                 return fn(self._connect())
-            except MilvusException as e:
+            except (MilvusException, grpc.RpcError) as e:  # pymilvus lets some gRPC errors (deadlines) through
                 last = e
                 if "not loaded" in str(e).lower() and self._client is not None:
                     self._reload(e)
@@ -213,6 +223,7 @@ class MilvusBackend:
         self.index = index or {}  # from a manifest: what the collections were built with
         self.conn = MilvusConnection(uri, cfg)
         self._built: dict[str, Any] = {}
+        self._pending: dict[str, int] = {}  # collections written, not yet sealed -> rows
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -231,7 +242,7 @@ class MilvusBackend:
         coll = collection_name(self.prefix, generation, name)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = int(vectors.shape[1])
-        kind, params = index_settings(self.cfg, len(docs))
+        kind, params = index_settings(self.cfg, n_docs)  # one setting for all fields of the generation
         self._built = {"type": kind, "params": params}
         call, kw = self.conn.call, self.conn.kw()
         # a build interrupted at this generation number may have left it behind
@@ -246,22 +257,36 @@ class MilvusBackend:
         step = max(1, INSERT_BYTES // (4 * dim))
         for i in range(0, len(docs), step):
             self._insert(coll, docs[i : i + step], vectors[i : i + step])
+        np.save(gen_dir / "vectors" / f"{coll}.docs.npy", docs.astype(np.int64))
+        self._pending[coll] = len(docs)
+        return f"milvus:{kind}", coll
+
+    def finish(self) -> None:
+        """Flush, index and load every collection written, side by side (each mostly waits on the
+        server), and check that each holds all its rows before the generation may be published."""
+        pending, self._pending = self._pending, {}
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(pending)))) as pool:
+            for f in [pool.submit(self._seal, coll, rows) for coll, rows in pending.items()]:
+                f.result()
+
+    def _seal(self, coll: str, rows: int) -> None:
+        from pymilvus import MilvusClient
+
+        call, kw = self.conn.call, self.conn.kw()
+        kind, params = self._built["type"], self._built["params"]
         call(f"flush of {coll}", lambda c: c.flush(coll, timeout=self.cfg.milvus_timeout_s * 12))
         ip = MilvusClient.prepare_index_params()
         ip.add_index(field_name="vec", index_type=kind, metric_type="IP", params=params)
         call(f"indexing {coll}", lambda c: c.create_index(coll, ip, **kw))
-        self._wait_indexed(coll, len(docs))
+        self._wait_indexed(coll)
         call(f"loading {coll}", lambda c: c.load_collection(coll, timeout=self.cfg.milvus_timeout_s * 24))
-        # every row must be visible before this generation can be published
         got = call(
             f"count of {coll}",
             lambda c: c.query(coll, filter="", output_fields=["count(*)"], consistency_level="Strong", **kw),
         )
         n = int(got[0]["count(*)"]) if got else 0
-        if n != len(docs):
-            raise StoreError(f"Milvus at {self.uri}: {coll} holds {n} rows after the build, expected {len(docs)}")
-        np.save(gen_dir / "vectors" / f"{coll}.docs.npy", docs.astype(np.int64))
-        return f"milvus:{kind}", coll
+        if n != rows:
+            raise StoreError(f"Milvus at {self.uri}: {coll} holds {n} rows after the build, expected {rows}")
 
     def _insert(self, coll: str, docs: np.ndarray, vectors: np.ndarray) -> None:
         rows = [{"doc": int(d), "vec": v} for d, v in zip(docs.tolist(), vectors)]
@@ -270,7 +295,7 @@ class MilvusBackend:
     def _drop(self, coll: str) -> None:
         self.conn.call(f"drop of {coll}", lambda c: c.drop_collection(coll, **self.conn.kw()))
 
-    def _wait_indexed(self, coll: str, rows: int, timeout_s: float = 600.0) -> None:
+    def _wait_indexed(self, coll: str, timeout_s: float = 600.0) -> None:
         """Searches before the index is built scan brute force; wait so a published generation is fast."""
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout_s:
