@@ -67,12 +67,16 @@ def run(data: Path, port: int) -> int:
     data.mkdir(parents=True, exist_ok=True)
     ports_file = data / "ports.json"
     ports = json.loads(ports_file.read_text()) if ports_file.is_file() else {}
-    server = MilvusServer(wait_for_started=True)
-    server.set_base_dir(str(data))
-    # A restart reuses the internal ports of the first start: etcd still lists the components at
-    # those addresses. A short session TTL lets the sessions of a killed server expire quickly.
-    server.config.update(**{**ports, "proxy_port": port})
-    server.config.set("common.session.ttl", SESSION_TTL_S)
+
+    def make() -> MilvusServer:
+        server = MilvusServer(wait_for_started=True)
+        server.set_base_dir(str(data))
+        # A restart reuses the internal ports of the first start: etcd still lists the components at
+        # those addresses. A short session TTL lets the sessions of a killed server expire quickly.
+        server.config.update(**{**ports, "proxy_port": port})
+        server.config.set("common.session.ttl", SESSION_TTL_S)
+        return server
+
     stopping = False
 
     def stop(*_):
@@ -81,7 +85,17 @@ def run(data: Path, port: int) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    server.start()
+    t0 = time.monotonic()
+    while True:
+        server = make()
+        try:
+            server.start()
+            break
+        except RuntimeError as e:  # the launcher test-binds each port without SO_REUSEADDR, so a port whose
+            # connections from the last run sit in TIME_WAIT (up to a minute) reads as taken: wait
+            if "bind failed" not in str(e) or time.monotonic() - t0 > 150:
+                raise
+            time.sleep(3)
     proc = server.server_proc
     keys = [k for k in server.config.configurable_items if k.endswith("_port") and k != "proxy_port"]
     ports_file.write_text(json.dumps({k: server.config.get(k) for k in keys}))
