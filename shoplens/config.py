@@ -68,6 +68,9 @@ class IndexConfig:
     # ("user:password" or an API key) for a server with authentication.
     milvus_consistency: str = "Bounded"
     milvus_token: str = ""
+    # Milvus only: in-memory replicas of each collection (query nodes serving it; a cluster setting:
+    # a standalone server has one query node, so 1).
+    milvus_replicas: int = field(default=1, metadata={"min": 1})
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,12 @@ class MilvusBackend:
         ip.add_index(field_name="vec", index_type=kind, metric_type="IP", params=params)
         call(f"indexing {coll}", lambda c: c.create_index(coll, ip, **kw))
         self._wait_indexed(coll)
-        call(f"loading {coll}", lambda c: c.load_collection(coll, timeout=self.cfg.milvus_timeout_s * 24))
+        call(
+            f"loading {coll}",
+            lambda c: c.load_collection(
+                coll, replica_number=self.cfg.milvus_replicas, timeout=self.cfg.milvus_timeout_s * 24
+            ),
+        )
         got = call(
             f"count of {coll}",
             lambda c: c.query(coll, filter="", output_fields=["count(*)"], consistency_level="Strong", **kw),
