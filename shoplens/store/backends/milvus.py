@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -72,8 +73,13 @@ class MilvusConnection:
     def __init__(self, uri: str, cfg: IndexConfig):
         self.uri, self.cfg = uri, cfg
         self._client: Any = None
+        self._lock = threading.Lock()  # searches run on several threads (server, concurrent components)
 
     def _connect(self) -> Any:
+        with self._lock:
+            return self._connect_locked()
+
+    def _connect_locked(self) -> Any:
         if self._client is None:
             from pymilvus import MilvusClient
 
@@ -126,12 +132,13 @@ class MilvusConnection:
         return {"timeout": self.cfg.milvus_timeout_s, "retry_times": 0}
 
     def close(self) -> None:
-        if self._client is not None:
-            try:
-                self._client.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection may fail; it is gone either way
-                pass
-            self._client = None
+        with self._lock:
+            if self._client is not None:
+                try:
+                    self._client.close()
+                except Exception:  # noqa: BLE001 - closing a dead connection may fail; it is gone either way
+                    pass
+                self._client = None
 
 
 class MilvusIndex:
