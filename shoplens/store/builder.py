@@ -8,6 +8,7 @@ feature cache holding every batch that finished, so re-running resumes.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,11 +24,13 @@ from ..features.extract import FeatureSet
 from ..preprocess.field_map import DERIVED_TYPE_COLUMN, infer_field_map
 from ..preprocess.lexicon import Lexicon, default_lexicon
 from ..records import Product
-from .layout import SCHEMA_VERSION, clean_interrupted, fault_point, new_generation, publish
+from .backends import backend_for_build
+from .layout import SCHEMA_VERSION, StoreError, clean_interrupted, fault_point, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
 from .products import ProductTable
-from .vectors import FaissIndex, exact_path
+
+log = logging.getLogger(__name__)
 
 
 def derived_attributes(products: Sequence[Product], lex: Lexicon | None = None) -> list[dict[str, str]]:
@@ -102,32 +105,17 @@ def write_generation(
     (tmp / "vectors").mkdir()
     infos: dict[str, FieldInfo] = {}
     part_weights = {n: cfg.image_part_weights.get(n, 1.0) for n in sorted(fs.image)}
+    backend = backend_for_build(store, cfg)
     for name, (source, vecs, docs) in vector_fields(fs, heads, part_weights).items():
-        idx = FaissIndex.build(
-            vecs,
-            docs,
-            len(products),
-            cfg.exact_threshold,
-            cfg.hnsw_m,
-            cfg.hnsw_ef_search,
-            codec=cfg.vector_codec,
-            large_index=cfg.large_index,
-            ivf_nlist=cfg.ivf_nlist,
-            nprobe=cfg.ivf_nprobe,
-            rescore=cfg.rescore,
-        )
-        rel = f"vectors/{name.replace(':', '__')}.faiss"
-        idx.save(tmp / rel)
+        where = backend.write_field(tmp, final.name, name, vecs, docs, len(products))
         infos[name] = FieldInfo(
             name=name,
             dim=int(vecs.shape[1]) if vecs.ndim == 2 else 0,
             rows=len(docs),
-            index=idx.kind,
             source=source,
-            file=rel,
-            codec=idx.codec,
-            exact_file=str(exact_path(Path(rel))) if idx.codec == "sq8" else None,
+            **where,  # index kind and file (+ codec and exact_file for quantised faiss fields)
         )
+    backend.finish()
     fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)
     fault_point("after-lexical")
@@ -153,8 +141,15 @@ def write_generation(
         image_part_weights=part_weights if "image" in infos else {},
         config_fingerprint=config_fingerprint,
         lexicon=lex.fingerprint(),
+        vectors=backend.describe(),
     )
     manifest.save(tmp)
     fault_point("after-manifest")
     publish(store, tmp, final, keep=cfg.keep_generations)
+    try:
+        backend.retire(store)  # e.g. Milvus collections of the generations publish just dropped
+    except StoreError as e:  # the new generation is live; leftovers go at the next build
+        log.warning("%s: could not drop retired vectors (%s)", store, e)
+    finally:
+        backend.close()
     return manifest

@@ -18,9 +18,9 @@ class FieldInfo:
     name: str
     dim: int
     rows: int
-    index: str  # "flat" | "hnsw"
+    index: str  # "flat" | "hnsw" | "milvus:HNSW" ...
     source: str  # e.g. "encoder:e5", "combined:mobilenet_v2+efficientnet_lite0", "heads:image"
-    file: str  # relative to the generation dir
+    file: str  # relative to the generation dir (a Milvus collection name for the Milvus backend)
     # absent in older manifests (= f32); "sq8": quantised index + the float32 vectors in `exact_file`
     codec: str = "f32"
     exact_file: str | None = None  # relative to the generation dir; memory-mapped for re-scoring
@@ -48,6 +48,9 @@ class Manifest:
     config_fingerprint: str | None = None
     lexicon: str | None = None
     migrated_from: int | None = None  # schema version this generation was migrated from, if any
+    # where the vector fields live: {} or {"backend": "faiss"} (files in the generation), or
+    # {"backend": "milvus", "uri", "collection_prefix", "index": {...}} (store/backends/)
+    vectors: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         d = asdict(self)

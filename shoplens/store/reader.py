@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from ..config import IndexConfig
+from .backends import backend_for_manifest
 from .layout import StoreError, current_generation
 from .lexical import LexicalIndex
 from .manifest import Manifest
 from .products import ProductTable
-from .vectors import FaissIndex
+from .vectors import VectorIndex
 
 
 class StoreReader:
@@ -27,11 +28,10 @@ class StoreReader:
         self.manifest = Manifest.load(gen)
         self.products = ProductTable(gen / "products.sqlite")
         n = self.manifest.products
-        self.vectors = {
-            name: FaissIndex.load(
-                gen / info.file, n, cfg.hnsw_ef_search, cfg.exact_subset, info.codec, cfg.rescore, cfg.ivf_nprobe
-            )
-            for name, info in self.manifest.fields.items()
+        # faiss files in the generation or a Milvus server: whichever the manifest records
+        self.backend = backend_for_manifest(self.manifest.vectors, cfg, str(gen / "manifest.json"))
+        self.vectors: dict[str, VectorIndex] = {
+            name: self.backend.open_field(gen, info, n) for name, info in self.manifest.fields.items()
         }
         self._lexical: LexicalIndex | None = LexicalIndex.load(
             gen / "lexical", self.manifest.lexical.get("tokenizer", "shoplens-tok-1")
@@ -84,4 +84,5 @@ class StoreReader:
     def close(self) -> None:
         self.products.close()
         self.vectors = {}
+        self.backend.close()
         self._lexical = None

@@ -26,8 +26,13 @@ LARGE_INDEXES = ("hnsw", "ivf")
 
 
 class VectorIndex(Protocol):
+    """What search code sees of a vector field, whichever backend holds it (store/backends/)."""
+
     dim: int
     kind: str
+    docs: np.ndarray  # row -> doc: the docs this field has a vector for
+
+    def __len__(self) -> int: ...
 
     def search(self, q: np.ndarray, k: int, allowed_docs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(scores, docs) for one query vector, best first; allowed_docs is a bool mask over docs."""

@@ -1,0 +1,204 @@
+"""Vectors in a real Milvus server: the same catalog indexed embedded and into Milvus gives the same
+results; upserts and deletes reach Milvus; generations stay atomic; a restart loses nothing.
+
+One Milvus standalone server (the `milvus` package, started by scripts/milvus_service.py on a free
+loopback port with its data in a tmp dir) serves the whole module and is stopped after it; the
+restart test stops and starts it on the same data dir, last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shoplens.config import BuildConfig
+from shoplens.engine import Engine
+from shoplens.errors import StoreError
+from shoplens.store.layout import FAULT_ENV, current_generation
+from shoplens.store.manifest import Manifest
+
+from ..conftest import FASHION, ROOT, fashion_rows, write_catalog
+
+SERVICE = [sys.executable, str(ROOT / "scripts" / "milvus_service.py")]
+TEXT = [
+    "women white tshirt",
+    "blue jeans for men",
+    "black leather shoes",
+    "red dress",
+    "analog watch",
+    "sports shoes men",
+    "handbag",
+    "girls top",
+    "sunglasses",
+    "casual shirt check",
+]
+FILTERS = [("shirt", {"gender": "Men"}), ("shoes", {"gender": "Women"}), ("bag", {"baseColour": "Black"})]
+# Chance level: a random top 10 out of 240 products shares 10/240 = 0.04 of another top 10.
+MIN_OVERLAP = 0.9
+FAST = {"index.milvus_timeout_s": 1.0, "index.milvus_retries": 2}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _service(cmd: str, data: Path, port: int) -> None:
+    p = subprocess.run(
+        [*SERVICE, cmd, "--data", str(data), "--port", str(port)], capture_output=True, text=True, timeout=300
+    )
+    assert p.returncode == 0, f"milvus {cmd}: {p.stdout}{p.stderr}"
+
+
+@pytest.fixture(scope="module")
+def milvus(tmp_path_factory):
+    """(uri for --vectors, data dir, port) of a real Milvus standalone server, stopped after the module."""
+    data, port = tmp_path_factory.mktemp("milvus"), _free_port()
+    _service("start", data, port)
+    try:
+        yield f"milvus://127.0.0.1:{port}/t", data, port
+    finally:
+        _service("stop", data, port)
+
+
+@pytest.fixture(scope="module")
+def mv_store(milvus, small_store, small_catalog, engine_config, onnx_cache, tmp_path_factory):
+    """small_store's catalog indexed into Milvus (features from a copy of its cache: no encoding)."""
+    store = tmp_path_factory.mktemp("mv") / "s"
+    shutil.copytree(small_store / "cache", store / "cache")
+    shutil.copytree(onnx_cache, store / "cache" / "onnx", dirs_exist_ok=True)
+    Engine.build(
+        small_catalog,
+        store,
+        engine_config,
+        BuildConfig(progress=False, auto_align=False, rebuild=True),
+        overrides={"index.vectors": milvus[0]},
+    )
+    return store
+
+
+def _ids(engine: Engine, **q) -> list[str]:
+    return [h.id for h in engine.search(k=10, rerank=False, **q).hits]
+
+
+def _overlap(a: list[str], b: list[str]) -> float:
+    return len(set(a) & set(b)) / max(1, len(a))
+
+
+def test_manifest_records_milvus_and_search_needs_nothing_else(mv_store, milvus):
+    m = Manifest.load(current_generation(mv_store))
+    assert m.vectors["backend"] == "milvus" and m.vectors["uri"] == "http://" + milvus[0][9:].split("/")[0]
+    assert m.vectors["index"]["type"] == "HNSW" and set(m.fields) >= {"text:e5", "image"}
+    assert all(info.index == "milvus:HNSW" for info in m.fields.values())
+    p = subprocess.run(
+        [sys.executable, "-m", "shoplens", "search", "white tshirt", "--store", str(mv_store), "--json", "--k", "5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout)["results"]) == 5
+
+
+def test_same_results_as_embedded(mv_store, small_engine, engine_config):
+    with Engine.open(mv_store, engine_config) as mv:
+        text = [_overlap(_ids(small_engine, text=q), _ids(mv, text=q)) for q in TEXT]
+        photos = [str(FASHION / r["image"]) for r in fashion_rows(240)[::40]]
+        photo = [_overlap(_ids(small_engine, image=p), _ids(mv, image=p)) for p in photos]
+        filt = []
+        for q, f in FILTERS:
+            a, b = _ids(small_engine, text=q, filters=f), _ids(mv, text=q, filters=f)
+            assert a, f"{q} {f}: no hits at all"
+            filt.append(_overlap(a, b))
+        # every hit honours the filter (Milvus gets the same allowed-docs mask as embedded)
+        by_id = {r["id"]: r for r in fashion_rows(240)}
+        for q, f in FILTERS:
+            for h in mv.search(text=q, k=10, filters=f, rerank=False).hits:
+                assert all(by_id[h.id][k].lower() == v.lower() for k, v in f.items()), (q, f, h.id)
+    means = {n: sum(v) / len(v) for n, v in (("text", text), ("photo", photo), ("filtered", filt))}
+    assert all(m >= MIN_OVERLAP for m in means.values()), means
+
+
+def test_upsert_and_delete_reach_milvus(mv_store, milvus, engine_config, tmp_path):
+    from pymilvus import MilvusClient
+
+    rows = fashion_rows(240)
+    changed = {**rows[3], "productDisplayName": "Zorblax Quasar Lamp"}
+    kept = [changed, *rows[4:200]]  # rows 0-2 and 200-239 deleted, row 3 renamed
+    cat = write_catalog(tmp_path / "upsert.csv", kept)
+    old_gen = current_generation(mv_store)
+    old = Manifest.load(old_gen)
+    Engine.build(cat, mv_store, engine_config, BuildConfig(progress=False, auto_align=False, delete_missing=True))
+    m = Manifest.load(current_generation(mv_store))
+    assert m.vectors["backend"] == "milvus", "an upsert without --vectors keeps the store's backend"
+    assert m.products == len(kept)
+    client = MilvusClient(uri=m.vectors["uri"])
+    try:
+        for info in m.fields.values():
+            n = client.query(info.file, filter="", output_fields=["count(*)"], consistency_level="Strong")
+            assert n[0]["count(*)"] == info.rows
+        with Engine.open(mv_store, engine_config) as e:
+            ids = {h.id for q in TEXT for h in e.search(text=q, k=50, rerank=False).hits}
+            assert not ids & {r["id"] for r in rows[:3] + rows[200:]}
+            assert e.search(text="zorblax quasar lamp", k=1, rerank=False).hits[0].id == changed["id"]
+        # the previous generation stays readable (keep_generations=2) ...
+        assert all(client.has_collection(i.file) for i in old.fields.values())
+        # ... until the next publish drops it with its collections
+        Engine.build(cat, mv_store, engine_config, BuildConfig(progress=False, auto_align=False))
+        assert not any(client.has_collection(i.file) for i in old.fields.values())
+    finally:
+        client.close()
+
+
+def test_interrupted_milvus_build_leaves_old_generation_searchable(mv_store, engine_config, tmp_path):
+    before = current_generation(mv_store)
+    with Engine.open(mv_store, engine_config) as e:
+        want = _ids(e, text="white tshirt")
+    cat = write_catalog(tmp_path / "c.csv", fashion_rows(180))
+    env = {**os.environ, FAULT_ENV: "after-vectors"}
+    p = subprocess.run(
+        [sys.executable, "-m", "shoplens", "index", str(cat), "--store", str(mv_store), "--no-align", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert p.returncode == -9, p.stderr  # killed after writing its Milvus collections
+    assert current_generation(mv_store) == before
+    with Engine.open(mv_store, engine_config) as e:
+        assert _ids(e, text="white tshirt") == want
+
+
+def test_restart_loses_nothing_and_outage_gives_clear_error(mv_store, milvus, engine_config):
+    uri, data, port = milvus
+    with Engine.open(mv_store, engine_config, overrides=FAST) as e:
+        want = {q: _ids(e, text=q) for q in TEXT[:4]}
+        photo = str(FASHION / fashion_rows(1, offset=10)[0]["image"])
+        want_photo = _ids(e, image=photo)
+        _service("stop", data, port)
+        t0 = time.monotonic()
+        with pytest.raises(StoreError, match=f"127.0.0.1:{port}.*milvus.sh start"):
+            e.search(text="white tshirt", k=10, rerank=False)
+        assert time.monotonic() - t0 < 30
+        _service("start", data, port)
+        # back: the server answers at once but re-loads its collections first (searches time out, each
+        # a StoreError), then the same engine, never re-opened, finds everything again
+        t0 = time.monotonic()
+        while True:
+            try:
+                e.search(text="white tshirt", k=10, rerank=False)
+                break
+            except StoreError:
+                assert time.monotonic() - t0 < 180, "search did not come back within 3 minutes of the restart"
+        got = {q: _ids(e, text=q) for q in TEXT[:4]}
+        assert got == want
+        assert _ids(e, image=photo) == want_photo
