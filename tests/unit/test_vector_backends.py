@@ -77,10 +77,10 @@ def test_embedded_backend_round_trip(tmp_path):
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     docs = np.arange(0, 100, 2)
     b = EmbeddedBackend(IndexConfig())
-    kind, rel = b.write_field(tmp_path, "gen-000001", "text:e5", v, docs, 100)
+    where = b.write_field(tmp_path, "gen-000001", "text:e5", v, docs, 100)
     b.finish()
-    assert (kind, rel) == ("flat", "vectors/text__e5.faiss")
-    idx = b.open_field(tmp_path, FieldInfo("text:e5", 8, 50, kind, "encoder:e5", rel), 100)
+    assert where == {"index": "flat", "file": "vectors/text__e5.faiss"}  # f32: no codec keys (older readers)
+    idx = b.open_field(tmp_path, FieldInfo("text:e5", 8, 50, source="encoder:e5", **where), 100)
     scores, got = idx.search(v[3], 1)
     assert got.tolist() == [6] and abs(float(scores[0]) - 1.0) < 1e-5
     assert b.retire(tmp_path) == [] and b.describe() == {"backend": "faiss"}
