@@ -50,6 +50,14 @@ class IndexConfig:
     )
     # Published generations kept on disk (the live one included); older ones are deleted.
     keep_generations: int = field(default=2, metadata={"min": 1})
+    # Product videos (preprocess/video.py): at most this many key-frames per video, chosen by
+    # "uniform" or "scene" (change) sampling, decoding for at most this many seconds per video.
+    video_frames: int = field(default=8, metadata={"min": 1, "max": 64})
+    video_sampling: str = "uniform"
+    video_max_decode_s: float = field(default=10.0, metadata={"min": 0.1})
+    # "scene": a frame is kept when its 16x16 grey thumbnail differs from the last kept one by more
+    # than this (mean absolute difference, 0..1)
+    video_scene_threshold: float = field(default=0.08, metadata={"min": 0.0, "max": 1.0})
 
 
 @dataclass(frozen=True)
@@ -80,10 +88,25 @@ class SearchConfig:
             # fusion scales it up for text-only products, which only this component can reach.
             "image_to_text": 0.05,
             "attributes": 0.5,
+            # customer reviews (their words by BM25 and their e5 vectors, one component) and product
+            # videos (query text through the heads / query photo vs the pooled key-frames)
+            "reviews": 1.0,
+            "text_to_video": 1.0,
+            "image_to_video": 1.0,
         },
         metadata={
             "min": 0.0,
-            "keys": ("bm25", "text_dense:*", "text_to_image", "image", "image_to_text", "attributes"),
+            "keys": (
+                "bm25",
+                "text_dense:*",
+                "text_to_image",
+                "image",
+                "image_to_text",
+                "attributes",
+                "reviews",
+                "text_to_video",
+                "image_to_video",
+            ),
         },
     )
 
@@ -184,7 +207,13 @@ class QualityConfig:
     # confidence when nothing else vouches for a hit: where in-catalog and out-of-catalog queries
     # separate on the shared fashion catalog (benchmarks/bench_quality2.py prints both sides).
     cosine_midpoints: dict[str, tuple[float, float]] = field(
-        default_factory=lambda: {"text_dense:e5": (0.815, 0.01), "text_to_image": (0.42, 0.01)}
+        default_factory=lambda: {
+            "text_dense:e5": (0.815, 0.01),
+            "text_to_image": (0.42, 0.01),
+            # the same encoders' similarities: e5 query vs a review, the heads' text vs pooled key-frames
+            "reviews": (0.815, 0.01),
+            "text_to_video": (0.42, 0.01),
+        }
     )
     # Item 5. Load the Chinese segmenter and the text encoders when the engine opens (in a
     # background thread), so the first shopper does not pay for them.

@@ -147,10 +147,12 @@ class Engine:
         build: BuildConfig | None = None,
         *,
         overrides: dict[str, Any] | None = None,
+        reviews: str | Path | None = None,
     ) -> Engine:
         """Index a catalog into a store (create, or upsert into an existing one) and open it.
         Configuration precedence as in `open`; `build` fields that differ from the defaults win over
-        the store file's [build] table."""
+        the store file's [build] table. `reviews`: a reviews file (`product_id,text,rating,date`,
+        CSV or JSONL) whose reviews are added to the catalog's products."""
         store = Path(store_dir)
         settings = load_settings(store, engine=config, build=build, overrides=overrides)
         config, build = settings.engine, settings.build
@@ -163,6 +165,12 @@ class Engine:
                 products += ps
                 reports.append(rep)
             products = _dedupe_across_catalogs(products, reports)
+            if reviews is not None:
+                from .preprocess.reviews import attach_reviews, load_reviews
+
+                by_id, review_issues = load_reviews(reviews)
+                products, unknown = attach_reviews(products, by_id, str(reviews))
+                log_issues("review skipped", review_issues + unknown)
             for rep in reports:
                 log_report(rep)
             if not products:
@@ -172,7 +180,7 @@ class Engine:
             encoders = Encoders(config, store)
             cache = FeatureCache(store / "cache" / "features.sqlite")
             try:
-                fs = _features(merged, encoders, cache, config, build.progress)
+                fs = _features(merged, encoders, cache, config, build.progress, store)
                 heads, heads_info = _heads_for_build(store, fs, encoders, cache, config, build)
                 ingest = {
                     "catalog_rows": sum(r.rows_read for r in reports),
@@ -181,7 +189,7 @@ class Engine:
                     "duplicates": sum(len(r.duplicates) for r in reports),
                     **changes,
                 }
-                log_issues("image not used", fs.issues)
+                log_issues("image or video not used", fs.issues)
                 manifest = write_generation(
                     store,
                     fs,
@@ -383,6 +391,11 @@ class Engine:
         got = table.get([d for d in docs if d is not None])
         return {docs[d]: p for d, p in got.items()}
 
+    def thumbnail(self, product_id: str) -> Path | None:
+        """The key-frame a product with a video shows when it has no photo (a file under the store)."""
+        path = self.reader.thumbnail(product_id)
+        return path if path is not None and path.is_file() else None
+
     # ---- learning from shoppers ----------------------------------------------------------
     def _open_ranker(self) -> None:
         from .rank.rerank import open_reranker
@@ -426,7 +439,7 @@ class Engine:
         with writer_lock(self.store):
             products = self.reader.products.all_products()
             cache = FeatureCache(self.store / "cache" / "features.sqlite")
-            fs = _features(products, self.encoders, cache, self.config, progress)
+            fs = _features(products, self.encoders, cache, self.config, progress, self.store)
             t0 = time.perf_counter()
             heads, metrics, path = align_store(
                 fs,
@@ -484,9 +497,17 @@ def _heads_info(store: Path, heads: Any, metrics: dict[str, Any], path: str | Pa
 
 
 def _features(
-    products: list[Product], encoders: Encoders, cache: FeatureCache, config: EngineConfig, progress: bool
+    products: list[Product],
+    encoders: Encoders,
+    cache: FeatureCache,
+    config: EngineConfig,
+    progress: bool,
+    store: Path | None = None,
 ) -> FeatureSet:
-    return encode_catalog(
+    """`store`: where video thumbnails go (`media/thumbs/`); None writes none."""
+    from .features.modalities import add_videos_and_reviews
+
+    fs = encode_catalog(
         products,
         list(encoders.text.values()),
         list(encoders.image.values()),
@@ -495,6 +516,10 @@ def _features(
         progress=progress,
         max_bytes=config.index.max_image_bytes,
         max_pixels=config.index.max_image_pixels,
+    )
+    thumbs = store / "media" / "thumbs" if store is not None else None
+    return add_videos_and_reviews(
+        fs, encoders.text, encoders.image, cache, config.index, thumbs, max(config.encoders.batch_size, 64)
     )
 
 

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def cmd_index(args: argparse.Namespace) -> int:
     from ..engine import Engine
 
-    engine = Engine.build(args.catalog, args.store, overrides=one_shot_overrides(args))
+    engine = Engine.build(args.catalog, args.store, overrides=one_shot_overrides(args), reviews=args.reviews)
     m = engine.manifest
     fields = ", ".join(f"{n} ({f.rows} x {f.dim}, {f.index})" for n, f in m.fields.items())
     print(f"indexed {m.products} products into {args.store} [{m.generation}]")
@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--delete-missing", action="store_true", help="remove stored products absent from the catalog")
     sp.add_argument("--rebuild", action="store_true", help="ignore the existing store contents")
     sp.add_argument("--no-align", action="store_true", help="do not train alignment heads automatically")
+    sp.add_argument(
+        "--reviews", metavar="FILE", help="customer reviews to add (CSV/JSONL: product_id,text,rating,date)"
+    )
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("search", help="search a store by text, image, or both")

@@ -26,6 +26,7 @@ from ..records import Product
 from .layout import SCHEMA_VERSION, clean_interrupted, fault_point, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
+from .modalities import modality_fields, write_modalities
 from .products import ProductTable
 from .vectors import FaissIndex
 
@@ -73,6 +74,7 @@ def vector_fields(
                 heads.embed_text({n: fs.text[n][t_docs] for n in heads.text_inputs}),
                 t_docs,
             )
+    fields.update(modality_fields(fs, heads, image_part_weights))
     return fields
 
 
@@ -116,6 +118,7 @@ def write_generation(
         )
     fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)
+    ingest = {**ingest, **write_modalities(tmp, store, fs, cfg)}
     fault_point("after-lexical")
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
