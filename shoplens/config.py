@@ -55,8 +55,8 @@ class IndexConfig:
     video_frames: int = field(default=8, metadata={"min": 1, "max": 64})
     video_sampling: str = "uniform"
     video_max_decode_s: float = field(default=10.0, metadata={"min": 0.1})
-    # "scene": a frame is kept when its 16x16 grey thumbnail differs from the last kept one by more
-    # than this (mean absolute difference, 0..1)
+    # "scene": a frame is kept when its 16x16 grey thumbnail differs from the frame before it by
+    # more than this (mean absolute difference, 0..1): at each cut
     video_scene_threshold: float = field(default=0.08, metadata={"min": 0.0, "max": 1.0})
 
 

@@ -9,9 +9,9 @@ encoders as photos.
 Sampling:
 - "uniform": frames evenly spread over the video (a stride that doubles as the video turns out
   longer, so the duration need not be known in advance and memory stays bounded);
-- "scene": a frame is kept when it differs from the last kept one (mean absolute difference of
-  16x16 grey thumbnails, 0..1) by more than `scene_threshold`; a static video yields one frame,
-  a cut-heavy one is thinned evenly to `max_frames`.
+- "scene": a frame is kept when it differs from the frame before it (mean absolute difference of
+  16x16 grey thumbnails, 0..1) by more than `scene_threshold`, i.e. at each cut; a single shot
+  yields one frame, a cut-heavy video is thinned evenly to `max_frames`.
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ def key_frames(
     t0 = time.perf_counter()
     try:
         with av.open(name) as container:
+            fmt = container.format.name
+            if fmt.startswith("image2") or fmt.endswith("_pipe"):  # FFmpeg opens a photo as a 1-frame video
+                raise VideoError(name, f"this is a still image ({fmt}), not a video; put photos in 'image'")
             if not container.streams.video:
                 raise VideoError(name, "no video stream in this file")
             stream = container.streams.video[0]
@@ -97,9 +100,10 @@ def key_frames(
                             stride *= 2
                 else:
                     sig = frame.reformat(width=16, height=16, format="gray").to_ndarray().astype(np.float32) / 255.0
-                    if last_sig is None or float(np.abs(sig - last_sig).mean()) > scene_threshold:
+                    cut = last_sig is None or float(np.abs(sig - last_sig).mean()) > scene_threshold
+                    last_sig = sig  # vs the frame before: a cut is abrupt, a slow pan or zoom is not
+                    if cut:
                         kept.append((t, _small(frame.to_image(), max_side)))
-                        last_sig = sig
                         if len(kept) >= 4 * max_frames:
                             kept = [kept[j] for j in _even(len(kept), 2 * max_frames)]
                 if time.perf_counter() - t0 > max_decode_s:

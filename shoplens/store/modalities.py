@@ -45,18 +45,17 @@ def modality_fields(
 def write_modalities(gen: Path, store: Path, fs: FeatureSet, cfg: IndexConfig) -> dict[str, Any]:
     """The review index and the thumbnail map of one generation; returns what the manifest's
     ingest record says about them."""
-    info: dict[str, Any] = {}
+    info: dict[str, Any] = dict(fs.counts)  # videos, frames, decoded, cached (from the feature cache), reviews
     rf = fs.reviews
     if rf is not None and rf.encoder and len(rf.rows):
         ReviewIndex.build(
             gen / "reviews", fs.products, rf, len(fs.products), cfg.exact_threshold, cfg.hnsw_m, cfg.hnsw_ef_search
         )
-        info["reviews"] = int(len(rf.rows))
     if fs.thumbnails:
         thumbs = {
             fs.products[row].id: str(Path(path).resolve().relative_to(store.resolve()))
             for row, path in fs.thumbnails.items()
         }
         write_atomic(gen / THUMBNAILS, json.dumps(thumbs, ensure_ascii=False, sort_keys=True))
-        info["videos"] = int(fs.has_video.sum())
+        info["products_with_video"] = int(fs.has_video.sum())
     return info
