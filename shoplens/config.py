@@ -74,6 +74,11 @@ class SearchConfig:
     predicted_attribute_floors: dict[str, float] = field(
         default_factory=lambda: {"colour": 0.3}, metadata={"min": 0.0, "max": 1.0}
     )
+    # Reviews found by e5 alone count from this cosine up: e5 puts any query within ~0.72-0.77 of
+    # reviews in another language and 0.82-0.88 of unrelated ones in its own (measured on shared
+    # Chinese reviews), so without a floor every reviewed product would get a vote from its reviews.
+    # Reviews sharing a word with the query (BM25) always count.
+    review_min_cosine: float = field(default=0.8, metadata={"min": -1.0, "max": 1.0})
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "bm25": 1.0,

@@ -21,11 +21,12 @@ def reviews_component(
     allowed: np.ndarray | None,
     extra_tokens: Sequence[str],
     snippets: dict[int, int],
+    min_cosine: float = -1.0,
 ) -> Ranked:
     """Products whose reviews match the query (BM25 and e5 over single reviews); fills `snippets`
     (doc -> index of the matching review, resolved to its text by the caller's product table)."""
     encoder = "e5" if "e5" in qenc.text else next(iter(qenc.text))
-    match = index.search(text, qenc.text_vec(encoder, text), n, allowed, list(extra_tokens))
+    match = index.search(text, qenc.text_vec(encoder, text), n, allowed, list(extra_tokens), min_cosine=min_cosine)
     for d, j in zip(match.docs.tolist(), match.review.tolist()):
         snippets[d] = j
     return Ranked("reviews", match.docs, match.scores)

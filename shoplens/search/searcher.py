@@ -258,7 +258,16 @@ class Searcher:
             if self.reader.review_index is not None and weights.get("reviews", 1) > 0:
                 timed(
                     "reviews",
-                    lambda: reviews_component(self.reader.review_index, self.qenc, q.text, n, allowed, extra, snippets),
+                    lambda: reviews_component(
+                        self.reader.review_index,
+                        self.qenc,
+                        q.text,
+                        n,
+                        allowed,
+                        extra,
+                        snippets,
+                        self.cfg.review_min_cosine,
+                    ),
                 )
         if q.image is not None:
             t = time.perf_counter()

@@ -81,16 +81,18 @@ class ReviewIndex:
         allowed: np.ndarray | None,
         extra_tokens: list[str] | tuple[str, ...] = (),
         rrf_k: int = 60,
+        min_cosine: float = -1.0,
     ) -> ReviewMatch:
-        """Reviews ranked by BM25 and by e5 cosine, fused by reciprocal rank; a product counts once,
-        through its best review. `allowed`: bool mask over product docs."""
+        """Reviews ranked by BM25 and by e5 cosine (those from `min_cosine` up), fused by reciprocal
+        rank; a product counts once, through its best review. `allowed`: bool mask over product docs."""
         empty = ReviewMatch(np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int64))
         if not len(self.rows):
             return empty
         ok = None if allowed is None else allowed[self.rows[:, 0]]
         depth = 3 * n  # several reviews of one product may fill the top
         fused: dict[int, float] = {}
-        _, dense = self.vectors.search(qvec, depth, ok)
+        cos, dense = self.vectors.search(qvec, depth, ok)
+        dense = dense[cos >= min_cosine]
         _, lex = self.lexical.search(text, depth, ok, extra_tokens)
         for ranked in (dense, lex):
             for rank, r in enumerate(ranked.tolist(), start=1):
