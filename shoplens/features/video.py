@@ -24,7 +24,8 @@ import numpy as np
 from ..config import IndexConfig
 from ..encoders.base import Encoder, l2_normalise
 from ..fsutil import write_atomic
-from ..preprocess.video import VideoError, key_frames
+from ..errors import ConfigError
+from ..preprocess.video import SAMPLINGS, VideoError, key_frames
 from ..records import IngestIssue, Product
 from .cache import FeatureCache, file_key
 from .combine import combine_image
@@ -56,6 +57,8 @@ def encode_videos(
     timings = {"video:decode": 0.0, "video:encode": 0.0}
     if not encoders:
         return out, has, issues, timings, thumbs, counts
+    if cfg.video_sampling not in SAMPLINGS:
+        raise ConfigError(f"index.video_sampling = {cfg.video_sampling!r}: use one of {', '.join(SAMPLINGS)}")
     fps = {e.name: e.fingerprint() for e in encoders}
     for row, p in enumerate(products):
         got = 0
