@@ -23,8 +23,8 @@ import numpy as np
 
 from ..config import IndexConfig
 from ..encoders.base import Encoder, l2_normalise
-from ..fsutil import write_atomic
 from ..errors import ConfigError
+from ..fsutil import write_atomic
 from ..preprocess.video import SAMPLINGS, VideoError, key_frames
 from ..records import IngestIssue, Product
 from .cache import FeatureCache, file_key
