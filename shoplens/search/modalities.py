@@ -40,3 +40,15 @@ def add_snippets(hits: list[Hit], docs: Sequence[int], snippets: dict[int, int],
         p = got.get(d)
         if p is not None and snippets[d] < len(p.reviews):
             h.snippet = p.reviews[snippets[d]]
+
+
+def rank_among(comp: Ranked, reference: Ranked | None) -> Ranked:
+    """Ranks for a video component as if its candidates were in the photo component of the same
+    space (`text_to_image` for `text_to_video`, `image` for `image_to_video`): a store with three
+    videos would otherwise rank them 1, 2, 3 for every query, and modality-aware fusion would lift
+    those ranks to the top of every page. Without photos to compare with, ranks stay 1..n."""
+    if reference is None or not len(reference.scores) or not len(comp.scores):
+        return comp
+    merged = np.sort(np.concatenate([reference.scores, comp.scores]).astype(np.float64))
+    ranks = 1 + len(merged) - np.searchsorted(merged, comp.scores.astype(np.float64), side="right")
+    return Ranked(comp.name, comp.docs, comp.scores, ranks.astype(np.int64))

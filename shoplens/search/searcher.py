@@ -21,7 +21,7 @@ from . import retrieve
 from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
 from .confidence import hit_confidence
 from .fuse import Ranked, rrf
-from .modalities import add_snippets, reviews_component
+from .modalities import add_snippets, rank_among, reviews_component
 from .query import Query, QueryError
 from .tuning import QualityConfig
 from .understand import understand
@@ -251,8 +251,9 @@ class Searcher:
             if self.heads is not None and len(vecs.get("aligned:video", ())) and weights.get("text_to_video", 1) > 0:
                 timed(
                     "text_to_video",
-                    lambda: retrieve.dense(
-                        "text_to_video", vecs["aligned:video"], self._heads_text(q.text), n, allowed
+                    lambda: rank_among(
+                        retrieve.dense("text_to_video", vecs["aligned:video"], self._heads_text(q.text), n, allowed),
+                        next((c for c in comps if c.name == "text_to_image"), None),
                     ),
                 )
             if self.reader.review_index is not None and weights.get("reviews", 1) > 0:
@@ -287,12 +288,15 @@ class Searcher:
             if "video" in vecs and weights.get("image_to_video", 1) > 0:
                 timed(
                     "image_to_video",
-                    lambda: retrieve.dense(
-                        "image_to_video",
-                        vecs["video"],
-                        combine_image({k: v[None] for k, v in feats.items()}, self.image_part_weights)[0],
-                        n,
-                        allowed,
+                    lambda: rank_among(
+                        retrieve.dense(
+                            "image_to_video",
+                            vecs["video"],
+                            combine_image({k: v[None] for k, v in feats.items()}, self.image_part_weights)[0],
+                            n,
+                            allowed,
+                        ),
+                        next((c for c in comps if c.name == "image"), None),
                     ),
                 )
             photo_emb = None
