@@ -133,6 +133,9 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--modalities", default=",".join(MODALITIES))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "modalities")
+    ap.add_argument(
+        "--reuse", action="store_true", help="search the stores an earlier run built (costs as it measured)"
+    )
     args = ap.parse_args()
 
     with open(FASHION / "catalog.csv", encoding="utf-8") as f:
@@ -153,18 +156,21 @@ def main() -> int:
     for name in args.modalities.split(","):
         mod = MODALITIES[name]
         d = args.out / name
-        shutil.rmtree(d / "without", ignore_errors=True)
-        shutil.rmtree(d / "with", ignore_errors=True)
-        without, with_ = mod.make(rows, degraded, args.out)
-        t = time.perf_counter()
-        Engine.build(write_jsonl(d / "without.jsonl", without), d / "without", build=build).close()
-        cold = time.perf_counter() - t
-        (d / "with").mkdir(parents=True)
-        shutil.copytree(d / "without" / "cache", d / "with" / "cache")  # titles and photos: cache hits
-        shutil.rmtree(d / "with" / "cache" / "thumbs", ignore_errors=True)
-        with Engine.build(write_jsonl(d / "with.jsonl", with_), d / "with", build=build) as e:
-            items = int(e.manifest.ingest.get(mod.items, 0))
-            cost = float(e.manifest.timings_s.get(mod.timing, 0.0))
+        if args.reuse and (d / "cost.json").is_file():  # the stores of an earlier run: search only
+            items, cost, cold = json.loads((d / "cost.json").read_text())
+        else:
+            shutil.rmtree(d / "without", ignore_errors=True)
+            shutil.rmtree(d / "with", ignore_errors=True)
+            without, with_ = mod.make(rows, degraded, args.out)
+            t = time.perf_counter()
+            Engine.build(write_jsonl(d / "without.jsonl", without), d / "without", build=build).close()
+            cold = time.perf_counter() - t
+            (d / "with").mkdir(parents=True)
+            shutil.copytree(d / "without" / "cache", d / "with" / "cache")  # titles and photos: cache hits
+            with Engine.build(write_jsonl(d / "with.jsonl", with_), d / "with", build=build) as e:
+                items = int(e.manifest.ingest.get(mod.items, 0))
+                cost = float(e.manifest.timings_s.get(mod.timing, 0.0))
+            (d / "cost.json").write_text(json.dumps([items, cost, cold]))
         n0, n1 = ndcg(d / "without", queries, judgments.qrels), ndcg(d / "with", queries, judgments.qrels)
         print(
             f"{name:<10}{items:>7}{cost:>8.1f}{items / max(cost, 1e-9):>9.1f}{100 * cost / cold:>16.0f}%"
