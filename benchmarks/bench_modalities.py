@@ -5,8 +5,8 @@ degraded, and the same catalog is indexed twice, with and without that modality:
 
 - video: the degraded products lose title, photo and attributes; "with" gives each a 3 s video
   made from its own photo (PyAV, slow zoom), so only the video can find it;
-- reviews: the degraded products get a bland title ("Item 12345") and keep their photo; "with"
-  adds two reviews. The shared data has no fashion reviews, so these are TEMPLATED from the
+- reviews: the degraded products get a bland title ("Item 12345") and lose photo and attributes;
+  "with" adds two reviews. The shared data has no fashion reviews, so these are TEMPLATED from the
   product's own catalog columns (colour, type from its old title, gender, usage) plus one generic
   real-sounding line, with ratings; they show what the review component does with reviews that
   say what a product is, not how real shoppers write.
@@ -89,7 +89,7 @@ def review_records(rows: list[dict], degraded: set[str], out: Path) -> tuple[lis
             who = {"Men": "husband", "Women": "wife", "Boys": "son", "Girls": "daughter"}.get(r["gender"], "family")
             text = f"Bought this {r['baseColour'].lower()} {kind} for my {who}, great for {r['usage'].lower()} wear."
             reviews = [{"text": text, "rating": rnd.choice([4, 5])}, {"text": rnd.choice(GENERIC), "rating": 3}]
-            rec = {"id": r["id"], "title": f"Item {r['id']}", "image": rec["image"]}
+            rec = {"id": r["id"], "title": f"Item {r['id']}"}
             without.append(rec)
             with_.append({**rec, "reviews": reviews})
         else:

@@ -93,9 +93,11 @@ class SearchConfig:
             # fusion scales it up for text-only products, which only this component can reach.
             "image_to_text": 0.05,
             "attributes": 0.5,
-            # customer reviews (their words by BM25 and their e5 vectors, one component) and product
-            # videos (query text through the heads / query photo vs the pooled key-frames)
-            "reviews": 1.0,
+            # customer reviews: BM25 and e5 over single reviews fused into one component, hence the
+            # weight of bm25 + text_dense:e5 (at 1.0 a product with a bland title lost to titled ones
+            # that dense noise put on top for a word only its reviews hold); product videos: query
+            # text through the heads / query photo vs the pooled key-frames
+            "reviews": 2.0,
             "text_to_video": 1.0,
             "image_to_video": 1.0,
         },

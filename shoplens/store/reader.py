@@ -90,7 +90,9 @@ class StoreReader:
                     self._avail["text_dense:" + name[5:]] = has(name)
             self._avail["text_to_video"] = has("aligned:video")
             self._avail["image_to_video"] = has("video")
-            self._avail["reviews"] = (
+            # A product without reviews is one whose review text does not match, as a product whose
+            # title does not match counts against it in bm25: reviews are read like product text.
+            self._avail["reviews"] = text | (
                 self.review_index.product_mask(n) if self.review_index is not None else np.zeros(n, dtype=bool)
             )
         return self._avail
