@@ -118,11 +118,16 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     return path
 
 
-def ndcg(store: Path, queries: list[dict], qrels) -> float:
+def ndcg(store: Path, queries: list[dict], qrels, degraded_qrels) -> tuple[float, float]:
+    """NDCG@10 against all judgments, and against the degraded products' judgments only (can the
+    products that lack a title or photo be found at all, among their own kind)."""
     with Engine.open(store, overrides={"quality.warm_up": False}) as engine:
         results = engine.search_batch([{"text": q["text"]} for q in queries], k=100)
     run, _ = run_from_hits([(q["qid"], [(h.id, h.score) for h in r.hits]) for q, r in zip(queries, results)])
-    return evaluate(run, qrels, ("ndcg@10",)).metrics["ndcg@10"]
+    return (
+        evaluate(run, qrels, ("ndcg@10",)).metrics["ndcg@10"],
+        evaluate(run, degraded_qrels, ("ndcg@10",)).metrics["ndcg@10"],
+    )
 
 
 def main() -> int:
@@ -143,14 +148,20 @@ def main() -> int:
     degraded = {r["id"] for r in random.Random(1).sample(rows, int(len(rows) * args.share))}
     full, _ = load_catalog(write_jsonl(args.out / "full.jsonl", [full_record(r) for r in rows]))
     queries, judgments = from_attributes(full, ("gender", "baseColour"), "title", ("en",), args.queries, 0, 2)
-    touched = sum(any(d in judgments.qrels.get(q["qid"], {}) for d in degraded) for q in queries)
+    # the same queries judged on the degraded products alone (the others' grades dropped)
+    degraded_qrels = {
+        qid: {d: g for d, g in rels.items() if d in degraded}
+        for qid, rels in judgments.qrels.items()
+        if any(d in degraded and g > 0 for d, g in rels.items())
+    }
+    touched = len(degraded_qrels)
     print(
         f"{len(rows)} products ({len(degraded)} degraded), {len(queries)} attribute queries "
         f"({touched} with a degraded product among their judged ones)"
     )
     print(
         f"{'modality':<10}{'items':>7}{'cost s':>8}{'items/s':>9}{'% of cold build':>17}"
-        f"{'NDCG@10 without':>17}{'with':>7}{'ratio':>7}"
+        f"{'NDCG@10 without':>17}{'with':>7}{'ratio':>7}{'degraded: without':>19}{'with':>7}"
     )
     build = BuildConfig(progress=False, auto_align=False)
     for name in args.modalities.split(","):
@@ -171,10 +182,10 @@ def main() -> int:
                 items = int(e.manifest.ingest.get(mod.items, 0))
                 cost = float(e.manifest.timings_s.get(mod.timing, 0.0))
             (d / "cost.json").write_text(json.dumps([items, cost, cold]))
-        n0, n1 = ndcg(d / "without", queries, judgments.qrels), ndcg(d / "with", queries, judgments.qrels)
+        (n0, g0), (n1, g1) = (ndcg(d / s, queries, judgments.qrels, degraded_qrels) for s in ("without", "with"))
         print(
             f"{name:<10}{items:>7}{cost:>8.1f}{items / max(cost, 1e-9):>9.1f}{100 * cost / cold:>16.0f}%"
-            f"{n0:>17.3f}{n1:>7.3f}{n1 / max(n0, 1e-9):>7.2f}",
+            f"{n0:>17.3f}{n1:>7.3f}{n1 / max(n0, 1e-9):>7.2f}{g0:>19.3f}{g1:>7.3f}",
             flush=True,
         )
     return 0
