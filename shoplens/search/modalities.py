@@ -22,6 +22,7 @@ def reviews_component(
     extra_tokens: Sequence[str],
     snippets: dict[int, int],
     min_cosine: float = -1.0,
+    comps: list[Ranked] | None = None,
 ) -> Ranked:
     """Products whose reviews match the query (BM25 and e5 over single reviews); fills `snippets`
     (doc -> index of the matching review, resolved to its text by the caller's product table)."""
@@ -29,7 +30,29 @@ def reviews_component(
     match = index.search(text, qenc.text_vec(encoder, text), n, allowed, list(extra_tokens), min_cosine=min_cosine)
     for d, j in zip(match.docs.tolist(), match.review.tolist()):
         snippets[d] = j
+    if comps is not None:
+        _extend_bm25(comps, match.lexical)
     return Ranked("reviews", match.docs, match.scores)
+
+
+def _extend_bm25(comps: list[Ranked], review_docs: np.ndarray) -> None:
+    """Products whose reviews hold the query's words join the `bm25` list *after* every title
+    match (score 0: no title word matched): review words never outrank a title, yet a product
+    whose bland title matches nothing is not counted as a bm25 miss when its reviews match."""
+    at = next((i for i, c in enumerate(comps) if c.name == "bm25"), None)
+    if at is None or not len(review_docs):
+        return
+    bm = comps[at]
+    extra = review_docs[~np.isin(review_docs, bm.docs)]
+    if not len(extra):
+        return
+    ranks = bm.ranks if bm.ranks is not None else np.arange(1, len(bm.docs) + 1)
+    comps[at] = Ranked(
+        "bm25",
+        np.concatenate([bm.docs, extra]).astype(np.int64),
+        np.concatenate([bm.scores, np.zeros(len(extra), np.float32)]),
+        np.concatenate([ranks, len(bm.docs) + np.arange(1, len(extra) + 1)]).astype(np.int64),
+    )
 
 
 def add_snippets(hits: list[Hit], docs: Sequence[int], snippets: dict[int, int], table: ProductTable) -> None:

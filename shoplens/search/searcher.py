@@ -268,6 +268,7 @@ class Searcher:
                         extra,
                         snippets,
                         self.cfg.review_min_cosine,
+                        comps,
                     ),
                 )
         if q.image is not None:

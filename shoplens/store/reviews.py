@@ -12,7 +12,7 @@ the product), `reviews/vectors.faiss` (+ `.docs.npy`), `reviews/lexical/` (tanti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ class ReviewMatch:
     docs: np.ndarray
     scores: np.ndarray  # e5 cosine of the query with that review
     review: np.ndarray  # index of the matching review within the product
+    # products whose reviews contain the query's words, in BM25 order (each once)
+    lexical: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 class ReviewIndex:
@@ -108,4 +110,7 @@ class ReviewIndex:
             return empty
         rs = np.fromiter(best.values(), np.int64, len(best))
         _, vecs = self.vectors.vectors_of(rs)
-        return ReviewMatch(np.fromiter(best, np.int64, len(best)), (vecs @ qvec).astype(np.float32), self.rows[rs, 1])
+        lexical = np.asarray(list(dict.fromkeys(self.rows[lex, 0].tolist())), np.int64)
+        return ReviewMatch(
+            np.fromiter(best, np.int64, len(best)), (vecs @ qvec).astype(np.float32), self.rows[rs, 1], lexical
+        )
