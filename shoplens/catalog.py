@@ -93,6 +93,21 @@ def _text(v: Any, field: str) -> str:
     return s
 
 
+def review_item(v: Any) -> tuple[str, float | None]:
+    """One review: a string, or an object {text, rating, date} (date accepted, not used)."""
+    if isinstance(v, dict):
+        if _blank(v.get("text")):
+            raise ValueError("a review object needs a 'text' (got keys " + ", ".join(map(str, v)) + ")")
+        rating: Any = v.get("rating")
+        if _blank(rating):
+            return _text(v["text"], "text"), None
+        try:
+            return _text(v["text"], "text"), float(rating)
+        except (TypeError, ValueError):
+            raise ValueError(f"rating {rating!r} is not a number") from None
+    return _text(v, "review"), None
+
+
 def _resolve(path_value: Any, base: Path) -> str:
     if not isinstance(path_value, str):
         raise ValueError(f"expected a path string, got {type(path_value).__name__}")
@@ -145,13 +160,20 @@ def _product(raw: dict[str, Any], base: Path, where: tuple[str, int], issues: li
                     continue
                 paths.append(p)
         media[key] = paths
-    reviews = []
+    reviews: list[str] = []
+    ratings: list[float | None] = []
     for name in ("reviews", "review"):
         for v in _as_list(data.get(name)):
             try:
-                reviews.append(_text(v, name))
+                text, rating = review_item(v)
             except ValueError as e:
                 field_issue(name, str(e))
+                continue
+            if rating is not None and not (math.isfinite(rating) and rating >= 0):
+                field_issue(name, f"rating {rating!r} is not a non-negative number; review kept without it")
+                rating = None
+            reviews.append(text)
+            ratings.append(rating)
     attributes: dict[str, str] = {}
     for k, v in data.items():
         if k in KNOWN or _blank(v):
@@ -169,6 +191,7 @@ def _product(raw: dict[str, Any], base: Path, where: tuple[str, int], issues: li
         reviews=tuple(reviews),
         price=out.get("price"),
         attributes=attributes,
+        review_ratings=tuple(ratings) if any(r is not None for r in ratings) else (),
     )
 
 

@@ -85,6 +85,14 @@ class IndexConfig:
     # Milvus only: in-memory replicas of each collection (query nodes serving it; a cluster setting:
     # a standalone server has one query node, so 1).
     milvus_replicas: int = field(default=1, metadata={"min": 1})
+    # Product videos (preprocess/video.py): at most this many key-frames per video, chosen by
+    # "uniform" or "scene" (change) sampling, decoding for at most this many seconds per video.
+    video_frames: int = field(default=8, metadata={"min": 1, "max": 64})
+    video_sampling: str = "uniform"
+    video_max_decode_s: float = field(default=10.0, metadata={"min": 0.1})
+    # "scene": a frame is kept when its 16x16 grey thumbnail differs from the frame before it by
+    # more than this (mean absolute difference, 0..1): at each cut
+    video_scene_threshold: float = field(default=0.08, metadata={"min": 0.0, "max": 1.0})
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,11 @@ class SearchConfig:
     predicted_attribute_floors: dict[str, float] = field(
         default_factory=lambda: {"colour": 0.3}, metadata={"min": 0.0, "max": 1.0}
     )
+    # Reviews found by e5 alone count from this cosine up: e5 puts any query within ~0.72-0.77 of
+    # reviews in another language and 0.82-0.88 of unrelated ones in its own (measured on shared
+    # Chinese reviews), so without a floor every reviewed product would get a vote from its reviews.
+    # Reviews sharing a word with the query (BM25) always count.
+    review_min_cosine: float = field(default=0.8, metadata={"min": -1.0, "max": 1.0})
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "bm25": 1.0,
@@ -115,10 +128,27 @@ class SearchConfig:
             # fusion scales it up for text-only products, which only this component can reach.
             "image_to_text": 0.05,
             "attributes": 0.5,
+            # customer reviews: BM25 and e5 over single reviews fused into one component, hence the
+            # weight of bm25 + text_dense:e5 (at 1.0 a product with a bland title lost to titled ones
+            # that dense noise put on top for a word only its reviews hold); product videos: query
+            # text through the heads / query photo vs the pooled key-frames
+            "reviews": 2.0,
+            "text_to_video": 1.0,
+            "image_to_video": 1.0,
         },
         metadata={
             "min": 0.0,
-            "keys": ("bm25", "text_dense:*", "text_to_image", "image", "image_to_text", "attributes"),
+            "keys": (
+                "bm25",
+                "text_dense:*",
+                "text_to_image",
+                "image",
+                "image_to_text",
+                "attributes",
+                "reviews",
+                "text_to_video",
+                "image_to_video",
+            ),
         },
     )
     # The query's hot path (benchmarks/bench_latency.py): each text model encodes the query once,
@@ -225,7 +255,13 @@ class QualityConfig:
     # confidence when nothing else vouches for a hit: where in-catalog and out-of-catalog queries
     # separate on the shared fashion catalog (benchmarks/bench_quality2.py prints both sides).
     cosine_midpoints: dict[str, tuple[float, float]] = field(
-        default_factory=lambda: {"text_dense:e5": (0.815, 0.01), "text_to_image": (0.42, 0.01)}
+        default_factory=lambda: {
+            "text_dense:e5": (0.815, 0.01),
+            "text_to_image": (0.42, 0.01),
+            # the same encoders' similarities: e5 query vs a review, the heads' text vs pooled key-frames
+            "reviews": (0.815, 0.01),
+            "text_to_video": (0.42, 0.01),
+        }
     )
     # Item 5. Load the Chinese segmenter and the text encoders when the engine opens (in a
     # background thread), so the first shopper does not pay for them.

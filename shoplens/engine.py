@@ -175,10 +175,12 @@ class Engine:
         build: BuildConfig | None = None,
         *,
         overrides: dict[str, Any] | None = None,
+        reviews: str | Path | None = None,
     ) -> Engine:
         """Index a catalog into a store (create, or upsert into an existing one) and open it.
         Configuration precedence as in `open`; `build` fields that differ from the defaults win over
-        the store file's [build] table."""
+        the store file's [build] table. `reviews`: a reviews file (`product_id,text,rating,date`,
+        CSV or JSONL) whose reviews are added to the catalog's products."""
         store = Path(store_dir)
         settings = load_settings(store, engine=config, build=build, overrides=overrides)
         config, build = settings.engine, settings.build
@@ -192,6 +194,12 @@ class Engine:
                 products += ps
                 reports.append(rep)
             products = _dedupe_across_catalogs(products, reports)
+            if reviews is not None:
+                from .preprocess.reviews import attach_reviews, load_reviews
+
+                by_id, review_issues = load_reviews(reviews)
+                products, unknown = attach_reviews(products, by_id, str(reviews))
+                log_issues("review skipped", review_issues + unknown)
             for rep in reports:
                 log_report(rep)
             if not products:
@@ -201,7 +209,7 @@ class Engine:
             encoders = Encoders(config, store)
             cache = FeatureCache(store / "cache" / "features.sqlite")
             try:
-                fs = _features(merged, encoders, cache, config, build.progress, build)
+                fs = _features(merged, encoders, cache, config, build.progress, build, store)
                 heads, heads_info = _heads_for_build(store, fs, encoders, cache, config, build)
                 ingest = {
                     "catalog_rows": sum(r.rows_read for r in reports),
@@ -210,7 +218,7 @@ class Engine:
                     "duplicates": sum(len(r.duplicates) for r in reports),
                     **changes,
                 }
-                log_issues("image not used", fs.issues)
+                log_issues("image or video not used", fs.issues)
                 manifest = write_generation(
                     store,
                     fs,
@@ -431,6 +439,11 @@ class Engine:
         got = table.get([d for d in docs if d is not None])
         return {docs[d]: p for d, p in got.items()}
 
+    def thumbnail(self, product_id: str) -> Path | None:
+        """The key-frame a product with a video shows when it has no photo (a file under the store)."""
+        path = self.reader.thumbnail(product_id)
+        return path if path is not None and path.is_file() else None
+
     # ---- learning from shoppers ----------------------------------------------------------
     def _open_ranker(self) -> None:
         from .rank.rerank import open_reranker
@@ -479,7 +492,7 @@ class Engine:
         with writer_lock(self.store):
             products = self.reader.products.all_products()
             cache = FeatureCache(self.store / "cache" / "features.sqlite")
-            fs = _features(products, self.encoders, cache, self.config, progress)
+            fs = _features(products, self.encoders, cache, self.config, progress, store=self.store)
             t0 = time.perf_counter()
             heads, metrics, path = align_store(
                 fs,
@@ -544,11 +557,16 @@ def _features(
     config: EngineConfig,
     progress: bool,
     build: BuildConfig | None = None,
+    store: Path | None = None,
 ) -> FeatureSet:
-    if build is not None and build.executor != "local":  # features/executors.py: Ray fills the cache first
+    """`build`: a non-local executor (features/executors.py: Ray) fills the cache first; `store`: where
+    video thumbnails go (`media/thumbs/`), None writes none. Videos and reviews are encoded here."""
+    from .features.modalities import add_videos_and_reviews
+
+    if build is not None and build.executor != "local":
         from .features.executors import encode_products
 
-        return encode_products(
+        fs = encode_products(
             products,
             list(encoders.text.values()),
             list(encoders.image.values()),
@@ -558,15 +576,20 @@ def _features(
             encoders.cache_dir,
             progress,
         )
-    return encode_catalog(
-        products,
-        list(encoders.text.values()),
-        list(encoders.image.values()),
-        cache,
-        batch_size=config.encoders.batch_size,
-        progress=progress,
-        max_bytes=config.index.max_image_bytes,
-        max_pixels=config.index.max_image_pixels,
+    else:
+        fs = encode_catalog(
+            products,
+            list(encoders.text.values()),
+            list(encoders.image.values()),
+            cache,
+            batch_size=config.encoders.batch_size,
+            progress=progress,
+            max_bytes=config.index.max_image_bytes,
+            max_pixels=config.index.max_image_pixels,
+        )
+    thumbs = store / "media" / "thumbs" if store is not None else None
+    return add_videos_and_reviews(
+        fs, encoders.text, encoders.image, cache, config.index, thumbs, max(config.encoders.batch_size, 64)
     )
 
 

@@ -26,6 +26,8 @@ class Product:
     reviews: tuple[str, ...] = ()
     price: float | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    # One entry per review (None: unrated) when any review has a rating; () when none has.
+    review_ratings: tuple[float | None, ...] = ()
 
     def text(self) -> str:
         """The product's searchable text: title, description and attribute values."""
@@ -35,12 +37,15 @@ class Product:
 
     def content_hash(self) -> str:
         """Hash of everything that affects indexing; unchanged hash => reuse vectors."""
-        payload = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, default=str)
+        d = asdict(self)
+        if not d["review_ratings"]:  # absent before reviews had ratings: keep older stores' hashes
+            del d["review_ratings"]
+        payload = json.dumps(d, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha1(payload.encode("utf-8")).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("images", "videos", "reviews"):
+        for k in ("images", "videos", "reviews", "review_ratings"):
             d[k] = list(d[k])
         return d
 
@@ -55,6 +60,7 @@ class Product:
             reviews=tuple(d.get("reviews") or ()),
             price=d.get("price"),
             attributes=dict(d.get("attributes") or {}),
+            review_ratings=tuple(d.get("review_ratings") or ()),
         )
 
 
@@ -131,9 +137,13 @@ class Hit:
     # hits below the store's threshold are not returned (search/confidence.py).
     confidence: float | None = None
     evidence: str | None = None
+    # The customer review that matched the query, for hits the `reviews` component found.
+    snippet: str | None = None
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "score": round(float(self.score), 6), "title": self.title}
+        if self.snippet is not None:
+            d["review_snippet"] = self.snippet
         if explain:
             if self.confidence is not None:
                 d["confidence"] = round(float(self.confidence), 4)

@@ -83,6 +83,7 @@ def publish_with_heads(store: Path, config, encoders, held) -> None:
     from shoplens.engine import Engine
     from shoplens.features.cache import FeatureCache
     from shoplens.features.extract import encode_catalog
+    from shoplens.features.modalities import add_videos_and_reviews
     from shoplens.store.builder import write_generation
 
     heads, metrics, path, trained_ids = held
@@ -91,6 +92,7 @@ def publish_with_heads(store: Path, config, encoders, held) -> None:
     assert not trained_ids & {p.id for p in products}, "the store holds products the test heads were trained on"
     cache = FeatureCache(store / "cache" / "features.sqlite")
     fs = encode_catalog(products, list(encoders.text.values()), list(encoders.image.values()), cache, progress=False)
+    fs = add_videos_and_reviews(fs, encoders.text, encoders.image, cache, config.index, store / "media" / "thumbs")
     info = {
         "path": str(Path(path).resolve()),
         "fingerprint": heads.fingerprint,

@@ -51,6 +51,8 @@ def print_result(res: Any, args: argparse.Namespace) -> None:
                     f"       ranker p={r['score']:.3f} (fused rank {r['fused_rank']}); strongest: "
                     + ", ".join(f"{g} {d:+.2f}" for g, d in r.get("strongest", {}).items())
                 )
+            if h.snippet:
+                print(f"       review: {h.snippet[:160]}")
             if h.predicted:
                 print(
                     "       seen in the photo: " + ", ".join(f"{f} {v} ({p:.2f})" for f, (v, p) in h.predicted.items())

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def cmd_index(args: argparse.Namespace) -> int:
     from ..engine import Engine
 
-    engine = Engine.build(args.catalog, args.store, overrides=one_shot_overrides(args))
+    engine = Engine.build(args.catalog, args.store, overrides=one_shot_overrides(args), reviews=args.reviews)
     m = engine.manifest
     fields = ", ".join(f"{n} ({f.rows} x {f.dim}, {f.index})" for n, f in m.fields.items())
     print(f"indexed {m.products} products into {args.store} [{m.generation}]")
@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="where vectors live: 'embedded' (faiss, the default for a new store) or milvus://HOST:PORT[/PREFIX]; "
         "recorded in the store (later runs keep it)",
+    )
+    sp.add_argument(
+        "--reviews", metavar="FILE", help="customer reviews to add (CSV/JSONL: product_id,text,rating,date)"
     )
     sp.set_defaults(func=cmd_index)
 

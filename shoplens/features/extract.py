@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -33,6 +33,13 @@ class FeatureSet:
     has_image: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     issues: list[IngestIssue] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
+    # Videos and reviews (features/modalities.py): pooled key-frame vectors per image encoder, the
+    # thumbnail frame of products that have a video (row -> file), per-review vectors, counts.
+    video: dict[str, np.ndarray] = field(default_factory=dict)
+    has_video: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    thumbnails: dict[int, str] = field(default_factory=dict)
+    reviews: Any = None  # features.reviews.ReviewFeatures
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[str]:

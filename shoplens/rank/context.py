@@ -105,6 +105,8 @@ class RankContext:
         for name in qenc.text:
             if f"text:{name}" in self.reader.vectors:
                 out[f"text:{name}"] = qenc.text_vec(name, text)
+            if f"review:{name}" in self.reader.vectors:  # E_review: the same query vector, vs the reviews
+                out[f"review:{name}"] = qenc.text_vec(name, text)
         return out
 
     def candidates(self, res: SearchResult) -> Candidates:

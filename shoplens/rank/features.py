@@ -4,7 +4,7 @@ Groups (each documented in README "Learning from shoppers"):
 - retrieval: the candidate's position in the fused list, its fused score relative to the top one,
   and for every retrieval component its 1/rank and its score relative to that component's best;
 - similarity: cosine of the query's embeddings (e5, USE, and the aligned text->image space) with
-  the product's text, text and photo embeddings;
+  the product's text, text and photo embeddings, and (e5) with its reviews' E_review;
 - attributes: share of the attributes the query understanding read (gender, colour, type, ...) that
   the product has, and how many were read;
 - behaviour: smoothed CTR, popularity, recency, and this query text's smoothed CTR for the product,
@@ -29,11 +29,24 @@ import numpy as np
 from ..feedback.profiles import UserProfile
 from ..records import ComponentScore
 
-FEATURE_VERSION = 1
-COMPONENTS = ("bm25", "text_dense:e5", "text_dense:use", "text_to_image", "image", "image_to_text", "attributes")
+# 2: the reviews and video components, and the query's cosine with the product's E_review (review:e5)
+FEATURE_VERSION = 2
+COMPONENTS = (
+    "bm25",
+    "text_dense:e5",
+    "text_dense:use",
+    "text_to_image",
+    "image",
+    "image_to_text",
+    "attributes",
+    "reviews",
+    "text_to_video",
+    "image_to_video",
+)
 # Query embedding vs product vectors. The aligned text->image cosine is not repeated here: it is the
 # text_to_image component's score, and recomputing the heads' text tower would double its cost.
-QUERY_FIELDS = ("text:e5", "text:use")
+# review:e5 is E_review, the rating-weighted mean of the product's review vectors (0 without reviews).
+QUERY_FIELDS = ("text:e5", "text:use", "review:e5")
 PROFILE_FIELDS = ("text:e5", "image")
 AFFINITY_SMOOTHING = 0.05
 # Raw counts (clicks, impressions, history size) are left out on purpose: they only grow with time, so a

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..records import Hit
 
-PHOTO_COMPONENTS = ("image", "image_to_text", "photo_and_words")
+PHOTO_COMPONENTS = ("image", "image_to_text", "photo_and_words", "image_to_video")
 
 
 def _squash(x: float, mid: float, scale: float) -> float:

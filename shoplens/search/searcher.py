@@ -24,6 +24,7 @@ from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
 from .confidence import hit_confidence
 from .fuse import Ranked, rrf
 from .hotpath import BlasThreads, Concurrent
+from .modalities import add_snippets, rank_among, reviews_component
 from .query import Query, QueryError
 from .tuning import QualityConfig
 from .understand import understand
@@ -280,6 +281,8 @@ class Searcher:
             rescore_scale = above**qual.attribute_coverage_power
         has_words = bool(q.text) and bool(tokenize(q.text))
 
+        snippets: dict[int, int] = {}  # doc -> index of the review that matched
+
         def timed(name, fn):
             t = time.perf_counter()
             out = fn()
@@ -320,6 +323,29 @@ class Searcher:
                     return self._boost_by_predicted_attributes(comp, und, rescore_scale)
 
                 timed("text_to_image", t2i)
+            if self.heads is not None and len(vecs.get("aligned:video", ())) and weights.get("text_to_video", 1) > 0:
+                timed(
+                    "text_to_video",
+                    lambda: rank_among(
+                        retrieve.dense("text_to_video", vecs["aligned:video"], self._heads_text(q.text), n, allowed),
+                        next((c for c in comps if c.name == "text_to_image"), None),
+                    ),
+                )
+            if self.reader.review_index is not None and weights.get("reviews", 1) > 0:
+                timed(
+                    "reviews",
+                    lambda: reviews_component(
+                        self.reader.review_index,
+                        self.qenc,
+                        q.text,
+                        n,
+                        allowed,
+                        extra,
+                        snippets,
+                        self.cfg.review_min_cosine,
+                        comps,
+                    ),
+                )
         if q.image is not None:
             t = time.perf_counter()
             feats = self.qenc.image_feats(q.image)
@@ -333,6 +359,20 @@ class Searcher:
                         combine_image({k: v[None] for k, v in feats.items()}, self.image_part_weights)[0],
                         n,
                         allowed,
+                    ),
+                )
+            if "video" in vecs and weights.get("image_to_video", 1) > 0:
+                timed(
+                    "image_to_video",
+                    lambda: rank_among(
+                        retrieve.dense(
+                            "image_to_video",
+                            vecs["video"],
+                            combine_image({k: v[None] for k, v in feats.items()}, self.image_part_weights)[0],
+                            n,
+                            allowed,
+                        ),
+                        next((c for c in comps if c.name == "image"), None),
                     ),
                 )
             photo_emb = None
@@ -388,6 +428,8 @@ class Searcher:
         ids = self.reader.products.ids
         hits = [Hit(id=ids[d], score=fused[d], title=titles.get(d), components=parts[d]) for d in top]
         self._predict_attributes(hits, top)
+        if snippets:
+            add_snippets(hits, top, snippets, self.reader.products)
         hits = self._confident(hits, und, has_words, q.image is not None, coverage)
         facets = None
         if q.facets:

@@ -28,6 +28,7 @@ class ResultItem(BaseModel):
     attributes: dict[str, str] = {}
     explain: dict[str, ComponentScoreModel] | None = None
     predicted_attributes: dict[str, PredictedAttribute] | None = None
+    review_snippet: str | None = None  # the customer review that matched the query
 
 
 class SearchResponse(BaseModel):

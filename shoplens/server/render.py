@@ -14,15 +14,16 @@ def image_url(pid: str, n: int = 0) -> str:
     return f"/images/{quote(pid, safe='')}" + (f"?n={n}" if n else "")
 
 
-def product_json(p: Product) -> dict[str, Any]:
-    """A product without server file paths: photos are referred to by URL."""
+def product_json(p: Product, has_thumbnail: bool = False) -> dict[str, Any]:
+    """A product without server file paths: photos are referred to by URL (`has_thumbnail`: a
+    product with no photo shows its video's key-frame at the same URL)."""
     return {
         "id": p.id,
         "title": p.title,
         "description": p.description,
         "price": p.price,
         "attributes": dict(p.attributes),
-        "image_url": image_url(p.id) if p.images else None,
+        "image_url": image_url(p.id) if p.images or has_thumbnail else None,
         "image_urls": [image_url(p.id, i) for i in range(len(p.images))],
         "reviews": list(p.reviews),
     }
@@ -34,7 +35,9 @@ def render_result(engine: Engine, res: SearchResult, explain: bool) -> dict[str,
     products = engine.products(res.ids)
     for row in d["results"]:
         p = products.get(row["id"])
-        row["image_url"] = image_url(p.id) if p is not None and p.images else None
+        row["image_url"] = (
+            image_url(p.id) if p is not None and (p.images or engine.thumbnail(p.id) is not None) else None
+        )
         row["price"] = p.price if p is not None else None
         row["attributes"] = dict(p.attributes) if p is not None else {}
     d.setdefault("facets", None)

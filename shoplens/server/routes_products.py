@@ -24,7 +24,7 @@ async def product(request: Request, pid: str):
         p = engine.products([pid]).get(pid)
         if p is None:
             raise NotFound(f"no product with id {pid!r}")
-        return product_json(p)
+        return product_json(p, has_thumbnail=engine.thumbnail(pid) is not None)
 
     return await state_of(request).borrow(work)
 
@@ -42,6 +42,9 @@ async def image(request: Request, pid: str, n: Annotated[int, Query(ge=0, le=100
         p = engine.products([pid]).get(pid)
         if p is None:
             raise NotFound(f"no product with id {pid!r}")
+        thumb = engine.thumbnail(pid) if not p.images and n == 0 else None
+        if thumb is not None:  # a product with only a video shows its key-frame
+            return thumb
         if n >= len(p.images):
             raise NotFound(f"product {pid!r} has {len(p.images)} photo(s); there is no photo {n}")
         path = Path(p.images[n])

@@ -28,6 +28,7 @@ from .backends import backend_for_build
 from .layout import SCHEMA_VERSION, StoreError, clean_interrupted, fault_point, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
+from .modalities import modality_fields, write_modalities
 from .products import ProductTable
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def vector_fields(
                 heads.embed_text({n: fs.text[n][t_docs] for n in heads.text_inputs}),
                 t_docs,
             )
+    fields.update(modality_fields(fs, heads, image_part_weights))
     return fields
 
 
@@ -118,6 +120,7 @@ def write_generation(
     backend.finish()
     fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)
+    ingest = {**ingest, **write_modalities(tmp, store, fs, cfg)}
     fault_point("after-lexical")
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,

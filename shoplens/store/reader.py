@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ from .backends import backend_for_manifest
 from .layout import StoreError, current_generation
 from .lexical import LexicalIndex
 from .manifest import Manifest
+from .modalities import THUMBNAILS
 from .products import ProductTable
+from .reviews import ReviewIndex
 from .vectors import VectorIndex
 
 
@@ -36,6 +39,14 @@ class StoreReader:
         self._lexical: LexicalIndex | None = LexicalIndex.load(
             gen / "lexical", self.manifest.lexical.get("tokenizer", "shoplens-tok-1")
         )
+        self.review_index: ReviewIndex | None = (
+            ReviewIndex.load(
+                gen / "reviews", cfg.hnsw_ef_search, self.manifest.lexical.get("tokenizer", "shoplens-tok-1")
+            )
+            if (gen / "reviews").is_dir()
+            else None
+        )
+        self._thumbnails: dict[str, str] | None = None
         self._attr_fields: set[str] | None = None
         self._avail: dict[str, np.ndarray] | None = None
 
@@ -79,10 +90,26 @@ class StoreReader:
             for name in self.vectors:
                 if name.startswith("text:"):
                     self._avail["text_dense:" + name[5:]] = has(name)
+            self._avail["text_to_video"] = has("aligned:video")
+            self._avail["image_to_video"] = has("video")
+            # A product without reviews is one whose review text does not match, as a product whose
+            # title does not match counts against it in bm25: reviews are read like product text.
+            self._avail["reviews"] = text | (
+                self.review_index.product_mask(n) if self.review_index is not None else np.zeros(n, dtype=bool)
+            )
         return self._avail
+
+    def thumbnail(self, pid: str) -> Path | None:
+        """The key-frame shown for a product that has a video (under the store), if any."""
+        if self._thumbnails is None:
+            path = self.gen / THUMBNAILS
+            self._thumbnails = json.loads(path.read_text()) if path.is_file() else {}
+        rel = self._thumbnails.get(pid)
+        return self.store / rel if rel else None
 
     def close(self) -> None:
         self.products.close()
         self.vectors = {}
         self.backend.close()
         self._lexical = None
+        self.review_index = None

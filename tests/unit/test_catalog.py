@@ -191,6 +191,6 @@ def test_jsonl_lists_bad_rows_and_nested_attributes(tmp_path):
     assert issues == [
         ("images", "expected a path string, got int"),
         ("images", f"file not found: {tmp_path / 'nope.jpg'}"),
-        ("reviews", "expected text, got dict"),
+        ("reviews", "a review object needs a 'text' (got keys x)"),
         ("size", "attribute values must be scalar, got list"),
     ]
