@@ -21,16 +21,10 @@ import numpy as np
 from ..preprocess import lexicon
 from ..preprocess.text import tokenize
 from .fuse import Ranked
+from .understand import FILLERS_EN, FILLERS_ZH
 
-# Words that carry no product meaning in a query ("looking for a ... for my ..."): they must not
-# count as unexplained content when measuring how much of a query the attributes explain.
-FILLERS_EN = frozenset(
-    "a an the for my me i im i'm looking look want need some any in of with to and or please show find get "
-    "buy but this that these those like same similar one ones pair something".split()
-)
-FILLERS_ZH = frozenset(
-    "的 适合 给 我 想 要 买 找 一 件 双 条 个 款 请 帮 有 没有 这 那 这个 那个 同款 类似 一样 但 但是 要 用".split()
-)
+__all__ = ["FILLERS_EN", "FILLERS_ZH", "attribute_coverage", "caption", "compose"]
+
 _CAPTION_FIELDS = ("gender", "colour", "type")
 
 
