@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import random
@@ -70,6 +71,17 @@ NOTHING_TO_FIND = [
 ]  # fmt: skip
 
 
+# Apart from the measured set: out-of-catalog queries for calibrating confidence, several shaped
+# like a title (a product type and a colour or gender the shop knows).
+NOTHING_CALIBRATION = [
+    "kitchen knife set", "baby stroller", "yoga mat", "coffee maker", "tennis racket", "printer ink",
+    "dining table", "rice cooker", "phone case", "paint brush", "black shoe rack", "white watch battery",
+    "men electric shaver", "blue office chair", "red garden shed", "women bicycle helmet",
+    "蓝牙耳机", "电饭煲", "瑜伽垫", "咖啡机", "手机壳", "沙发", "婴儿车", "黑色鞋架", "男士电动剃须刀",
+    "+++", "()", "-_-", "null", "qwertyuiop",
+]  # fmt: skip
+
+
 def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
     usable = np.flatnonzero([bool(p.images) and bool(p.title) for p in products])
     rng = np.random.default_rng(seed)
@@ -95,14 +107,21 @@ def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> E
         if other.is_file() and store_name != "photo_only_store":
             (store / "cache").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(other, store / "cache" / "features.sqlite")
-        cat = Q2 / "photo_only.csv"
-        with open(cat, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["id", "image"])
-            for i in rows:
-                w.writerow([products[i].id, products[i].images[0]])
-        Engine.build(cat, store, cfg, BuildConfig(auto_align=False, progress=True)).close()
+    cat = Q2 / "photo_only.csv"
+    with open(cat, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "image", "price"])
+        for i in rows:
+            w.writerow([products[i].id, products[i].images[0], price_of(products[i].id)])
+    # incremental: a store built before prices were added gets them (photo features are cached)
+    Engine.build(cat, store, cfg, BuildConfig(auto_align=False, progress=True)).close()
     return Engine.open(store, cfg)
+
+
+def price_of(pid: str) -> float:
+    """The shared fashion catalog has no prices: a deterministic one from the id (10.00 .. 209.99),
+    unrelated to the photo, so that "cheaper" can only be answered by reading the price."""
+    return 10.0 + int(hashlib.sha1(pid.encode()).hexdigest()[:8], 16) % 20000 / 100.0
 
 
 def ndcg(engine, texts: dict[str, str], qrels, images: dict[str, str] | None = None, k: int = 10) -> dict:
@@ -114,7 +133,7 @@ def ndcg(engine, texts: dict[str, str], qrels, images: dict[str, str] | None = N
         empty += not res.hits
     per = evaluate({q: r for q, r in run.items() if r}, qrels, ["ndcg@10"]).per_query
     vals = [per.get(q, {}).get("ndcg@10", 0.0) for q in texts]
-    return {"ndcg10": float(np.mean(vals)), "empty": empty, "n": len(texts)}
+    return {"ndcg10": float(np.mean(vals)), "empty": empty, "n": len(texts), "per_query": vals}
 
 
 def set_quality(engine, q: QualityConfig) -> None:
@@ -125,7 +144,8 @@ def free_wordings(combos) -> dict[str, dict[str, str]]:
     """Wordings that are not "gender colour type"."""
     who_en = {"Men": "my husband", "Women": "my wife", "Boys": "my son", "Girls": "my daughter", "Unisex": "anyone"}
     who_zh = {"Men": "男生", "Women": "女生", "Boys": "男孩", "Girls": "女孩", "Unisex": "男女通用"}
-    out = {"en_sentence": {}, "en_colour_after": {}, "zh_no_spaces": {}, "zh_sentence": {}}
+    who_zh_people = {"Men": "老公", "Women": "老婆", "Boys": "儿子", "Girls": "女儿", "Unisex": "男女"}
+    out = {"en_sentence": {}, "en_colour_after": {}, "zh_no_spaces": {}, "zh_sentence": {}, "zh_people": {}}
     for qid, (g, c, t) in combos.items():
         ce, te, ge = (lexicon.wording(f, v) for f, v in (("colour", c), ("type", t), ("gender", g)))
         cz, tz, gz = (lexicon.wording(f, v, "zh") for f, v in (("colour", c), ("type", t), ("gender", g)))
@@ -133,6 +153,7 @@ def free_wordings(combos) -> dict[str, dict[str, str]]:
         out["en_colour_after"][qid] = f"{te} in {ce} for {ge}"
         out["zh_no_spaces"][qid] = f"{gz}{cz}{tz}"
         out["zh_sentence"][qid] = f"适合{who_zh.get(g, gz)}的{cz}{tz}"
+        out["zh_people"][qid] = f"给{who_zh_people.get(g, gz)}买的{cz}{tz}"
     return out
 
 
@@ -186,6 +207,50 @@ def photo_and_colour_tasks(attrs, products, rows, n: int, seed: int):
     return en, zh, img, qrels
 
 
+TUNED = 60  # photo + colour tasks the compose weights were tuned on (the first 60 of 150)
+
+
+def price_tasks(attrs, products, rows, n: int, seed: int):
+    """Photo + "cheaper" / "more expensive": an anchor photo of the slice and the words; judged
+    same type+gender and priced on the asked side of the anchor = 2, same type and the right
+    side = 1 (a product on the wrong side of the price answers another question)."""
+    rng = random.Random(seed + 2)
+    cand = [i for i, a in enumerate(attrs) if "type" in a and "gender" in a]
+    rng.shuffle(cand)
+    out = {}
+    words = {"lower": ("cheaper", "更便宜"), "higher": ("more expensive", "更贵")}
+    for direction, (w_en, w_zh) in words.items():
+        en, zh, img, qrels = {}, {}, {}, {}
+        for k, i in enumerate(cand[:n]):
+            qid = f"{direction}{k:04d}"
+            a, ref = attrs[i], price_of(products[rows[i]].id)
+            en[qid], zh[qid], img[qid] = w_en, w_zh, products[rows[i]].images[0]
+            judged = {}
+            for j, b in enumerate(attrs):
+                p = price_of(products[rows[j]].id)
+                if b.get("type") == a["type"] and ((p < ref) if direction == "lower" else (p > ref)):
+                    judged[products[rows[j]].id] = 2 if b.get("gender") == a["gender"] else 1
+            qrels[qid] = judged
+        out[direction] = (en, zh, img, {q: r for q, r in qrels.items()})
+    return out
+
+
+def price_side(engine, texts, images, direction: str, k: int = 10) -> float:
+    """Share of the hits priced on the asked side of the query photo's own product."""
+    ok = n = 0
+    by_id = {pid: d for d, pid in enumerate(engine.reader.products.ids)}
+    for qid, text in texts.items():
+        ref_id = Path(images[qid]).stem  # the anchor is a catalog product: its photo is <id>.jpg
+        ref = price_of(ref_id) if ref_id in by_id else None
+        for h in engine.search(text or None, image=images[qid], k=k).hits:
+            if ref is None or h.id == ref_id:
+                continue
+            p = price_of(h.id)
+            ok += (p < ref) if direction == "lower" else (p > ref)
+            n += 1
+    return ok / max(n, 1)
+
+
 FIRST_QUERY = """
 import sys, time
 from shoplens.config import EncoderConfig, EngineConfig
@@ -234,8 +299,9 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=200, help="attribute queries sampled (of ~457)")
     ap.add_argument("--titles", type=int, default=400, help="held-out titles for title -> photo")
     ap.add_argument("--anchors", type=int, default=150, help="photo + colour word tasks")
+    ap.add_argument("--calibration-titles", type=int, default=300, help="titles apart from the measured ones")
     ap.add_argument("--latency-repeats", type=int, default=3)
-    ap.add_argument("--only", nargs="*", help="tasks: attributes free titles photo nothing latency")
+    ap.add_argument("--only", nargs="*", help="tasks: attributes free titles photo price calibrate nothing latency")
     ap.add_argument(
         "--heads",
         choices=["heldout", "shipped"],
@@ -243,7 +309,7 @@ def main(argv=None) -> int:
         help="heldout: heads trained without the slice (bench_quality2_heads.py); shipped: the defaults, which saw it",
     )
     a = ap.parse_args(argv)
-    only = set(a.only or ["attributes", "free", "titles", "photo", "nothing", "latency"])
+    only = set(a.only or ["attributes", "free", "titles", "photo", "price", "nothing", "latency"])
     t0 = time.perf_counter()
     products = load_fashion()
     rows = heldout_rows(products, a.seed)
@@ -323,6 +389,89 @@ def main(argv=None) -> int:
                     f"({r['ndcg10'] / res['photo_alone']['ndcg10']:.3f}x photo alone)",
                     flush=True,
                 )
+                # the compose weights were tuned on the first TUNED tasks: the rest, separately
+                for part, sl in (("tuned", slice(0, TUNED)), ("untuned", slice(TUNED, None))):
+                    mine = float(np.mean(r["per_query"][sl]))
+                    base = float(np.mean(res["photo_alone"]["per_query"][sl]))
+                    res[f"photo_words_{lang}_{v}_{part}"] = {
+                        "ndcg10": mine,
+                        "photo_alone": base,
+                        "n": len(r["per_query"][sl]),
+                    }
+                    print(
+                        f"  {part} tasks ({len(r['per_query'][sl])}): {mine:.4f} "
+                        f"vs photo alone {base:.4f} ({mine / base:.3f}x)"
+                    )
+
+    if "price" in only:
+        tasks = price_tasks(attrs, products, rows, a.anchors, a.seed)
+        set_quality(engine, QualityConfig())
+        for direction, (texts_en, texts_zh, img, pq) in tasks.items():
+            alone = ndcg(engine, {q: "" for q in texts_en}, pq, img)
+            res[f"price_{direction}_photo_alone"] = alone
+            print(
+                f"photo alone, judged for {direction} price: {alone['ndcg10']:.4f} ({len(texts_en)} tasks)", flush=True
+            )
+            for v, cfg in variants.items():
+                set_quality(engine, cfg)
+                for lang, texts in (("en", texts_en), ("zh", texts_zh)):
+                    r = ndcg(engine, texts, pq, img)
+                    r["on_the_right_side"] = price_side(engine, texts, img, direction)
+                    res[f"price_{direction}_{lang}_{v}"] = r
+                    print(
+                        f"photo + {next(iter(texts.values()))!r} {v}: {r['ndcg10']:.4f} "
+                        f"({r['ndcg10'] / alone['ndcg10']:.3f}x photo alone; "
+                        f"{r['on_the_right_side']:.0%} of hits priced {direction})",
+                        flush=True,
+                    )
+            set_quality(engine, QualityConfig())
+            res[f"price_{direction}_photo_alone"]["on_the_right_side"] = price_side(
+                engine, {q: "" for q in texts_en}, img, direction
+            )
+
+    if "calibrate" in only:
+        # Titles apart from the measured ones: with the threshold off, how often is a title's photo
+        # in the top 10 when the query has a title's shape (a type + another attribute) and nothing
+        # else vouches for its page (best confidence below min_confidence)? That share is what the
+        # shape is worth as evidence (QualityConfig.kind_query_evidence).
+        measured = set(random.Random(a.seed + 1).sample(range(len(rows)), min(a.titles, len(rows))))
+        rest = [i for i in range(len(rows)) if i not in measured]
+        pick = sorted(random.Random(a.seed + 3).sample(rest, min(a.calibration_titles, len(rest))))
+        all_titles = np.array([(products[rows[d]].title or "").strip().lower() for d in range(len(rows))])
+        base = QualityConfig()
+        set_quality(engine, base.with_(min_confidence=0.0, min_hit_confidence=0.0, kind_query_evidence=0.0))
+        from shoplens.search.understand import understand
+
+        shaped = weak = weak_found = kept_found = 0
+        for i in pick:
+            t = products[rows[i]].title
+            f = understand(t).fields
+            hits = engine.search(t, k=10).hits
+            found = any(all_titles[ids.index(h.id)] == t.strip().lower() for h in hits)
+            best = max((h.confidence or 0.0 for h in hits), default=0.0)
+            if "type" in f and len(f) >= 2:
+                shaped += 1
+                if best < base.min_confidence:
+                    weak += 1
+                    weak_found += found
+            kept_found += found and best >= base.min_confidence
+        worth = weak_found / max(weak, 1)
+        res["calibration"] = {
+            "titles": len(pick),
+            "title_shaped": shaped,
+            "shaped_but_weak": weak,
+            "weak_found_in_top10": weak_found,
+            "kind_query_evidence": worth,
+            "R10_without_it": kept_found / len(pick),
+        }
+        best_nothing = []
+        for t in NOTHING_CALIBRATION:
+            hits = engine.search(t, k=10).hits
+            f = understand(t).fields
+            best_nothing.append((t, max((h.confidence or 0.0 for h in hits), default=0.0), "type" in f and len(f) >= 2))
+        res["calibration"]["nothing"] = best_nothing
+        print(f"calibration: {res['calibration']}", flush=True)
+        set_quality(engine, QualityConfig())
 
     if "nothing" in only:
         for v, cfg in variants.items():

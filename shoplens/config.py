@@ -180,6 +180,11 @@ class QualityConfig:
     # stays, hits below `min_hit_confidence` are dropped. 0 and 0 keep every hit (legacy).
     min_confidence: float = 0.4
     min_hit_confidence: float = 0.05
+    # Evidence (0..1) every hit of a query gets when the query names a product type the shop sells
+    # and another attribute: the shape of a product title, whose brand and model words a photo-only
+    # store cannot know. Calibrated by benchmarks/bench_quality2.py --only calibrate, on titles and
+    # out-of-catalog queries apart from the measured ones. 0: off.
+    kind_query_evidence: float = 0.0
     # component -> (cosine midpoint, scale) of the logistic that turns a dense similarity into
     # confidence when nothing else vouches for a hit: where in-catalog and out-of-catalog queries
     # separate on the shared fashion catalog (benchmarks/bench_quality2.py prints both sides).

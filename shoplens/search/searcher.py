@@ -181,6 +181,8 @@ class Searcher:
         qual = self.quality
         words = set(tokenize(und.query)) | set(tokenize(und.english)) if und is not None else set()
         words -= FILLERS_EN | FILLERS_ZH
+        fields = und.fields if und is not None else {}
+        kind = qual.kind_query_evidence if "type" in fields and len(fields) >= 2 else 0.0
         confidences = []
         for h in hits:
             title = set(tokenize(h.title)) if h.title else set()
@@ -193,6 +195,7 @@ class Searcher:
                 lexical_share=len(words & title) / len(words) if words else 0.0,
                 coverage=coverage if und is not None and und.fields else 0.0,
                 vocabulary=und is not None and bool(und.fields),
+                kind_evidence=kind,
             )
             h.confidence = conf
             confidences.append(conf)
