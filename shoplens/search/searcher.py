@@ -163,9 +163,7 @@ class Searcher:
             p *= prob if got == v else 0.0
         return p
 
-    def _relative_price(
-        self, order: np.ndarray, comps: list[Ranked], direction: str
-    ) -> tuple[np.ndarray, float | None]:
+    def _relative_price(self, order: list[int], comps: list[Ranked], direction: str) -> tuple[list[int], float | None]:
         """Keep the products priced below ("lower") / above ("higher") the product nearest the
         query photo (search/price.py); the order is left as it is when that product has no price."""
         ref = next((c.docs[0] for name in PHOTO_COMPONENTS for c in comps if c.name == name and len(c.docs)), None)
@@ -173,7 +171,7 @@ class Searcher:
         if got is None:
             return order, None
         mask, price = got
-        return order[mask[order]], price
+        return [d for d in order if mask[d]], price
 
     def _confident(self, hits: list[Hit], und, has_words: bool, photo_query: bool, coverage: float) -> list[Hit]:
         """Give every hit its confidence; an empty page when even the best is weak, else drop the

@@ -207,7 +207,8 @@ def _template(raw: list[lexicon.Match], lex: Lexicon, english: bool) -> str:
     last = {m.field: m for m in raw if m.field == "type"}
     first: dict[str, lexicon.Match] = {}
     for m in raw:
-        first.setdefault(m.field, m)
+        if m.field != PRICE_FIELD:  # a price word moves the price; it is nothing to match
+            first.setdefault(m.field, m)
     chosen = {**first, **last}
     order = [f for f in _TEMPLATE_ORDER if f in chosen] + [f for f in chosen if f not in _TEMPLATE_ORDER]
     words = []
@@ -226,14 +227,13 @@ def _normalized(text: str, raw: list[lexicon.Match], residual: list[str], lex: L
     worded as the template."""
     if not raw or any(_content_words(piece, lex) for piece in residual):
         return ""
-    fields = [f for f in _TEMPLATE_ORDER if f in _pick(raw)]
-    if len(fields) < 2 and len(_pick(raw)) < 2:
+    if len(_pick(raw)) < 2:
         return ""  # one attribute with a filler ("black one") is already as plain as it gets
     wording = _template(raw, lex, english=False)
     typed = re.sub(r"\s+", " ", text).strip()
     if re.sub(r"\s+", "", wording.lower()) == re.sub(r"\s+", "", typed.lower()):
         return ""
-    dropped = any(piece.strip() for piece in residual)
+    dropped = any(piece.strip() for piece in residual) or any(m.field == PRICE_FIELD for m in raw)
     # Only a query that wrapped its attributes in fillers is reworded: "black sneakers for men"
     # (no filler: "for men" is one gender form) keeps its own words.
     return wording if dropped else ""
