@@ -299,9 +299,12 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=200, help="attribute queries sampled (of ~457)")
     ap.add_argument("--titles", type=int, default=400, help="held-out titles for title -> photo")
     ap.add_argument("--anchors", type=int, default=150, help="photo + colour word tasks")
+    ap.add_argument("--negative-weights", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0])
     ap.add_argument("--calibration-titles", type=int, default=300, help="titles apart from the measured ones")
     ap.add_argument("--latency-repeats", type=int, default=3)
-    ap.add_argument("--only", nargs="*", help="tasks: attributes free titles photo price calibrate nothing latency")
+    ap.add_argument(
+        "--only", nargs="*", help="tasks: attributes free titles photo price tune calibrate nothing latency"
+    )
     ap.add_argument(
         "--heads",
         choices=["heldout", "shipped"],
@@ -402,6 +405,20 @@ def main(argv=None) -> int:
                         f"  {part} tasks ({len(r['per_query'][sl])}): {mine:.4f} "
                         f"vs photo alone {base:.4f} ({mine / base:.3f}x)"
                     )
+
+    if "tune" in only:
+        # compose_negative_weight, tried on the tasks the other compose weights were tuned on
+        en, zh, img, pq = photo_and_colour_tasks(attrs, products, rows, a.anchors, a.seed)
+        first = sorted(en)[:TUNED]
+        set_quality(engine, QualityConfig())
+        alone = ndcg(engine, {q: "" for q in first}, pq, img)["ndcg10"]
+        res["tune_negative"] = {}
+        for g in a.negative_weights:
+            set_quality(engine, QualityConfig().with_(compose_negative_weight=g))
+            r = ndcg(engine, {q: en[q] for q in first}, pq, img)["ndcg10"]
+            res["tune_negative"][str(g)] = r / alone
+            print(f"compose_negative_weight {g}: {r:.4f} ({r / alone:.3f}x photo alone, first {TUNED} tasks)")
+        set_quality(engine, QualityConfig())
 
     if "price" in only:
         tasks = price_tasks(attrs, products, rows, a.anchors, a.seed)

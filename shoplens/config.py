@@ -173,6 +173,9 @@ class QualityConfig:
     compose_candidates: int = 400
     compose_attribute_weight: float = 0.05
     compose_caption_weight: float = 3.0
+    # ... minus this weight times the similarity to a caption of what the photo itself shows, when
+    # the words change it ("white" + a black shoe: away from "men black shoes"); 0: off
+    compose_negative_weight: float = 0.0
     # log-floors for the attributes read from the query photo (a preference, not a rule)
     compose_photo_floors: dict[str, float] = field(default_factory=lambda: {"type": 0.2, "gender": 0.2})
     # Item 6. A page whose best hit's confidence (0..1, search/confidence.py) is below

@@ -58,11 +58,17 @@ def compose(
     attribute_weight: float,
     photo_floors: dict[str, float],
     caption_weight: float = 1.0,
+    negative_weight: float = 0.0,
 ) -> tuple[Ranked, dict[str, str]]:
-    """(ranking named "photo_and_words", the attributes it looked for)."""
+    """(ranking named "photo_and_words", the attributes it looked for). `negative_weight`: how
+    much a candidate's similarity to a caption of what the photo itself shows counts against it
+    when the words ask for a change ("this but white" pushes away "men black shoes")."""
     pred = heads.predict_attributes(photo_emb[None])[0] if heads.classifiers else {}
     wanted = {f: v for f, (v, _p) in pred.items() if f in ("type", "gender")}
     wanted.update(asked)
+    own = {f: v for f, (v, _p) in pred.items() if f in _CAPTION_FIELDS}
+    changed = any(f in own and own[f] != v for f, v in asked.items())
+    neg = caption(own) if negative_weight > 0 and changed else ""
     floors = {f: photo_floors[f] for f in wanted if f not in asked and f in photo_floors}
     cap = caption(wanted)
     cap_vec = embed_text(cap) if cap else None
@@ -78,6 +84,8 @@ def compose(
     score = vecs @ photo_emb
     if cap_vec is not None:
         score = score + caption_weight * (vecs @ cap_vec)
+    if neg:
+        score = score - negative_weight * (vecs @ embed_text(neg))
     if attribute_weight > 0 and heads.classifiers:
         score = score + attribute_weight * heads.attribute_log_probs(vecs, wanted, floors)
     order = np.argsort(-score, kind="stable")

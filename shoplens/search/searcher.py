@@ -311,6 +311,7 @@ class Searcher:
                         qual.compose_attribute_weight,
                         qual.compose_photo_floors,
                         qual.compose_caption_weight,
+                        qual.compose_negative_weight,
                     )
                     composed_for.update(wanted)
                     return comp
