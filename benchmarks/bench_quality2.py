@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -46,6 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import FIELD_MAP, OUT, load_fashion  # noqa: E402
 from align_quality import BM25, make_queries  # noqa: E402
+from common import seed_cache  # noqa: E402
 
 from shoplens.align.captions import product_attributes  # noqa: E402
 from shoplens.config import BuildConfig, EncoderConfig, EngineConfig  # noqa: E402
@@ -103,10 +103,8 @@ def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> E
     cfg = EngineConfig(encoders=EncoderConfig(cache_dir=str(ONNX)))
     if not store.is_dir() or current_generation(store) is None:
         Q2.mkdir(parents=True, exist_ok=True)
-        other = Q2 / "photo_only_store" / "cache" / "features.sqlite"  # same photos, same encoders
-        if other.is_file() and store_name != "photo_only_store":
-            (store / "cache").mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(other, store / "cache" / "features.sqlite")
+        # same photos, same encoders: features cached by earlier runs (the align cache, other stores)
+        seed_cache(store)
     cat = Q2 / "photo_only.csv"
     with open(cat, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
