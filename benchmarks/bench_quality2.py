@@ -124,14 +124,15 @@ def price_of(pid: str) -> float:
 
 def ndcg(engine, texts: dict[str, str], qrels, images: dict[str, str] | None = None, k: int = 10) -> dict:
     """Mean NDCG@10 over every query (a query with no hits scores 0) and how many came back empty."""
-    run, empty = {}, 0
+    run, empty, ids = {}, 0, {}
     for qid in texts:
         res = engine.search(texts[qid] or None, image=(images or {}).get(qid), k=k)
         run[qid] = {h.id: float(k - r) for r, h in enumerate(res.hits)}
+        ids[qid] = [h.id for h in res.hits]
         empty += not res.hits
     per = evaluate({q: r for q, r in run.items() if r}, qrels, ["ndcg@10"]).per_query
     vals = [per.get(q, {}).get("ndcg@10", 0.0) for q in texts]
-    return {"ndcg10": float(np.mean(vals)), "empty": empty, "n": len(texts), "per_query": vals}
+    return {"ndcg10": float(np.mean(vals)), "empty": empty, "n": len(texts), "per_query": vals, "ids": ids}
 
 
 def set_quality(engine, q: QualityConfig) -> None:
@@ -233,17 +234,16 @@ def price_tasks(attrs, products, rows, n: int, seed: int):
     return out
 
 
-def price_side(engine, texts, images, direction: str, k: int = 10) -> float:
-    """Share of the hits priced on the asked side of the query photo's own product."""
+def price_side(result: dict, images, direction: str) -> float:
+    """Share of the hits (other than the anchor itself) priced on the asked side of the anchor."""
     ok = n = 0
-    by_id = {pid: d for d, pid in enumerate(engine.reader.products.ids)}
-    for qid, text in texts.items():
+    for qid, hit_ids in result["ids"].items():
         ref_id = Path(images[qid]).stem  # the anchor is a catalog product: its photo is <id>.jpg
-        ref = price_of(ref_id) if ref_id in by_id else None
-        for h in engine.search(text or None, image=images[qid], k=k).hits:
-            if ref is None or h.id == ref_id:
+        ref = price_of(ref_id)
+        for pid in hit_ids:
+            if pid == ref_id:
                 continue
-            p = price_of(h.id)
+            p = price_of(pid)
             ok += (p < ref) if direction == "lower" else (p > ref)
             n += 1
     return ok / max(n, 1)
@@ -297,6 +297,7 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=200, help="attribute queries sampled (of ~457)")
     ap.add_argument("--titles", type=int, default=400, help="held-out titles for title -> photo")
     ap.add_argument("--anchors", type=int, default=150, help="photo + colour word tasks")
+    ap.add_argument("--price-anchors", type=int, default=80, help="photo + cheaper / more expensive tasks")
     ap.add_argument("--negative-weights", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0])
     ap.add_argument("--calibration-titles", type=int, default=300, help="titles apart from the measured ones")
     ap.add_argument("--latency-repeats", type=int, default=3)
@@ -419,7 +420,7 @@ def main(argv=None) -> int:
         set_quality(engine, QualityConfig())
 
     if "price" in only:
-        tasks = price_tasks(attrs, products, rows, a.anchors, a.seed)
+        tasks = price_tasks(attrs, products, rows, a.price_anchors, a.seed)
         set_quality(engine, QualityConfig())
         for direction, (texts_en, texts_zh, img, pq) in tasks.items():
             alone = ndcg(engine, {q: "" for q in texts_en}, pq, img)
@@ -431,7 +432,7 @@ def main(argv=None) -> int:
                 set_quality(engine, cfg)
                 for lang, texts in (("en", texts_en), ("zh", texts_zh)):
                     r = ndcg(engine, texts, pq, img)
-                    r["on_the_right_side"] = price_side(engine, texts, img, direction)
+                    r["on_the_right_side"] = price_side(r, img, direction)
                     res[f"price_{direction}_{lang}_{v}"] = r
                     print(
                         f"photo + {next(iter(texts.values()))!r} {v}: {r['ndcg10']:.4f} "
@@ -440,9 +441,8 @@ def main(argv=None) -> int:
                         flush=True,
                     )
             set_quality(engine, QualityConfig())
-            res[f"price_{direction}_photo_alone"]["on_the_right_side"] = price_side(
-                engine, {q: "" for q in texts_en}, img, direction
-            )
+            alone["on_the_right_side"] = price_side(alone, img, direction)
+            print(f"  photo alone: {alone['on_the_right_side']:.0%} of hits priced {direction}")
 
     if "calibrate" in only:
         # Titles apart from the measured ones: with the threshold off, how often is a title's photo
@@ -505,6 +505,9 @@ def main(argv=None) -> int:
     Q2.mkdir(parents=True, exist_ok=True)
     out = Q2 / f"results_{a.heads}.json"
     old = json.loads(out.read_text()) if out.is_file() else {}
+    for v in res.values():
+        if isinstance(v, dict):
+            v.pop("ids", None)
     out.write_text(json.dumps({**old, **res}, indent=2, ensure_ascii=False))
     print(f"results: {out} ({res['seconds']}s)")
     return 0

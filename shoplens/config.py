@@ -176,6 +176,9 @@ class QualityConfig:
     # ... minus this weight times the similarity to a caption of what the photo itself shows, when
     # the words change it ("white" + a black shoe: away from "men black shoes"); 0: off
     compose_negative_weight: float = 0.0
+    # "cheaper" / "more expensive" + a photo keeps products priced below / above the product
+    # nearest the photo (search/price.py)
+    relative_price: bool = True
     # log-floors for the attributes read from the query photo (a preference, not a rule)
     compose_photo_floors: dict[str, float] = field(default_factory=lambda: {"type": 0.2, "gender": 0.2})
     # Item 6. A page whose best hit's confidence (0..1, search/confidence.py) is below

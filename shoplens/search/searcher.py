@@ -323,7 +323,7 @@ class Searcher:
                     if c.name != "photo_and_words":
                         weights[c.name] = weights.get(c.name, 1.0) * keep
                 weights["attributes"] = weights.get("attributes", 1.0) * keep
-            if und is not None and und.price and not und.fields:
+            if qual.relative_price and und is not None and und.price and not und.fields:
                 # "cheaper" + photo: the words move the price only (below, after fusion); as
                 # content they would find products whose titles say "cheap"
                 keep = 1.0 - attribute_coverage(q.text or "", und.residual, 1)
@@ -336,7 +336,7 @@ class Searcher:
         t = time.perf_counter()
         order, fused, parts = rrf(comps, weights, self.cfg.rrf_k, self.reader.availability)
         reference_price = None
-        if und is not None and und.price and q.image is not None:
+        if qual.relative_price and und is not None and und.price and q.image is not None:
             order, reference_price = self._relative_price(order, comps, und.price)
         top = order[: q.k]
         titles = self.reader.products.titles(top)
