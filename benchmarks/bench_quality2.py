@@ -297,6 +297,13 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=200, help="attribute queries sampled (of ~457)")
     ap.add_argument("--titles", type=int, default=400, help="held-out titles for title -> photo")
     ap.add_argument("--anchors", type=int, default=150, help="photo + colour word tasks")
+    ap.add_argument(
+        "--variants",
+        nargs="*",
+        choices=["legacy", "new"],
+        default=["legacy", "new"],
+        help="legacy: search before round 2 (shoplens.search.tuning.LEGACY); new: the defaults",
+    )
     ap.add_argument("--price-anchors", type=int, default=80, help="photo + cheaper / more expensive tasks")
     ap.add_argument("--negative-weights", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0])
     ap.add_argument("--calibration-titles", type=int, default=300, help="titles apart from the measured ones")
@@ -327,7 +334,7 @@ def main(argv=None) -> int:
     rng = random.Random(a.seed)
     qids = sorted(rng.sample(sorted(queries["en"]), min(a.queries, len(queries["en"]))))
     res: dict = {"heldout_products": int(len(rows)), "queries": len(qids), "seed": a.seed, "heads": a.heads}
-    variants = {"legacy": LEGACY, "new": QualityConfig()}
+    variants = {v: {"legacy": LEGACY, "new": QualityConfig()}[v] for v in a.variants}
     print(f"photo-only store of {len(rows)} held-out products; {len(qids)} attribute queries", flush=True)
 
     if "attributes" in only or "nothing" in only:
