@@ -105,6 +105,11 @@ def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> E
         Q2.mkdir(parents=True, exist_ok=True)
         # same photos, same encoders: features cached by earlier runs (the align cache, other stores)
         seed_cache(store)
+    else:
+        engine = Engine.open(store, cfg)
+        if engine.reader.products.get([0])[0].price is not None:
+            return engine  # built with prices: nothing to do
+        engine.close()
     cat = Q2 / "photo_only.csv"
     with open(cat, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
