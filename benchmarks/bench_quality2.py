@@ -310,6 +310,7 @@ def main(argv=None) -> int:
         help="legacy: search before round 2 (shoplens.search.tuning.LEGACY); new: the defaults",
     )
     ap.add_argument("--price-anchors", type=int, default=80, help="photo + cheaper / more expensive tasks")
+    ap.add_argument("--coverage-floors", type=float, nargs="*", default=[0.5, 0.3])
     ap.add_argument("--negative-weights", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0])
     ap.add_argument("--calibration-titles", type=int, default=300, help="titles apart from the measured ones")
     ap.add_argument("--latency-repeats", type=int, default=3)
@@ -497,6 +498,19 @@ def main(argv=None) -> int:
             f = understand(t).fields
             best_nothing.append((t, max((h.confidence or 0.0 for h in hits), default=0.0), "type" in f and len(f) >= 2))
         res["calibration"]["nothing"] = best_nothing
+        # how far titles are re-scored by predicted attributes (threshold off, same titles)
+        res["calibration"]["coverage_floor_R10"] = {}
+        for floor in a.coverage_floors:
+            set_quality(
+                engine,
+                base.with_(min_confidence=0.0, min_hit_confidence=0.0, attribute_coverage_floor=floor),
+            )
+            found = 0
+            for i in pick:
+                t = products[rows[i]].title
+                found += any(all_titles[ids.index(h.id)] == t.strip().lower() for h in engine.search(t, k=10).hits)
+            res["calibration"]["coverage_floor_R10"][str(floor)] = found / len(pick)
+            print(f"attribute_coverage_floor {floor}: title R@10 {found / len(pick):.4f} (threshold off)", flush=True)
         print(f"calibration: {res['calibration']}", flush=True)
         set_quality(engine, QualityConfig())
 
