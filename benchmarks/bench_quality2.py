@@ -1,12 +1,14 @@
 """Search quality, round 2 (issue #12), every figure through `Engine.search` on a photo-only store.
 
     nice .venv/bin/python benchmarks/bench_quality2_heads.py    # once: heads trained without the slice
+    nice .venv/bin/python benchmarks/bench_quality2.py --only calibrate tune     # settings, on samples apart
     nice .venv/bin/python benchmarks/bench_quality2.py --only attributes free titles photo nothing
+    nice .venv/bin/python benchmarks/bench_quality2.py --only price
     nice .venv/bin/python benchmarks/bench_quality2.py --heads shipped --only latency
 
 Protocol
 * The held-out 20% of the shared fashion products (seed 0, as benchmarks/align_quality.py chooses
-  them) form a PHOTO-ONLY store (id + photo; no titles, no attributes), built with
+  them) form a PHOTO-ONLY store (id + photo + a price from the id; no titles, no attributes), built with
   `Engine.build`. `--heads heldout` (default): the store adopts heads trained with the shipped
   recipe on the other 80% only (bench_quality2_heads.py). `--heads shipped`: the shipped heads,
   whose training saw every fashion product (held-out ones included), so its figures are optimistic.
@@ -22,6 +24,10 @@ Protocol
   query = that colour's word (EN / ZH) + the anchor photo; judged as above with the asked colour;
   reference: the photo alone.
 * Nothing to find: out-of-catalog and nonsense queries (EN + ZH); share that return no hits.
+* Photo + "cheaper" / "more expensive" (EN, ZH): judged same type+gender on the asked side of the
+  anchor's price = 2, same type on that side = 1; also the share of hits on that side.
+* calibrate: kind_query_evidence from titles apart from the measured ones; tune: the compose
+  negative-caption weight on the 60 tasks the other compose weights were tuned on.
 * First-query latency: a fresh process opens the store and runs one Chinese query, with and
   without the warm-up at open (the warm-up finished first, as on a server).
 Writes a markdown summary to stdout and JSON to benchmarks/out/quality2/results.json.
