@@ -1,12 +1,14 @@
 """Search quality, round 2 (issue #12), every figure through `Engine.search` on a photo-only store.
 
     nice .venv/bin/python benchmarks/bench_quality2_heads.py    # once: heads trained without the slice
+    nice .venv/bin/python benchmarks/bench_quality2.py --only calibrate tune     # settings, on samples apart
     nice .venv/bin/python benchmarks/bench_quality2.py --only attributes free titles photo nothing
+    nice .venv/bin/python benchmarks/bench_quality2.py --only price
     nice .venv/bin/python benchmarks/bench_quality2.py --heads shipped --only latency
 
 Protocol
 * The held-out 20% of the shared fashion products (seed 0, as benchmarks/align_quality.py chooses
-  them) form a PHOTO-ONLY store (id + photo; no titles, no attributes), built with
+  them) form a PHOTO-ONLY store (id + photo + a price from the id; no titles, no attributes), built with
   `Engine.build`. `--heads heldout` (default): the store adopts heads trained with the shipped
   recipe on the other 80% only (bench_quality2_heads.py). `--heads shipped`: the shipped heads,
   whose training saw every fashion product (held-out ones included), so its figures are optimistic.
@@ -22,6 +24,10 @@ Protocol
   query = that colour's word (EN / ZH) + the anchor photo; judged as above with the asked colour;
   reference: the photo alone.
 * Nothing to find: out-of-catalog and nonsense queries (EN + ZH); share that return no hits.
+* Photo + "cheaper" / "more expensive" (EN, ZH): judged same type+gender on the asked side of the
+  anchor's price = 2, same type on that side = 1; also the share of hits on that side.
+* calibrate: kind_query_evidence from titles apart from the measured ones; tune: the compose
+  negative-caption weight on the 60 tasks the other compose weights were tuned on.
 * First-query latency: a fresh process opens the store and runs one Chinese query, with and
   without the warm-up at open (the warm-up finished first, as on a server).
 Writes a markdown summary to stdout and JSON to benchmarks/out/quality2/results.json.
@@ -31,10 +37,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -45,6 +51,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import FIELD_MAP, OUT, load_fashion  # noqa: E402
 from align_quality import BM25, make_queries  # noqa: E402
+from common import seed_cache  # noqa: E402
 
 from shoplens.align.captions import product_attributes  # noqa: E402
 from shoplens.config import BuildConfig, EncoderConfig, EngineConfig  # noqa: E402
@@ -70,6 +77,17 @@ NOTHING_TO_FIND = [
 ]  # fmt: skip
 
 
+# Apart from the measured set: out-of-catalog queries for calibrating confidence, several shaped
+# like a title (a product type and a colour or gender the shop knows).
+NOTHING_CALIBRATION = [
+    "kitchen knife set", "baby stroller", "yoga mat", "coffee maker", "tennis racket", "printer ink",
+    "dining table", "rice cooker", "phone case", "paint brush", "black shoe rack", "white watch battery",
+    "men electric shaver", "blue office chair", "red garden shed", "women bicycle helmet",
+    "蓝牙耳机", "电饭煲", "瑜伽垫", "咖啡机", "手机壳", "沙发", "婴儿车", "黑色鞋架", "男士电动剃须刀",
+    "+++", "()", "-_-", "null", "qwertyuiop",
+]  # fmt: skip
+
+
 def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
     usable = np.flatnonzero([bool(p.images) and bool(p.title) for p in products])
     rng = np.random.default_rng(seed)
@@ -91,30 +109,41 @@ def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> E
     cfg = EngineConfig(encoders=EncoderConfig(cache_dir=str(ONNX)))
     if not store.is_dir() or current_generation(store) is None:
         Q2.mkdir(parents=True, exist_ok=True)
-        other = Q2 / "photo_only_store" / "cache" / "features.sqlite"  # same photos, same encoders
-        if other.is_file() and store_name != "photo_only_store":
-            (store / "cache").mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(other, store / "cache" / "features.sqlite")
-        cat = Q2 / "photo_only.csv"
-        with open(cat, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["id", "image"])
-            for i in rows:
-                w.writerow([products[i].id, products[i].images[0]])
-        Engine.build(cat, store, cfg, BuildConfig(auto_align=False, progress=True)).close()
+        # same photos, same encoders: features cached by earlier runs (the align cache, other stores)
+        seed_cache(store)
+    else:
+        engine = Engine.open(store, cfg)
+        if engine.reader.products.get([0])[0].price is not None:
+            return engine  # built with prices: nothing to do
+        engine.close()
+    cat = Q2 / "photo_only.csv"
+    with open(cat, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "image", "price"])
+        for i in rows:
+            w.writerow([products[i].id, products[i].images[0], price_of(products[i].id)])
+    # incremental: a store built before prices were added gets them (photo features are cached)
+    Engine.build(cat, store, cfg, BuildConfig(auto_align=False, progress=True)).close()
     return Engine.open(store, cfg)
+
+
+def price_of(pid: str) -> float:
+    """The shared fashion catalog has no prices: a deterministic one from the id (10.00 .. 209.99),
+    unrelated to the photo, so that "cheaper" can only be answered by reading the price."""
+    return 10.0 + int(hashlib.sha1(pid.encode()).hexdigest()[:8], 16) % 20000 / 100.0
 
 
 def ndcg(engine, texts: dict[str, str], qrels, images: dict[str, str] | None = None, k: int = 10) -> dict:
     """Mean NDCG@10 over every query (a query with no hits scores 0) and how many came back empty."""
-    run, empty = {}, 0
+    run, empty, ids = {}, 0, {}
     for qid in texts:
         res = engine.search(texts[qid] or None, image=(images or {}).get(qid), k=k)
         run[qid] = {h.id: float(k - r) for r, h in enumerate(res.hits)}
+        ids[qid] = [h.id for h in res.hits]
         empty += not res.hits
     per = evaluate({q: r for q, r in run.items() if r}, qrels, ["ndcg@10"]).per_query
     vals = [per.get(q, {}).get("ndcg@10", 0.0) for q in texts]
-    return {"ndcg10": float(np.mean(vals)), "empty": empty, "n": len(texts)}
+    return {"ndcg10": float(np.mean(vals)), "empty": empty, "n": len(texts), "per_query": vals, "ids": ids}
 
 
 def set_quality(engine, q: QualityConfig) -> None:
@@ -125,7 +154,8 @@ def free_wordings(combos) -> dict[str, dict[str, str]]:
     """Wordings that are not "gender colour type"."""
     who_en = {"Men": "my husband", "Women": "my wife", "Boys": "my son", "Girls": "my daughter", "Unisex": "anyone"}
     who_zh = {"Men": "男生", "Women": "女生", "Boys": "男孩", "Girls": "女孩", "Unisex": "男女通用"}
-    out = {"en_sentence": {}, "en_colour_after": {}, "zh_no_spaces": {}, "zh_sentence": {}}
+    who_zh_people = {"Men": "老公", "Women": "老婆", "Boys": "儿子", "Girls": "女儿", "Unisex": "男女"}
+    out = {"en_sentence": {}, "en_colour_after": {}, "zh_no_spaces": {}, "zh_sentence": {}, "zh_people": {}}
     for qid, (g, c, t) in combos.items():
         ce, te, ge = (lexicon.wording(f, v) for f, v in (("colour", c), ("type", t), ("gender", g)))
         cz, tz, gz = (lexicon.wording(f, v, "zh") for f, v in (("colour", c), ("type", t), ("gender", g)))
@@ -133,6 +163,7 @@ def free_wordings(combos) -> dict[str, dict[str, str]]:
         out["en_colour_after"][qid] = f"{te} in {ce} for {ge}"
         out["zh_no_spaces"][qid] = f"{gz}{cz}{tz}"
         out["zh_sentence"][qid] = f"适合{who_zh.get(g, gz)}的{cz}{tz}"
+        out["zh_people"][qid] = f"给{who_zh_people.get(g, gz)}买的{cz}{tz}"
     return out
 
 
@@ -186,6 +217,49 @@ def photo_and_colour_tasks(attrs, products, rows, n: int, seed: int):
     return en, zh, img, qrels
 
 
+TUNED = 60  # photo + colour tasks the compose weights were tuned on (the first 60 of 150)
+
+
+def price_tasks(attrs, products, rows, n: int, seed: int):
+    """Photo + "cheaper" / "more expensive": an anchor photo of the slice and the words; judged
+    same type+gender and priced on the asked side of the anchor = 2, same type and the right
+    side = 1 (a product on the wrong side of the price answers another question)."""
+    rng = random.Random(seed + 2)
+    cand = [i for i, a in enumerate(attrs) if "type" in a and "gender" in a]
+    rng.shuffle(cand)
+    out = {}
+    words = {"lower": ("cheaper", "更便宜"), "higher": ("more expensive", "更贵")}
+    for direction, (w_en, w_zh) in words.items():
+        en, zh, img, qrels = {}, {}, {}, {}
+        for k, i in enumerate(cand[:n]):
+            qid = f"{direction}{k:04d}"
+            a, ref = attrs[i], price_of(products[rows[i]].id)
+            en[qid], zh[qid], img[qid] = w_en, w_zh, products[rows[i]].images[0]
+            judged = {}
+            for j, b in enumerate(attrs):
+                p = price_of(products[rows[j]].id)
+                if b.get("type") == a["type"] and ((p < ref) if direction == "lower" else (p > ref)):
+                    judged[products[rows[j]].id] = 2 if b.get("gender") == a["gender"] else 1
+            qrels[qid] = judged
+        out[direction] = (en, zh, img, {q: r for q, r in qrels.items()})
+    return out
+
+
+def price_side(result: dict, images, direction: str) -> float:
+    """Share of the hits (other than the anchor itself) priced on the asked side of the anchor."""
+    ok = n = 0
+    for qid, hit_ids in result["ids"].items():
+        ref_id = Path(images[qid]).stem  # the anchor is a catalog product: its photo is <id>.jpg
+        ref = price_of(ref_id)
+        for pid in hit_ids:
+            if pid == ref_id:
+                continue
+            p = price_of(pid)
+            ok += (p < ref) if direction == "lower" else (p > ref)
+            n += 1
+    return ok / max(n, 1)
+
+
 FIRST_QUERY = """
 import sys, time
 from shoplens.config import EncoderConfig, EngineConfig
@@ -234,8 +308,21 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=200, help="attribute queries sampled (of ~457)")
     ap.add_argument("--titles", type=int, default=400, help="held-out titles for title -> photo")
     ap.add_argument("--anchors", type=int, default=150, help="photo + colour word tasks")
+    ap.add_argument(
+        "--variants",
+        nargs="*",
+        choices=["legacy", "new"],
+        default=["legacy", "new"],
+        help="legacy: search before round 2 (shoplens.search.tuning.LEGACY); new: the defaults",
+    )
+    ap.add_argument("--price-anchors", type=int, default=80, help="photo + cheaper / more expensive tasks")
+    ap.add_argument("--coverage-floors", type=float, nargs="*", default=[0.5, 0.3])
+    ap.add_argument("--negative-weights", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0])
+    ap.add_argument("--calibration-titles", type=int, default=300, help="titles apart from the measured ones")
     ap.add_argument("--latency-repeats", type=int, default=3)
-    ap.add_argument("--only", nargs="*", help="tasks: attributes free titles photo nothing latency")
+    ap.add_argument(
+        "--only", nargs="*", help="tasks: attributes free titles photo price tune calibrate nothing latency"
+    )
     ap.add_argument(
         "--heads",
         choices=["heldout", "shipped"],
@@ -243,7 +330,7 @@ def main(argv=None) -> int:
         help="heldout: heads trained without the slice (bench_quality2_heads.py); shipped: the defaults, which saw it",
     )
     a = ap.parse_args(argv)
-    only = set(a.only or ["attributes", "free", "titles", "photo", "nothing", "latency"])
+    only = set(a.only or ["attributes", "free", "titles", "photo", "price", "nothing", "latency"])
     t0 = time.perf_counter()
     products = load_fashion()
     rows = heldout_rows(products, a.seed)
@@ -259,7 +346,7 @@ def main(argv=None) -> int:
     rng = random.Random(a.seed)
     qids = sorted(rng.sample(sorted(queries["en"]), min(a.queries, len(queries["en"]))))
     res: dict = {"heldout_products": int(len(rows)), "queries": len(qids), "seed": a.seed, "heads": a.heads}
-    variants = {"legacy": LEGACY, "new": QualityConfig()}
+    variants = {v: {"legacy": LEGACY, "new": QualityConfig()}[v] for v in a.variants}
     print(f"photo-only store of {len(rows)} held-out products; {len(qids)} attribute queries", flush=True)
 
     if "attributes" in only or "nothing" in only:
@@ -323,6 +410,115 @@ def main(argv=None) -> int:
                     f"({r['ndcg10'] / res['photo_alone']['ndcg10']:.3f}x photo alone)",
                     flush=True,
                 )
+                # the compose weights were tuned on the first TUNED tasks: the rest, separately
+                for part, sl in (("tuned", slice(0, TUNED)), ("untuned", slice(TUNED, None))):
+                    mine = float(np.mean(r["per_query"][sl]))
+                    base = float(np.mean(res["photo_alone"]["per_query"][sl]))
+                    res[f"photo_words_{lang}_{v}_{part}"] = {
+                        "ndcg10": mine,
+                        "photo_alone": base,
+                        "n": len(r["per_query"][sl]),
+                    }
+                    print(
+                        f"  {part} tasks ({len(r['per_query'][sl])}): {mine:.4f} "
+                        f"vs photo alone {base:.4f} ({mine / base:.3f}x)"
+                    )
+
+    if "tune" in only:
+        # compose_negative_weight, tried on the tasks the other compose weights were tuned on
+        en, zh, img, pq = photo_and_colour_tasks(attrs, products, rows, a.anchors, a.seed)
+        first = sorted(en)[:TUNED]
+        set_quality(engine, QualityConfig())
+        alone = ndcg(engine, {q: "" for q in first}, pq, img)["ndcg10"]
+        res["tune_negative"] = {}
+        for g in a.negative_weights:
+            set_quality(engine, QualityConfig().with_(compose_negative_weight=g))
+            r = ndcg(engine, {q: en[q] for q in first}, pq, img)["ndcg10"]
+            res["tune_negative"][str(g)] = r / alone
+            print(f"compose_negative_weight {g}: {r:.4f} ({r / alone:.3f}x photo alone, first {TUNED} tasks)")
+        set_quality(engine, QualityConfig())
+
+    if "price" in only:
+        tasks = price_tasks(attrs, products, rows, a.price_anchors, a.seed)
+        set_quality(engine, QualityConfig())
+        for direction, (texts_en, texts_zh, img, pq) in tasks.items():
+            alone = ndcg(engine, {q: "" for q in texts_en}, pq, img)
+            res[f"price_{direction}_photo_alone"] = alone
+            print(
+                f"photo alone, judged for {direction} price: {alone['ndcg10']:.4f} ({len(texts_en)} tasks)", flush=True
+            )
+            for v, cfg in variants.items():
+                set_quality(engine, cfg)
+                for lang, texts in (("en", texts_en), ("zh", texts_zh)):
+                    r = ndcg(engine, texts, pq, img)
+                    r["on_the_right_side"] = price_side(r, img, direction)
+                    res[f"price_{direction}_{lang}_{v}"] = r
+                    print(
+                        f"photo + {next(iter(texts.values()))!r} {v}: {r['ndcg10']:.4f} "
+                        f"({r['ndcg10'] / alone['ndcg10']:.3f}x photo alone; "
+                        f"{r['on_the_right_side']:.0%} of hits priced {direction})",
+                        flush=True,
+                    )
+            set_quality(engine, QualityConfig())
+            alone["on_the_right_side"] = price_side(alone, img, direction)
+            print(f"  photo alone: {alone['on_the_right_side']:.0%} of hits priced {direction}")
+
+    if "calibrate" in only:
+        # Titles apart from the measured ones: with the threshold off, how often is a title's photo
+        # in the top 10 when the query has a title's shape (a type + another attribute) and nothing
+        # else vouches for its page (best confidence below min_confidence)? That share is what the
+        # shape is worth as evidence (QualityConfig.kind_query_evidence).
+        measured = set(random.Random(a.seed + 1).sample(range(len(rows)), min(a.titles, len(rows))))
+        rest = [i for i in range(len(rows)) if i not in measured]
+        pick = sorted(random.Random(a.seed + 3).sample(rest, min(a.calibration_titles, len(rest))))
+        all_titles = np.array([(products[rows[d]].title or "").strip().lower() for d in range(len(rows))])
+        base = QualityConfig()
+        set_quality(engine, base.with_(min_confidence=0.0, min_hit_confidence=0.0, kind_query_evidence=0.0))
+        from shoplens.search.understand import understand
+
+        shaped = weak = weak_found = kept_found = 0
+        for i in pick:
+            t = products[rows[i]].title
+            f = understand(t).fields
+            hits = engine.search(t, k=10).hits
+            found = any(all_titles[ids.index(h.id)] == t.strip().lower() for h in hits)
+            best = max((h.confidence or 0.0 for h in hits), default=0.0)
+            if "type" in f and len(f) >= 2:
+                shaped += 1
+                if best < base.min_confidence:
+                    weak += 1
+                    weak_found += found
+            kept_found += found and best >= base.min_confidence
+        worth = weak_found / max(weak, 1)
+        res["calibration"] = {
+            "titles": len(pick),
+            "title_shaped": shaped,
+            "shaped_but_weak": weak,
+            "weak_found_in_top10": weak_found,
+            "kind_query_evidence": worth,
+            "R10_without_it": kept_found / len(pick),
+        }
+        best_nothing = []
+        for t in NOTHING_CALIBRATION:
+            hits = engine.search(t, k=10).hits
+            f = understand(t).fields
+            best_nothing.append((t, max((h.confidence or 0.0 for h in hits), default=0.0), "type" in f and len(f) >= 2))
+        res["calibration"]["nothing"] = best_nothing
+        # how far titles are re-scored by predicted attributes (threshold off, same titles)
+        res["calibration"]["coverage_floor_R10"] = {}
+        for floor in a.coverage_floors:
+            set_quality(
+                engine,
+                base.with_(min_confidence=0.0, min_hit_confidence=0.0, attribute_coverage_floor=floor),
+            )
+            found = 0
+            for i in pick:
+                t = products[rows[i]].title
+                found += any(all_titles[ids.index(h.id)] == t.strip().lower() for h in engine.search(t, k=10).hits)
+            res["calibration"]["coverage_floor_R10"][str(floor)] = found / len(pick)
+            print(f"attribute_coverage_floor {floor}: title R@10 {found / len(pick):.4f} (threshold off)", flush=True)
+        print(f"calibration: {res['calibration']}", flush=True)
+        set_quality(engine, QualityConfig())
 
     if "nothing" in only:
         for v, cfg in variants.items():
@@ -341,6 +537,9 @@ def main(argv=None) -> int:
     Q2.mkdir(parents=True, exist_ok=True)
     out = Q2 / f"results_{a.heads}.json"
     old = json.loads(out.read_text()) if out.is_file() else {}
+    for v in res.values():
+        if isinstance(v, dict):
+            v.pop("ids", None)
     out.write_text(json.dumps({**old, **res}, indent=2, ensure_ascii=False))
     print(f"results: {out} ({res['seconds']}s)")
     return 0

@@ -244,6 +244,12 @@ class QualityConfig:
     compose_candidates: int = 400
     compose_attribute_weight: float = 0.05
     compose_caption_weight: float = 3.0
+    # ... minus this weight times the similarity to a caption of what the photo itself shows, when
+    # the words change it ("white" + a black shoe: away from "men black shoes"); 0: off
+    compose_negative_weight: float = 0.0
+    # "cheaper" / "more expensive" + a photo keeps products priced below / above the product
+    # nearest the photo (search/price.py)
+    relative_price: bool = True
     # log-floors for the attributes read from the query photo (a preference, not a rule)
     compose_photo_floors: dict[str, float] = field(default_factory=lambda: {"type": 0.2, "gender": 0.2})
     # Item 6. A page whose best hit's confidence (0..1, search/confidence.py) is below
@@ -251,6 +257,12 @@ class QualityConfig:
     # stays, hits below `min_hit_confidence` are dropped. 0 and 0 keep every hit (legacy).
     min_confidence: float = 0.4
     min_hit_confidence: float = 0.05
+    # Evidence (0..1) every hit of a query gets when the query names a product type the shop sells
+    # and another attribute: the shape of a product title, whose brand and model words a photo-only
+    # store cannot know. Calibrated by benchmarks/bench_quality2.py --only calibrate, on titles and
+    # out-of-catalog queries apart from the measured ones (200 held-out titles: 6 of the 8 whose
+    # page nothing else vouched for had their photo in the top 10). 0: off.
+    kind_query_evidence: float = 0.75
     # component -> (cosine midpoint, scale) of the logistic that turns a dense similarity into
     # confidence when nothing else vouches for a hit: where in-catalog and out-of-catalog queries
     # separate on the shared fashion catalog (benchmarks/bench_quality2.py prints both sides).

@@ -207,6 +207,10 @@ class Lexicon:
                     self._tok = jieba_tokenizer(tuple(sorted({w for t in self.terms for w in t.zh if len(w) > 1})))
         return self._tok
 
+    def segment(self, text: str) -> list[str]:
+        """Chinese words of `text` as parsing sees them (jieba with the lexicon's words added)."""
+        return [w for w in self._tokenizer().cut(text, HMM=True) if w.strip()]
+
     def _cover(self, token: str) -> list[tuple[int, int, Term]] | None:
         """Split `token` entirely into lexicon forms (fewest pieces), or None if impossible."""
         low = token.lower()

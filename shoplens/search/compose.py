@@ -21,16 +21,10 @@ import numpy as np
 from ..preprocess import lexicon
 from ..preprocess.text import tokenize
 from .fuse import Ranked
+from .understand import FILLERS_EN, FILLERS_ZH
 
-# Words that carry no product meaning in a query ("looking for a ... for my ..."): they must not
-# count as unexplained content when measuring how much of a query the attributes explain.
-FILLERS_EN = frozenset(
-    "a an the for my me i im i'm looking look want need some any in of with to and or please show find get "
-    "buy but this that these those like same similar one ones pair something".split()
-)
-FILLERS_ZH = frozenset(
-    "的 适合 给 我 想 要 买 找 一 件 双 条 个 款 请 帮 有 没有 这 那 这个 那个 同款 类似 一样 但 但是 要 用".split()
-)
+__all__ = ["FILLERS_EN", "FILLERS_ZH", "attribute_coverage", "caption", "compose"]
+
 _CAPTION_FIELDS = ("gender", "colour", "type")
 
 
@@ -64,11 +58,17 @@ def compose(
     attribute_weight: float,
     photo_floors: dict[str, float],
     caption_weight: float = 1.0,
+    negative_weight: float = 0.0,
 ) -> tuple[Ranked, dict[str, str]]:
-    """(ranking named "photo_and_words", the attributes it looked for)."""
+    """(ranking named "photo_and_words", the attributes it looked for). `negative_weight`: how
+    much a candidate's similarity to a caption of what the photo itself shows counts against it
+    when the words ask for a change ("this but white" pushes away "men black shoes")."""
     pred = heads.predict_attributes(photo_emb[None])[0] if heads.classifiers else {}
     wanted = {f: v for f, (v, _p) in pred.items() if f in ("type", "gender")}
     wanted.update(asked)
+    own = {f: v for f, (v, _p) in pred.items() if f in _CAPTION_FIELDS}
+    changed = any(f in own and own[f] != v for f, v in asked.items())
+    neg = caption(own) if negative_weight > 0 and changed else ""
     floors = {f: photo_floors[f] for f in wanted if f not in asked and f in photo_floors}
     cap = caption(wanted)
     cap_vec = embed_text(cap) if cap else None
@@ -84,6 +84,8 @@ def compose(
     score = vecs @ photo_emb
     if cap_vec is not None:
         score = score + caption_weight * (vecs @ cap_vec)
+    if neg:
+        score = score - negative_weight * (vecs @ embed_text(neg))
     if attribute_weight > 0 and heads.classifiers:
         score = score + attribute_weight * heads.attribute_log_probs(vecs, wanted, floors)
     order = np.argsort(-score, kind="stable")

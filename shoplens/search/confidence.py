@@ -6,6 +6,10 @@ page. A hit's confidence combines its pieces of evidence (noisy-OR: 1 - prod(1 -
 * its catalog attributes carry the understood ones (share of them);
 * what the heads read from its photo matches the understood type/gender (their probability);
 * the query's words are attributes the shop knows (half, times how much of the query they are);
+* the query reads like one of the shop's product titles: it names a product type the shop sells
+  and another attribute ("Puma Men Grey Ferrari Track Shoes": brand and model words the store
+  cannot know, but a men's grey shoe it can) -> `QualityConfig.kind_query_evidence`, however
+  much of the query the brand and model words are;
 * a photo query found it (photo and words queries included) -> 1;
 * otherwise its dense similarity, squashed by a logistic whose midpoint is where in-catalog and
   out-of-catalog queries separate (`QualityConfig.cosine_midpoints`, measured by
@@ -38,13 +42,15 @@ def hit_confidence(
     lexical_share: float = 0.0,
     coverage: float = 1.0,
     vocabulary: bool = False,
+    kind_evidence: float = 0.0,
 ) -> tuple[float, str]:
     """(confidence, the evidence it rests on) for one hit. `lexical_share`: share of the query's
     words found in the hit's title; `coverage`: share of the query the understood attributes
     explain (an attribute match on "office" says little about "office desk"); `vocabulary`: the
     query names attributes the shop knows (its words are the catalog's own vocabulary), which holds
     however unsure the classifiers are about this photo (boys' shoes look like men's), worth half
-    a checked match."""
+    a checked match. `kind_evidence`: the query names a product type and another attribute (a
+    title's shape), worth this much for every hit."""
     if not has_words and not photo_query:
         return 0.0, "the query has no words to match"
     found: list[tuple[float, str]] = []
@@ -69,6 +75,7 @@ def hit_confidence(
         )
     if vocabulary:
         take(0.5 * c2, f"the query is {coverage:.0%} attributes the shop knows")
+    take(kind_evidence, "the query names a product type and attributes the shop sells")
     for name, (mid, scale) in midpoints.items():
         if name in comps:
             cos = float(comps[name].score)

@@ -21,10 +21,11 @@ from ..records import Hit, SearchResult
 from ..store.reader import StoreReader
 from . import retrieve
 from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
-from .confidence import hit_confidence
+from .confidence import PHOTO_COMPONENTS, hit_confidence
 from .fuse import Ranked, rrf
 from .hotpath import BlasThreads, Concurrent
 from .modalities import add_snippets, rank_among, reviews_component
+from .price import relative_price_mask
 from .query import Query, QueryError
 from .tuning import QualityConfig
 from .understand import understand
@@ -210,12 +211,24 @@ class Searcher:
             p *= prob if got == v else 0.0
         return p
 
+    def _relative_price(self, order: list[int], comps: list[Ranked], direction: str) -> tuple[list[int], float | None]:
+        """Keep the products priced below ("lower") / above ("higher") the product nearest the
+        query photo (search/price.py); the order is left as it is when that product has no price."""
+        ref = next((c.docs[0] for name in PHOTO_COMPONENTS for c in comps if c.name == name and len(c.docs)), None)
+        got = relative_price_mask(self.reader.products, int(ref), direction) if ref is not None else None
+        if got is None:
+            return order, None
+        mask, price = got
+        return [d for d in order if mask[d]], price
+
     def _confident(self, hits: list[Hit], und, has_words: bool, photo_query: bool, coverage: float) -> list[Hit]:
         """Give every hit its confidence; an empty page when even the best is weak, else drop the
         hits below `QualityConfig.min_hit_confidence`."""
         qual = self.quality
         words = set(tokenize(und.query)) | set(tokenize(und.english)) if und is not None else set()
         words -= FILLERS_EN | FILLERS_ZH
+        fields = und.fields if und is not None else {}
+        kind = qual.kind_query_evidence if "type" in fields and len(fields) >= 2 else 0.0
         confidences = []
         for h in hits:
             title = set(tokenize(h.title)) if h.title else set()
@@ -228,6 +241,7 @@ class Searcher:
                 lexical_share=len(words & title) / len(words) if words else 0.0,
                 coverage=coverage if und is not None and und.fields else 0.0,
                 vocabulary=und is not None and bool(und.fields),
+                kind_evidence=kind,
             )
             h.confidence = conf
             confidences.append(conf)
@@ -291,10 +305,16 @@ class Searcher:
                 comps.append(out)
 
         if q.text:
-            english = und.english if und is not None and has_cjk(q.text) else ""
+            # what the dense retrievers encode: the template wording of a free wording's
+            # attributes ("looking for black shoes for my son" -> "boys black shoes"), else the text
+            text = und.normalized if und is not None and und.normalized else q.text
+            english = und.english if und is not None and has_cjk(text) else ""
             extra = tokenize(english) if english and english != q.text else []
-            # a Chinese query's English reading (for the heads) starts as soon as it is known
-            reading = [w for w in self._text_encodings(q.text, english, weights) if w[1] != q.text]
+            if text != q.text:
+                extra += tokenize(text)
+            # what was not encoded up front (a free wording's template, a Chinese query's English
+            # reading) starts as soon as understanding knows it
+            reading = [w for w in self._text_encodings(text, english, weights) if w[1] != q.text]
             encoded_reading = self.qenc.start(reading, self.cfg.concurrent_encoding)
             if weights.get("bm25", 1) > 0:
                 timed("bm25", lambda: retrieve.bm25(self.reader.lexical, q.text, n, allowed, extra))
@@ -309,14 +329,14 @@ class Searcher:
                     timed(
                         comp,
                         lambda name=name, comp=comp, field=field: retrieve.dense(
-                            comp, vecs[field], self.qenc.text_vec(name, q.text), n, allowed
+                            comp, vecs[field], self.qenc.text_vec(name, text), n, allowed
                         ),
                     )
             if self.heads is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
 
                 def t2i():
-                    v = self._heads_text(q.text)
-                    if english and english != q.text:  # Chinese: also the lexicon's English reading
+                    v = self._heads_text(text)
+                    if english and english != text:  # Chinese: also the lexicon's English reading
                         v = v + self._heads_text(english)
                         v /= np.linalg.norm(v) + 1e-12
                     comp = retrieve.dense("text_to_image", vecs["aligned:image"], v, n, allowed)
@@ -327,7 +347,7 @@ class Searcher:
                 timed(
                     "text_to_video",
                     lambda: rank_among(
-                        retrieve.dense("text_to_video", vecs["aligned:video"], self._heads_text(q.text), n, allowed),
+                        retrieve.dense("text_to_video", vecs["aligned:video"], self._heads_text(text), n, allowed),
                         next((c for c in comps if c.name == "text_to_image"), None),
                     ),
                 )
@@ -407,6 +427,7 @@ class Searcher:
                         qual.compose_attribute_weight,
                         qual.compose_photo_floors,
                         qual.compose_caption_weight,
+                        qual.compose_negative_weight,
                     )
                     composed_for.update(wanted)
                     return comp
@@ -418,11 +439,21 @@ class Searcher:
                     if c.name != "photo_and_words":
                         weights[c.name] = weights.get(c.name, 1.0) * keep
                 weights["attributes"] = weights.get("attributes", 1.0) * keep
+            if qual.relative_price and und is not None and und.price and not und.fields:
+                # "cheaper" + photo: the words move the price only (below, after fusion); as
+                # content they would find products whose titles say "cheap"
+                keep = 1.0 - attribute_coverage(q.text or "", und.residual, 1)
+                for c in comps:
+                    if c.name not in PHOTO_COMPONENTS:
+                        weights[c.name] = weights.get(c.name, 1.0) * keep
         pool = sorted({int(d) for c in comps for d in c.docs})
         if und is not None and und.attributes and weights.get("attributes", 1) > 0:
             timed("attributes", lambda: retrieve.attributes(self.reader.products, und.attributes, pool))
         t = time.perf_counter()
         order, fused, parts = rrf(comps, weights, self.cfg.rrf_k, self.reader.availability)
+        reference_price = None
+        if qual.relative_price and und is not None and und.price and q.image is not None:
+            order, reference_price = self._relative_price(order, comps, und.price)
         top = order[: q.k]
         titles = self.reader.products.titles(top)
         ids = self.reader.products.ids
@@ -441,6 +472,10 @@ class Searcher:
             query=q.describe(),
             hits=hits,
             facets=facets,
-            understanding=und.to_dict() if und is not None else None,
+            understanding=(
+                {**und.to_dict(), **({"reference_price": reference_price} if reference_price is not None else {})}
+                if und is not None
+                else None
+            ),
             timings_ms=timings,
         )

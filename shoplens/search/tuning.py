@@ -14,5 +14,10 @@ __all__ = ["LEGACY", "QualityConfig"]
 # What search did before round 2: full re-scoring, photo and words fused as unrelated queries,
 # every hit kept. Benchmarks compare against it in the same run.
 LEGACY = QualityConfig(
-    attribute_coverage_power=0.0, compose=False, min_confidence=0.0, min_hit_confidence=0.0, warm_up=False
+    attribute_coverage_power=0.0,
+    compose=False,
+    min_confidence=0.0,
+    min_hit_confidence=0.0,
+    warm_up=False,
+    relative_price=False,
 )

@@ -69,3 +69,12 @@ def test_coverage_separates_attribute_queries_from_specific_titles():
 
 def test_caption_orders_fields_as_the_heads_were_trained():
     assert caption({"type": "shoes", "colour": "White", "gender": "Men"}).split()[0] == "men"
+
+
+def test_a_title_shaped_query_vouches_for_its_page():
+    """A product type plus another attribute (a title's shape) is evidence however much of the query
+    brand and model words are; without it the same weak hit stays below the page threshold."""
+    weak = dict(has_words=True, photo_query=False, predicted_match=None, midpoints=MID, coverage=0.5, vocabulary=True)
+    without, _ = hit_confidence(_hit(text_to_image=0.2), **weak)
+    with_it, why = hit_confidence(_hit(text_to_image=0.2), **weak, kind_evidence=0.8)
+    assert without < 0.4 <= 0.8 <= with_it and "product type" in why

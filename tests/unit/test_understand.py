@@ -53,9 +53,11 @@ def test_english_queries(q, attrs):
 
 
 def test_no_false_chinese_matches():
-    # 包 in 包邮 (free shipping) / 面包 (bread), 男 in 男朋友 (boyfriend) are not attributes
-    for q in ("包邮面包", "男朋友礼物", "大落地窗"):
+    # 包 in 包邮 (free shipping) / 面包 (bread), 男 in 男子汉 (a manly man) are not attributes
+    for q in ("包邮面包", "男子汉气概", "大落地窗"):
         assert understand(q, FM).attributes == {}, q
+    # ... while 男朋友 (boyfriend) names who the product is for: a man
+    assert understand("男朋友礼物", FM).attributes == {"gender": "Men"}
 
 
 def test_spans_and_explain_dict():
