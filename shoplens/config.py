@@ -50,6 +50,11 @@ class IndexConfig:
     )
     # Published generations kept on disk (the live one included); older ones are deleted.
     keep_generations: int = field(default=2, metadata={"min": 1})
+    # Text printed in photos (preprocess/ocr.py): "auto" reads photos where a cheap text detector
+    # finds a text region, "on" reads every photo, "off" none (`shoplens index --no-ocr`).
+    ocr: str = "auto"
+    # Text encoders that encode the photo text into its own vector field (ocr:<name>).
+    ocr_encoders: tuple[str, ...] = ("e5",)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,9 @@ class SearchConfig:
     predicted_attribute_floors: dict[str, float] = field(
         default_factory=lambda: {"colour": 0.3}, metadata={"min": 0.0, "max": 1.0}
     )
+    # ocr_dense:* keeps only products whose photo text is at least this close to the query (e5
+    # cosines of unrelated short texts sit near 0.75).
+    ocr_dense_min_cosine: float = field(default=0.82, metadata={"min": -1.0, "max": 1.0})
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "bm25": 1.0,
@@ -80,10 +88,23 @@ class SearchConfig:
             # fusion scales it up for text-only products, which only this component can reach.
             "image_to_text": 0.05,
             "attributes": 0.5,
+            # Text printed in photos (BM25 over it, and e5 of it): only products whose photos carry
+            # words are in these components, so a word printed on a photo can decide.
+            "ocr": 1.0,
+            "ocr_dense:e5": 0.5,
         },
         metadata={
             "min": 0.0,
-            "keys": ("bm25", "text_dense:*", "text_to_image", "image", "image_to_text", "attributes"),
+            "keys": (
+                "bm25",
+                "text_dense:*",
+                "text_to_image",
+                "image",
+                "image_to_text",
+                "attributes",
+                "ocr",
+                "ocr_dense:*",
+            ),
         },
     )
 

@@ -486,7 +486,7 @@ def _heads_info(store: Path, heads: Any, metrics: dict[str, Any], path: str | Pa
 def _features(
     products: list[Product], encoders: Encoders, cache: FeatureCache, config: EngineConfig, progress: bool
 ) -> FeatureSet:
-    return encode_catalog(
+    fs = encode_catalog(
         products,
         list(encoders.text.values()),
         list(encoders.image.values()),
@@ -496,6 +496,20 @@ def _features(
         max_bytes=config.index.max_image_bytes,
         max_pixels=config.index.max_image_pixels,
     )
+    from .features.ocr import read_photo_text_for_build
+
+    read_photo_text_for_build(
+        fs,
+        config.index.ocr,
+        encoders.text,
+        config.index.ocr_encoders,
+        cache,
+        threads=config.encoders.threads,
+        progress=progress,
+        max_bytes=config.index.max_image_bytes,
+        max_pixels=config.index.max_image_pixels,
+    )
+    return fs
 
 
 def _dedupe_across_catalogs(products: list[Product], reports: list[IngestReport]) -> list[Product]:

@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--delete-missing", action="store_true", help="remove stored products absent from the catalog")
     sp.add_argument("--rebuild", action="store_true", help="ignore the existing store contents")
     sp.add_argument("--no-align", action="store_true", help="do not train alignment heads automatically")
+    sp.add_argument("--no-ocr", action="store_true", help="do not read text printed in photos ([index] ocr = 'off')")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("search", help="search a store by text, image, or both")

@@ -33,6 +33,10 @@ class FeatureSet:
     has_image: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     issues: list[IngestIssue] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
+    # Text read from the product's photos (features/ocr.py; '' = none) and its passage vectors.
+    photo_text: list[str] = field(default_factory=list)
+    ocr: dict[str, np.ndarray] = field(default_factory=dict)
+    has_ocr: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     @property
     def ids(self) -> list[str]:

@@ -16,6 +16,7 @@ from ..preprocess.image import load_image
 from ..preprocess.lexicon import Lexicon
 from ..preprocess.text import has_cjk, tokenize
 from ..records import Hit, SearchResult
+from ..store.photo_text import read_photo_text
 from ..store.reader import StoreReader
 from . import retrieve
 from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
@@ -171,6 +172,7 @@ class Searcher:
         confidences = []
         for h in hits:
             title = set(tokenize(h.title)) if h.title else set()
+            printed = set(tokenize(h.photo_text)) if h.photo_text else set()
             conf, h.evidence = hit_confidence(
                 h,
                 has_words=has_words,
@@ -180,12 +182,44 @@ class Searcher:
                 lexical_share=len(words & title) / len(words) if words else 0.0,
                 coverage=coverage if und is not None and und.fields else 0.0,
                 vocabulary=und is not None and bool(und.fields),
+                photo_text_share=len(words & printed) / len(words) if words and "ocr" in h.components else 0.0,
             )
             h.confidence = conf
             confidences.append(conf)
         if not hits or max(confidences) < qual.min_confidence:
             return []
         return [h for h, c in zip(hits, confidences) if c >= qual.min_hit_confidence]
+
+    def _photo_text_components(self, text: str, extra, n: int, allowed, weights, timed) -> None:
+        """`ocr` (BM25 over the words printed in the photos) and `ocr_dense:<encoder>` (the query
+        vector the text component computed, against the photo text's vectors; hits below
+        `SearchConfig.ocr_dense_min_cosine` are dropped, else every product with a printed word
+        would collect a share of every query)."""
+        photo_lex = self.reader.photo_lexical
+        if photo_lex is not None and weights.get("ocr", 1) > 0:
+
+            def ocr() -> Ranked:
+                scores, docs = photo_lex.search(text, n, allowed, extra)
+                return Ranked("ocr", docs, scores)
+
+            timed("ocr", ocr)
+        for name in self.qenc.text:
+            comp, field = f"ocr_dense:{name}", f"ocr:{name}"
+            if field not in self.reader.vectors or weights.get(comp, 1) <= 0:
+                continue
+
+            def dense(name=name, comp=comp, field=field) -> Ranked:
+                r = retrieve.dense(comp, self.reader.vectors[field], self.qenc.text_vec(name, text), n, allowed)
+                keep = r.scores >= self.cfg.ocr_dense_min_cosine
+                return Ranked(comp, r.docs[keep], r.scores[keep])
+
+            timed(comp, dense)
+
+    def _photo_texts(self, hits: list[Hit], docs) -> None:
+        found = {int(docs[k]): k for k, h in enumerate(hits) if any(c.startswith("ocr") for c in h.components)}
+        if found:
+            for doc, text in read_photo_text(self.reader.products.db, found).items():
+                hits[found[doc]].photo_text = text
 
     # -- the query -------------------------------------------------------------------------
     def search(self, q: Query) -> SearchResult:
@@ -234,6 +268,7 @@ class Searcher:
                             comp, vecs[field], self.qenc.text_vec(name, q.text), n, allowed
                         ),
                     )
+            self._photo_text_components(q.text, extra, n, allowed, weights, timed)
             if self.heads is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
 
                 def t2i():
@@ -313,6 +348,7 @@ class Searcher:
         ids = self.reader.products.ids
         hits = [Hit(id=ids[d], score=fused[d], title=titles.get(d), components=parts[d]) for d in top]
         self._predict_attributes(hits, top)
+        self._photo_texts(hits, top)
         hits = self._confident(hits, und, has_words, q.image is not None, coverage)
         facets = None
         if q.facets:

@@ -26,6 +26,7 @@ from ..records import Product
 from .layout import SCHEMA_VERSION, clean_interrupted, fault_point, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
+from .photo_text import PHOTO_TEXT_LEXICAL, write_photo_text
 from .products import ProductTable
 from .vectors import FaissIndex
 
@@ -60,6 +61,10 @@ def vector_fields(
             combine_image(fs.image, image_part_weights)[i_docs],
             i_docs,
         )
+    o_docs = np.flatnonzero(fs.has_ocr) if len(fs.has_ocr) else np.zeros(0, np.int64)
+    for name, mat in fs.ocr.items():  # text printed in photos (features/ocr.py)
+        if len(o_docs):
+            fields[f"ocr:{name}"] = (f"encoder:{name}:photo-text", mat[o_docs], o_docs)
     if heads is not None:
         if fs.image and all(n in fs.image for n in heads.image_inputs):
             fields["aligned:image"] = (
@@ -116,6 +121,11 @@ def write_generation(
         )
     fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)
+    lexical = {"path": "lexical", "tokenizer": TOKENIZER_VERSION, "docs": len(products)}
+    if any(fs.photo_text):
+        write_photo_text(tmp / "products.sqlite", fs.photo_text)
+        LexicalIndex.build(tmp / PHOTO_TEXT_LEXICAL, products, fs.photo_text)
+        lexical["photo_text"] = PHOTO_TEXT_LEXICAL
     fault_point("after-lexical")
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
@@ -133,7 +143,7 @@ def write_generation(
             if heads_info is not None and heads is not None
             else heads_info
         ),
-        lexical={"path": "lexical", "tokenizer": TOKENIZER_VERSION, "docs": len(products)},
+        lexical=lexical,
         ingest=ingest,
         timings_s={**fs.timings_s, "write": time.perf_counter() - t0},
         image_part_weights=part_weights if "image" in infos else {},
