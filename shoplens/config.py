@@ -55,6 +55,9 @@ class IndexConfig:
     ocr: str = "auto"
     # Text encoders that encode the photo text into its own vector field (ocr:<name>).
     ocr_encoders: tuple[str, ...] = ("e5",)
+    # Extract colour, type, gender, material, pattern, size, brand from titles, descriptions, reviews
+    # and photo text into `extracted:<field>` attributes (preprocess/attributes.py).
+    extract_attributes: bool = True
 
 
 @dataclass(frozen=True)

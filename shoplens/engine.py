@@ -383,6 +383,17 @@ class Engine:
         got = table.get([d for d in docs if d is not None])
         return {docs[d]: p for d, p in got.items()}
 
+    def extracted_attributes(self, pid: str) -> dict[str, dict[str, Any]]:
+        """`extracted:<field>` -> {value, source (title/description/review/ocr), surface, precision}."""
+        from .store.extracted import read_sources
+
+        table: ProductTable = self.reader.products
+        doc = table.doc_of(pid)
+        if doc is None:
+            return {}
+        values = dict(table.db.execute("SELECT field, value FROM attributes WHERE doc=?", (doc,)))
+        return {f: {"value": values.get(f), **src} for f, src in read_sources(table.db, doc).items()}
+
     # ---- learning from shoppers ----------------------------------------------------------
     def _open_ranker(self) -> None:
         from .rank.rerank import open_reranker

@@ -20,9 +20,11 @@ from ..config import IndexConfig
 from ..encoders.base import Encoder
 from ..features.combine import combine_image
 from ..features.extract import FeatureSet
+from ..preprocess.attributes import EXTRACTED_PREFIX
 from ..preprocess.field_map import DERIVED_TYPE_COLUMN, infer_field_map
 from ..preprocess.lexicon import Lexicon, default_lexicon
 from ..records import Product
+from .extracted import as_attributes, extract_for_store, with_extracted_fields, write_sources
 from .layout import SCHEMA_VERSION, clean_interrupted, fault_point, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
@@ -100,9 +102,16 @@ def write_generation(
     tmp, final = new_generation(store)
     products = fs.products
     derived = derived_attributes(products, lex)
+    extracted = extract_for_store(products, derived, fs.photo_text, lex) if cfg.extract_attributes else []
+    if extracted:
+        derived = [{**d, **as_attributes(e)} for d, e in zip(derived, extracted)]
     table = ProductTable.create(tmp / "products.sqlite", products, derived)
-    field_map = infer_field_map(table.attribute_values(), lex=lex)
+    values = table.attribute_values()
+    field_map = infer_field_map({k: v for k, v in values.items() if not k.startswith(EXTRACTED_PREFIX)}, lex=lex)
+    field_map = with_extracted_fields(field_map, set(values))
     table.close()
+    if extracted:
+        write_sources(tmp / "products.sqlite", extracted)
     fault_point("after-products")
     (tmp / "vectors").mkdir()
     infos: dict[str, FieldInfo] = {}
