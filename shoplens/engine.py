@@ -497,6 +497,9 @@ def _heads_info(store: Path, heads: Any, metrics: dict[str, Any], path: str | Pa
 def _features(
     products: list[Product], encoders: Encoders, cache: FeatureCache, config: EngineConfig, progress: bool
 ) -> FeatureSet:
+    from .features.ocr import check_mode, read_photo_text_for_build
+
+    check_mode(config.index.ocr)  # before the encoders run
     fs = encode_catalog(
         products,
         list(encoders.text.values()),
@@ -507,8 +510,6 @@ def _features(
         max_bytes=config.index.max_image_bytes,
         max_pixels=config.index.max_image_pixels,
     )
-    from .features.ocr import read_photo_text_for_build
-
     read_photo_text_for_build(
         fs,
         config.index.ocr,

@@ -163,6 +163,11 @@ def add_photo_text(
         log.debug("%s", issue)
 
 
+def check_mode(mode: str) -> None:
+    if mode not in OCR_MODES:
+        raise ConfigError(f"[index] ocr = {mode!r}: must be one of {', '.join(repr(m) for m in OCR_MODES)}")
+
+
 def read_photo_text_for_build(
     fs: FeatureSet,
     mode: str,
@@ -177,8 +182,7 @@ def read_photo_text_for_build(
     max_pixels: int = 40_000_000,
 ) -> None:
     """What `Engine.build` runs: the store's `[index] ocr` mode, the OCR cache beside the feature cache."""
-    if mode not in OCR_MODES:
-        raise ConfigError(f"[index] ocr = {mode!r}: must be one of {', '.join(repr(m) for m in OCR_MODES)}")
+    check_mode(mode)
     if mode == "off" or not any(p.images for p in fs.products):
         return
     missing = [n for n in encoder_names if n not in text_encoders]
