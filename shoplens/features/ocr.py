@@ -77,7 +77,7 @@ def read_photos(
     t0 = time.perf_counter()
     texts = [""] * len(products)
     issues: list[IngestIssue] = []
-    timings = {"ocr:gate": 0.0, "ocr:read": 0.0, "ocr:photos": 0.0, "ocr:read_photos": 0.0}
+    timings = {"ocr:gate": 0.0, "ocr:detect": 0.0, "ocr:read": 0.0, "ocr:photos": 0.0, "ocr:read_photos": 0.0}
     if mode == "off":
         return texts, issues, timings
     items: list[tuple[int, str, str]] = []
@@ -103,13 +103,14 @@ def read_photos(
                 issues.append(IngestIssue(path, None, "image", f"not read for text: {e}"))
                 continue
             t = time.perf_counter()
-            gated = mode == "auto" and not reader.has_text(img)
-            timings["ocr:gate"] += time.perf_counter() - t
-            if gated:
+            side = reader.settings.gate_side if mode == "auto" else reader.settings.read_side
+            bgr, boxes = reader.detect(img, side)
+            timings["ocr:gate" if mode == "auto" else "ocr:detect"] += time.perf_counter() - t
+            if mode == "auto" and not boxes:
                 res = PhotoText("", gated=True)
             else:
                 t = time.perf_counter()
-                res = PhotoText(reader.read(img))
+                res = PhotoText(reader.recognise(bgr, boxes))
                 timings["ocr:read"] += time.perf_counter() - t
                 timings["ocr:read_photos"] += 1
             pending.append((key, res))
