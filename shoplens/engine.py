@@ -444,6 +444,17 @@ class Engine:
         path = self.reader.thumbnail(product_id)
         return path if path is not None and path.is_file() else None
 
+    def extracted_attributes(self, pid: str) -> dict[str, dict[str, Any]]:
+        """`extracted:<field>` -> {value, source (title/description/review/ocr), surface, precision}."""
+        from .store.extracted import read_sources
+
+        table: ProductTable = self.reader.products
+        doc = table.doc_of(pid)
+        if doc is None:
+            return {}
+        values = dict(table.db.execute("SELECT field, value FROM attributes WHERE doc=?", (doc,)))
+        return {f: {"value": values.get(f), **src} for f, src in read_sources(table.db, doc).items()}
+
     # ---- learning from shoppers ----------------------------------------------------------
     def _open_ranker(self) -> None:
         from .rank.rerank import open_reranker
@@ -562,7 +573,9 @@ def _features(
     """`build`: a non-local executor (features/executors.py: Ray) fills the cache first; `store`: where
     video thumbnails go (`media/thumbs/`), None writes none. Videos and reviews are encoded here."""
     from .features.modalities import add_videos_and_reviews
+    from .features.ocr import check_mode, read_photo_text_for_build
 
+    check_mode(config.index.ocr)  # before the encoders run
     if build is not None and build.executor != "local":
         from .features.executors import encode_products
 
@@ -588,9 +601,21 @@ def _features(
             max_pixels=config.index.max_image_pixels,
         )
     thumbs = store / "media" / "thumbs" if store is not None else None
-    return add_videos_and_reviews(
+    fs = add_videos_and_reviews(
         fs, encoders.text, encoders.image, cache, config.index, thumbs, max(config.encoders.batch_size, 64)
     )
+    read_photo_text_for_build(
+        fs,
+        config.index.ocr,
+        encoders.text,
+        config.index.ocr_encoders,
+        cache,
+        threads=config.encoders.threads,
+        progress=progress,
+        max_bytes=config.index.max_image_bytes,
+        max_pixels=config.index.max_image_pixels,
+    )
+    return fs
 
 
 def _dedupe_across_catalogs(products: list[Product], reports: list[IngestReport]) -> list[Product]:

@@ -139,6 +139,8 @@ class Hit:
     evidence: str | None = None
     # The customer review that matched the query, for hits the `reviews` component found.
     snippet: str | None = None
+    # The text printed in its photos, for hits that matched through it (ocr components).
+    photo_text: str | None = None
 
     def to_json(self, explain: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "score": round(float(self.score), 6), "title": self.title}
@@ -152,6 +154,8 @@ class Hit:
                 k: {"score": round(v.score, 6), "rank": v.rank, "contribution": round(v.contribution, 6)}
                 for k, v in self.components.items()
             }
+            if self.photo_text:
+                d["photo_text"] = self.photo_text
             if self.predicted:
                 d["predicted_attributes"] = {
                     f: {"value": v, "p": round(float(p), 4)} for f, (v, p) in self.predicted.items()

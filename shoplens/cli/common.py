@@ -16,6 +16,7 @@ def engine_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "build.delete_missing": True if getattr(args, "delete_missing", False) else None,
         "build.rebuild": True if getattr(args, "rebuild", False) else None,
         "build.auto_align": False if getattr(args, "no_align", False) else None,
+        "index.ocr": "off" if getattr(args, "no_ocr", False) else None,
         "build.progress": False if getattr(args, "quiet", False) else None,
         "build.executor": getattr(args, "executor", None),
         "build.ray_address": getattr(args, "ray_address", None),
@@ -53,6 +54,8 @@ def print_result(res: Any, args: argparse.Namespace) -> None:
                 )
             if h.snippet:
                 print(f"       review: {h.snippet[:160]}")
+            if h.photo_text:
+                print(f"       printed in the photo: {h.photo_text}")
             if h.predicted:
                 print(
                     "       seen in the photo: " + ", ".join(f"{f} {v} ({p:.2f})" for f, (v, p) in h.predicted.items())

@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--reviews", metavar="FILE", help="customer reviews to add (CSV/JSONL: product_id,text,rating,date)"
     )
+    sp.add_argument("--no-ocr", action="store_true", help="do not read text printed in photos ([index] ocr = 'off')")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("search", help="search a store by text, image, or both")

@@ -40,6 +40,10 @@ class FeatureSet:
     thumbnails: dict[int, str] = field(default_factory=dict)
     reviews: Any = None  # features.reviews.ReviewFeatures
     counts: dict[str, int] = field(default_factory=dict)
+    # Text read from the product's photos (features/ocr.py; '' = none) and its passage vectors.
+    photo_text: list[str] = field(default_factory=list)
+    ocr: dict[str, np.ndarray] = field(default_factory=dict)
+    has_ocr: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     @property
     def ids(self) -> list[str]:

@@ -3,6 +3,7 @@
 Every query used to return k products, so `*`, `{}` or "garden hose" in a fashion shop got a full
 page. A hit's confidence combines its pieces of evidence (noisy-OR: 1 - prod(1 - e)):
 * the query's words occur in its text (BM25) -> 1;
+* the query's words are printed in its photo (OCR, share of them);
 * its catalog attributes carry the understood ones (share of them);
 * what the heads read from its photo matches the understood type/gender (their probability);
 * the query's words are attributes the shop knows (half, times how much of the query they are);
@@ -43,6 +44,7 @@ def hit_confidence(
     coverage: float = 1.0,
     vocabulary: bool = False,
     kind_evidence: float = 0.0,
+    photo_text_share: float = 0.0,
 ) -> tuple[float, str]:
     """(confidence, the evidence it rests on) for one hit. `lexical_share`: share of the query's
     words found in the hit's title; `coverage`: share of the query the understood attributes
@@ -64,6 +66,8 @@ def hit_confidence(
         take(1.0, "found by the query photo")
     if "bm25" in comps and comps["bm25"].score > 0 and lexical_share > 0:
         take(lexical_share**2, f"{lexical_share:.0%} of the query's words occur in its title")
+    if "ocr" in comps and photo_text_share > 0:
+        take(photo_text_share**2, f"{photo_text_share:.0%} of the query's words are printed in its photo")
     c2 = coverage**2
     if "attributes" in comps:
         share = float(comps["attributes"].score)

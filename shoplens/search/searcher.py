@@ -18,6 +18,7 @@ from ..preprocess.image import load_image
 from ..preprocess.lexicon import Lexicon
 from ..preprocess.text import has_cjk, tokenize
 from ..records import Hit, SearchResult
+from ..store.photo_text import read_photo_text
 from ..store.reader import StoreReader
 from . import retrieve
 from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
@@ -232,6 +233,7 @@ class Searcher:
         confidences = []
         for h in hits:
             title = set(tokenize(h.title)) if h.title else set()
+            printed = set(tokenize(h.photo_text)) if h.photo_text else set()
             conf, h.evidence = hit_confidence(
                 h,
                 has_words=has_words,
@@ -242,6 +244,7 @@ class Searcher:
                 coverage=coverage if und is not None and und.fields else 0.0,
                 vocabulary=und is not None and bool(und.fields),
                 kind_evidence=kind,
+                photo_text_share=len(words & printed) / len(words) if words and "ocr" in h.components else 0.0,
             )
             h.confidence = conf
             confidences.append(conf)
@@ -259,6 +262,37 @@ class Searcher:
             for t in (text, english) if english and english != text else (text,):
                 out += [(n, t, h.text_mode) for n in h.text_inputs if n in self.qenc.text]
         return out
+
+    def _photo_text_components(self, text: str, extra, n: int, allowed, weights, timed) -> None:
+        """`ocr` (BM25 over the words printed in the photos) and `ocr_dense:<encoder>` (the query
+        vector the text component computed, against the photo text's vectors; hits below
+        `SearchConfig.ocr_dense_min_cosine` are dropped, else every product with a printed word
+        would collect a share of every query)."""
+        photo_lex = self.reader.photo_lexical
+        if photo_lex is not None and weights.get("ocr", 1) > 0:
+
+            def ocr() -> Ranked:
+                scores, docs = photo_lex.search(text, n, allowed, extra)
+                return Ranked("ocr", docs, scores)
+
+            timed("ocr", ocr)
+        for name in self.qenc.text:
+            comp, field = f"ocr_dense:{name}", f"ocr:{name}"
+            if field not in self.reader.vectors or weights.get(comp, 1) <= 0:
+                continue
+
+            def dense(name=name, comp=comp, field=field) -> Ranked:
+                r = retrieve.dense(comp, self.reader.vectors[field], self.qenc.text_vec(name, text), n, allowed)
+                keep = r.scores >= self.cfg.ocr_dense_min_cosine
+                return Ranked(comp, r.docs[keep], r.scores[keep])
+
+            timed(comp, dense)
+
+    def _photo_texts(self, hits: list[Hit], docs) -> None:
+        found = {int(docs[k]): k for k, h in enumerate(hits) if any(c.startswith("ocr") for c in h.components)}
+        if found:
+            for doc, text in read_photo_text(self.reader.products.db, found).items():
+                hits[found[doc]].photo_text = text
 
     # -- the query -------------------------------------------------------------------------
     def search(self, q: Query) -> SearchResult:
@@ -332,6 +366,7 @@ class Searcher:
                             comp, vecs[field], self.qenc.text_vec(name, text), n, allowed
                         ),
                     )
+            self._photo_text_components(q.text, extra, n, allowed, weights, timed)
             if self.heads is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
 
                 def t2i():
@@ -461,6 +496,7 @@ class Searcher:
         self._predict_attributes(hits, top)
         if snippets:
             add_snippets(hits, top, snippets, self.reader.products)
+        self._photo_texts(hits, top)
         hits = self._confident(hits, und, has_words, q.image is not None, coverage)
         facets = None
         if q.facets:

@@ -21,14 +21,17 @@ from ..config import IndexConfig
 from ..encoders.base import Encoder
 from ..features.combine import combine_image
 from ..features.extract import FeatureSet
+from ..preprocess.attributes import EXTRACTED_PREFIX
 from ..preprocess.field_map import DERIVED_TYPE_COLUMN, infer_field_map
 from ..preprocess.lexicon import Lexicon, default_lexicon
 from ..records import Product
 from .backends import backend_for_build
+from .extracted import as_attributes, extract_for_store, with_extracted_fields, write_sources
 from .layout import SCHEMA_VERSION, StoreError, clean_interrupted, fault_point, new_generation, publish
 from .lexical import TOKENIZER_VERSION, LexicalIndex
 from .manifest import FieldInfo, Manifest
 from .modalities import modality_fields, write_modalities
+from .photo_text import PHOTO_TEXT_LEXICAL, write_photo_text
 from .products import ProductTable
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,10 @@ def vector_fields(
             combine_image(fs.image, image_part_weights)[i_docs],
             i_docs,
         )
+    o_docs = np.flatnonzero(fs.has_ocr) if len(fs.has_ocr) else np.zeros(0, np.int64)
+    for name, mat in fs.ocr.items():  # text printed in photos (features/ocr.py)
+        if len(o_docs):
+            fields[f"ocr:{name}"] = (f"encoder:{name}:photo-text", mat[o_docs], o_docs)
     if heads is not None:
         if fs.image and all(n in fs.image for n in heads.image_inputs):
             fields["aligned:image"] = (
@@ -100,9 +107,16 @@ def write_generation(
     tmp, final = new_generation(store)
     products = fs.products
     derived = derived_attributes(products, lex)
+    extracted = extract_for_store(products, derived, fs.photo_text, lex) if cfg.extract_attributes else []
+    if extracted:
+        derived = [{**d, **as_attributes(e)} for d, e in zip(derived, extracted)]
     table = ProductTable.create(tmp / "products.sqlite", products, derived)
-    field_map = infer_field_map(table.attribute_values(), lex=lex)
+    values = table.attribute_values()
+    field_map = infer_field_map({k: v for k, v in values.items() if not k.startswith(EXTRACTED_PREFIX)}, lex=lex)
+    field_map = with_extracted_fields(field_map, set(values))
     table.close()
+    if extracted:
+        write_sources(tmp / "products.sqlite", extracted)
     fault_point("after-products")
     (tmp / "vectors").mkdir()
     infos: dict[str, FieldInfo] = {}
@@ -121,6 +135,11 @@ def write_generation(
     fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)
     ingest = {**ingest, **write_modalities(tmp, store, fs, cfg)}
+    lexical = {"path": "lexical", "tokenizer": TOKENIZER_VERSION, "docs": len(products)}
+    if any(fs.photo_text):
+        write_photo_text(tmp / "products.sqlite", fs.photo_text)
+        LexicalIndex.build(tmp / PHOTO_TEXT_LEXICAL, products, fs.photo_text)
+        lexical["photo_text"] = PHOTO_TEXT_LEXICAL
     fault_point("after-lexical")
     manifest = Manifest(
         schema_version=SCHEMA_VERSION,
@@ -138,7 +157,7 @@ def write_generation(
             if heads_info is not None and heads is not None
             else heads_info
         ),
-        lexical={"path": "lexical", "tokenizer": TOKENIZER_VERSION, "docs": len(products)},
+        lexical=lexical,
         ingest=ingest,
         timings_s={**fs.timings_s, "write": time.perf_counter() - t0},
         image_part_weights=part_weights if "image" in infos else {},

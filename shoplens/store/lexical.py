@@ -38,14 +38,15 @@ class LexicalIndex:
         self._searcher = index.searcher()
 
     @classmethod
-    def build(cls, path: Path, products: Sequence[Product]) -> LexicalIndex:
+    def build(cls, path: Path, products: Sequence[Product], texts: Sequence[str] | None = None) -> LexicalIndex:
+        """`texts`: index these (one per product, e.g. text read from its photos) instead of `Product.text()`."""
         path.mkdir(parents=True, exist_ok=True)
         index = tantivy.Index(_schema(), path=str(path))
         writer = index.writer(heap_size=128_000_000, num_threads=1)
         for doc, p in enumerate(products):
             d = tantivy.Document()
             d.add_unsigned("doc", doc)
-            toks = tokenize(p.text(), simplify=True)
+            toks = tokenize(p.text() if texts is None else texts[doc], simplify=True)
             if toks:
                 d.add_text("tokens", " ".join(toks))
             writer.add_document(d)

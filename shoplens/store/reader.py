@@ -47,6 +47,11 @@ class StoreReader:
             else None
         )
         self._thumbnails: dict[str, str] | None = None
+        # BM25 over the text printed in the products' photos (stores built with OCR on)
+        photo = self.manifest.lexical.get("photo_text")
+        self.photo_lexical: LexicalIndex | None = (
+            LexicalIndex.load(gen / photo, self.manifest.lexical.get("tokenizer", "shoplens-tok-1")) if photo else None
+        )
         self._attr_fields: set[str] | None = None
         self._avail: dict[str, np.ndarray] | None = None
 
@@ -80,6 +85,8 @@ class StoreReader:
                     text |= has(name)
             attrs = np.zeros(n, dtype=bool)
             attrs[[d for (d,) in self.products.db.execute("SELECT DISTINCT doc FROM attributes")]] = True
+            # The photo-text components (ocr, ocr_dense:*) are left out on purpose: a product whose
+            # photos carry no words is not scaled up for lacking them, nor is one with words held back.
             self._avail = {
                 "bm25": text,
                 "text_to_image": has("aligned:image"),
@@ -113,3 +120,4 @@ class StoreReader:
         self.backend.close()
         self._lexical = None
         self.review_index = None
+        self.photo_lexical = None
