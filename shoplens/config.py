@@ -54,7 +54,7 @@ class IndexConfig:
     # Published generations kept on disk (the live one included); older ones are deleted.
     keep_generations: int = field(default=2, metadata={"min": 1})
     # Vector storage (store/vectors.py). "sq8": the index holds 8-bit scalar-quantised vectors (a quarter
-    # of float32's RAM) and the float32 vectors stay on disk, memory-mapped, for exact re-scoring and
+    # of float32's RAM) and the float32 vectors stay on disk, read by row (pread), for exact re-scoring and
     # `vectors_of`; "f32": the index holds float32 (benchmarks/bench_sq8.py compares them).
     vector_codec: str = field(default="f32", metadata={"choices": ("f32", "sq8")})
     # sq8 fields fetch max(k, rescore) quantised candidates and re-score them exactly; 0 = no re-scoring.

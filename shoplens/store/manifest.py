@@ -23,7 +23,7 @@ class FieldInfo:
     file: str  # relative to the generation dir (a Milvus collection name for the Milvus backend)
     # absent in older manifests (= f32); "sq8": quantised index + the float32 vectors in `exact_file`
     codec: str = "f32"
-    exact_file: str | None = None  # relative to the generation dir; memory-mapped for re-scoring
+    exact_file: str | None = None  # relative to the generation dir; read by row (pread) for re-scoring
 
 
 @dataclass

@@ -5,14 +5,15 @@ Filtered search scores the allowed rows exactly when they are few (HNSW with a s
 miss allowed rows: graph walks stop early), and uses the selector otherwise.
 
 Codec "sq8" (`IndexConfig.vector_codec`) keeps the index in 8-bit scalar-quantised form (a
-quarter of float32's RAM) and the float32 vectors beside it in a memory-mapped .npy that is
-never read whole: the top `rescore` candidates of the quantised search are re-scored exactly
-from it, and `vectors_of` (re-ranking, similar items, profiles) reads it, so callers see float32.
+quarter of float32's RAM) and the float32 vectors beside it in a .npy on disk that is never read
+whole (positional reads, not a memory map, so its pages stay out of VmRSS): the top `rescore`
+candidates of the quantised search are re-scored exactly from it, and `vectors_of` (re-ranking,
+similar items, profiles) reads it, so callers see float32.
 """
 
 from __future__ import annotations
 
-import mmap
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -48,23 +49,68 @@ def exact_path(path: Path) -> Path:
     return path.with_suffix(".f32.npy")
 
 
-def map_rows(path: Path) -> np.ndarray:
-    """A 2-d float32 .npy memory-mapped read-only and advised as randomly accessed: re-scoring touches
-    a few hundred scattered rows per query, and the kernel's read-ahead would otherwise pull whole
-    neighbourhoods of the file into the process's resident set."""
-    with open(path, "rb") as f:
-        fmt = np.lib.format
-        major, _ = fmt.read_magic(f)
-        shape, fortran, dtype = (fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0)(f)
-        offset = f.tell()
-        if fortran or dtype != np.float32 or len(shape) != 2:
-            raise ValueError(f"expected a C-order float32 matrix, found {dtype} {shape}")
-        if shape[0] == 0:
-            return np.zeros(shape, np.float32)
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    if hasattr(mmap, "MADV_RANDOM"):
-        mm.madvise(mmap.MADV_RANDOM)
-    return np.frombuffer(mm, np.float32, count=shape[0] * shape[1], offset=offset).reshape(shape)
+class RowFile:
+    """The rows of a 2-d float32 .npy on disk, read by positional reads (`os.preadv`) from one descriptor
+    opened once. Not a memory map: re-scoring reads a few hundred scattered rows per query, and mapped
+    pages (with the neighbours the kernel maps around each fault) count in the process's VmRSS, which at
+    1M products grew to the whole 1.5 GB file; pread goes through the page cache without entering the
+    process. Thread-safe: positional reads share no file offset."""
+
+    def __init__(self, path: Path):
+        self.fd = -1  # __del__ of a file that failed to open
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            with os.fdopen(os.dup(fd), "rb") as f:
+                fmt = np.lib.format
+                major, _ = fmt.read_magic(f)
+                shape, fortran, dtype = (fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0)(f)
+                offset = f.tell()
+            if fortran or dtype != np.float32 or len(shape) != 2:
+                raise ValueError(f"expected a C-order float32 matrix, found {dtype} {shape}")
+            if os.fstat(fd).st_size < offset + shape[0] * shape[1] * 4:
+                raise ValueError(f"truncated: {shape} float32 rows do not fit in the file")
+        except BaseException:
+            os.close(fd)
+            raise
+        self.path = path
+        self.fd = fd
+        self.offset = offset
+        self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+        self.row_bytes = self.shape[1] * 4
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """float32 rows in the order asked; runs of consecutive rows are read with one call."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.shape[1]), np.float32)
+        if len(rows) == 0:
+            return out
+        if rows.min() < 0 or rows.max() >= self.shape[0]:
+            raise IndexError(f"{self.path}: row out of range 0..{self.shape[0] - 1}")
+        order = np.argsort(rows, kind="stable")
+        srt = rows[order]
+        buf = np.empty_like(out)  # rows in ascending order, then put back in the asked order
+        starts = np.flatnonzero(np.diff(srt, prepend=srt[0] - 2) != 1)  # a run: rows r, r+1, ...
+        ends = np.append(starts[1:], len(srt))
+        view = buf.data.cast("B")
+        rb = self.row_bytes
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            want = (b - a) * rb
+            got = os.preadv(self.fd, [view[a * rb : b * rb]], self.offset + int(srt[a]) * rb)
+            if got != want:  # a regular file returns short only at its end, which __init__ ruled out
+                raise OSError(f"{self.path}: short read ({got} of {want} bytes)")
+        out[order] = buf
+        return out
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def ivf_nlist(rows: int, nlist: int = 0) -> int:
@@ -106,14 +152,14 @@ class FaissIndex:
         n_docs: int,
         ef_search: int = 128,
         exact_subset: int = 20_000,
-        exact: np.ndarray | None = None,
+        exact: np.ndarray | RowFile | None = None,
         rescore: int = 400,
         nprobe: int = 32,
     ):
         """`exact_subset` (IndexConfig.exact_subset): filtered HNSW search scores the allowed rows
         exactly when there are at most this many. `exact`: the float32 vectors by row when the index
-        holds quantised ones (sq8), usually memory-mapped; `rescore`: how many quantised candidates
-        (at least k) are re-scored from them; 0 returns the quantised scores."""
+        holds quantised ones (sq8): in memory when just built, a RowFile on disk when loaded; `rescore`:
+        how many quantised candidates (at least k) are re-scored from them; 0 returns the quantised scores."""
         self.index = index
         self.docs = docs.astype(np.int64)  # row -> doc
         self.row_of = np.full(n_docs, -1, dtype=np.int64)  # doc -> row
@@ -171,7 +217,8 @@ class FaissIndex:
         faiss.write_index(self.index, str(path))
         np.save(path.with_suffix(".docs.npy"), self.docs)
         if self.exact is not None:
-            np.save(exact_path(path), np.ascontiguousarray(self.exact, dtype=np.float32))
+            rows = self.exact.read(np.arange(len(self.exact))) if isinstance(self.exact, RowFile) else self.exact
+            np.save(exact_path(path), np.ascontiguousarray(rows, dtype=np.float32))
 
     @classmethod
     def load(
@@ -184,11 +231,11 @@ class FaissIndex:
         rescore: int = 400,
         nprobe: int = 32,
     ) -> FaissIndex:
-        """`codec` as the manifest records it: "sq8" memory-maps the float32 vectors beside the index."""
+        """`codec` as the manifest records it: "sq8" opens the float32 vectors beside the index for positional reads."""
         exact = None
         if codec == "sq8":
             try:
-                exact = map_rows(exact_path(path))
+                exact = RowFile(exact_path(path))
             except (OSError, ValueError) as e:
                 raise StoreError(
                     f"{exact_path(path)}: the float32 vectors of an sq8 field are missing or unreadable ({e}); "
@@ -211,17 +258,16 @@ class FaissIndex:
         return len(self.docs)
 
     def index_bytes(self) -> int:
-        """Bytes the faiss index itself holds in RAM (the memory-mapped float32 file not counted)."""
+        """Bytes the faiss index itself holds in RAM (the float32 file of sq8 not counted: it stays on disk)."""
         return int(faiss.serialize_index(self.index).nbytes)
 
     def _rows_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """float32 vectors of these rows: from the memory-mapped file (sq8) or the index (f32)."""
+        """float32 vectors of these rows: from the float32 file (sq8), the built matrix, or the index (f32)."""
         if self.exact is None:
             return self.index.reconstruct_batch(rows)
-        order = np.argsort(rows, kind="stable")  # ascending offsets read the mapped file front to back
-        out = np.empty((len(rows), self.dim), np.float32)
-        out[order] = self.exact[rows[order]]
-        return out
+        if isinstance(self.exact, RowFile):
+            return self.exact.read(rows)
+        return np.ascontiguousarray(self.exact[rows], dtype=np.float32)
 
     def vectors_of(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = self.row_of[np.asarray(docs, dtype=np.int64)]

@@ -1,9 +1,10 @@
-"""The sq8 codec of store/vectors.py: quantised index, float32 vectors memory-mapped beside it."""
+"""The sq8 codec of store/vectors.py: quantised index, float32 vectors on disk beside it (positional reads)."""
 
 from __future__ import annotations
 
 import json
 import mmap
+import threading
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from shoplens.config_file import load_settings
 from shoplens.errors import ConfigError, StoreError
 from shoplens.store.manifest import Manifest
-from shoplens.store.vectors import FaissIndex, exact_path
+from shoplens.store.vectors import FaissIndex, RowFile, exact_path
 
 
 def unit_rows(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
@@ -28,7 +29,7 @@ def mapped(a: object) -> bool:
 
 @pytest.mark.parametrize("large", ["hnsw", "ivf"])
 @pytest.mark.parametrize("threshold", [10_000, 100])  # flat / large index
-def test_sq8_saves_memory_maps_and_rescores_exactly(tmp_path, large, threshold):
+def test_sq8_saves_reads_from_disk_and_rescores_exactly(tmp_path, large, threshold):
     x = unit_rows(3000)
     docs = np.arange(3000) * 2  # vectors for even docs only
     built = FaissIndex.build(x, docs, 6000, threshold, codec="sq8", large_index=large)
@@ -36,7 +37,7 @@ def test_sq8_saves_memory_maps_and_rescores_exactly(tmp_path, large, threshold):
     assert exact_path(tmp_path / "f.faiss").is_file()
     idx = FaissIndex.load(tmp_path / "f.faiss", 6000, codec="sq8")
     assert idx.codec == "sq8" and idx.exact is not None
-    assert mapped(idx.exact) and not idx.exact.flags.writeable  # float32 stays on disk
+    assert isinstance(idx.exact, RowFile) and not mapped(idx.exact)  # float32 stays on disk, not mapped in
     assert idx.kind == ("flat" if threshold == 10_000 else large)
     ref = FaissIndex.build(x, docs, 6000, 10_000)  # exact float32
     for i in (7, 500, 2999):
@@ -55,6 +56,53 @@ def test_sq8_saves_memory_maps_and_rescores_exactly(tmp_path, large, threshold):
     found, vecs = idx.vectors_of(np.array([0, 1, 14]))
     assert found.tolist() == [True, False, True]
     assert np.array_equal(vecs[0], x[0]) and np.array_equal(vecs[2], x[7])  # bit-exact float32
+
+
+def test_row_file_reads_equal_the_saved_vectors(tmp_path):
+    x = unit_rows(1000, dim=48, seed=3)
+    FaissIndex.build(x, np.arange(1000), 1000, 10_000, codec="sq8").save(tmp_path / "f.faiss")
+    rf = RowFile(exact_path(tmp_path / "f.faiss"))
+    assert rf.shape == (1000, 48) and len(rf) == 1000
+    rng = np.random.default_rng(0)
+    # scattered, unsorted, repeated, consecutive runs, the first and last rows, and nothing
+    for rows in (rng.choice(1000, 400, replace=False), np.array([999, 5, 5, 6, 7, 0, 998, 6]), np.arange(1000)):
+        assert np.array_equal(rf.read(rows), x[rows])  # bit-exact float32, in the order asked
+    assert rf.read(np.zeros(0, np.int64)).shape == (0, 48)
+    with pytest.raises(IndexError, match="out of range"):
+        rf.read(np.array([1000]))
+    # several threads reading at once (the server searches from a thread pool) each get their own rows
+    errors: list[int] = []
+
+    def worker(seed: int) -> None:
+        r = np.random.default_rng(seed)
+        for _ in range(50):
+            rows = r.integers(0, 1000, 300)
+            if not np.array_equal(rf.read(rows), x[rows]):
+                errors.append(seed)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    rf.close()
+
+
+def test_truncated_float_file_is_a_store_error(tmp_path):
+    x = unit_rows(100)
+    FaissIndex.build(x, np.arange(100), 100, 10_000, codec="sq8").save(tmp_path / "f.faiss")
+    f = exact_path(tmp_path / "f.faiss")
+    f.write_bytes(f.read_bytes()[:-4])
+    with pytest.raises(StoreError, match=r"f\.f32\.npy.*truncated.*--rebuild"):
+        FaissIndex.load(tmp_path / "f.faiss", 100, codec="sq8")
+
+
+def test_loaded_sq8_index_saves_its_float_vectors(tmp_path):
+    x = unit_rows(200)
+    FaissIndex.build(x, np.arange(200), 200, 10_000, codec="sq8").save(tmp_path / "a.faiss")
+    FaissIndex.load(tmp_path / "a.faiss", 200, codec="sq8").save(tmp_path / "b.faiss")
+    assert np.array_equal(np.load(exact_path(tmp_path / "b.faiss")), x)
 
 
 def test_rescore_zero_returns_the_quantised_scores():
