@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--latency-queries", type=int, default=100, help="distinct texts per mode")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ips-clip", type=float, default=10.0, help="cap on position-bias weights (1 = no correction)")
+    ap.add_argument("--hidden", default="", help="MLP layer widths, e.g. 128,64 (default: the ranker's)")
     ap.add_argument(
         "--half-life-days",
         type=float,
@@ -114,12 +115,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"simulated {st.searches} searches, {st.clicks} clicks, {st.carts} carts ({time.perf_counter() - t0:.0f} s)")
     from shoplens.feedback.profiles import ProfileConfig
     from shoplens.rank.context import RankerConfig
+    from shoplens.rank.model import NetConfig
 
     variants = {}
     for mode in [m.strip() for m in args.position_bias.split(",") if m.strip()]:
         metrics = engine.train_ranker(
             RankerConfig(
-                profile=ProfileConfig(half_life_days=args.half_life_days), ips_clip=args.ips_clip, position_bias=mode
+                profile=ProfileConfig(half_life_days=args.half_life_days),
+                ips_clip=args.ips_clip,
+                position_bias=mode,
+                net=NetConfig(hidden=tuple(int(h) for h in args.hidden.split(","))) if args.hidden else NetConfig(),
             )
         )
         ranked_ndcg = {"held_out": ndcg(judged, held, True), "trained": ndcg(judged, train_q, True)}
