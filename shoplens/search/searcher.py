@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -367,10 +367,12 @@ class Searcher:
                         ),
                     )
             self._photo_text_components(q.text, extra, n, allowed, weights, timed)
+            # the query text in the aligned space, shared by the photo and video components
+            heads_text = lru_cache(maxsize=1)(lambda: self._heads_text(text))
             if self.heads is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
 
                 def t2i():
-                    v = self._heads_text(text)
+                    v = heads_text()
                     if english and english != text:  # Chinese: also the lexicon's English reading
                         v = v + self._heads_text(english)
                         v /= np.linalg.norm(v) + 1e-12
@@ -382,7 +384,7 @@ class Searcher:
                 timed(
                     "text_to_video",
                     lambda: rank_among(
-                        retrieve.dense("text_to_video", vecs["aligned:video"], self._heads_text(text), n, allowed),
+                        retrieve.dense("text_to_video", vecs["aligned:video"], heads_text(), n, allowed),
                         next((c for c in comps if c.name == "text_to_image"), None),
                     ),
                 )
@@ -405,28 +407,15 @@ class Searcher:
             t = time.perf_counter()
             feats = self.qenc.image_feats(q.image)
             timings["image_encode"] = (time.perf_counter() - t) * 1000
+            # one image-similarity vector for photos and pooled video frames alike
+            photo_vec = combine_image({k: v[None] for k, v in feats.items()}, self.image_part_weights)[0]
             if "image" in vecs and weights.get("image", 1) > 0:
-                timed(
-                    "image",
-                    lambda: retrieve.dense(
-                        "image",
-                        vecs["image"],
-                        combine_image({k: v[None] for k, v in feats.items()}, self.image_part_weights)[0],
-                        n,
-                        allowed,
-                    ),
-                )
+                timed("image", lambda: retrieve.dense("image", vecs["image"], photo_vec, n, allowed))
             if "video" in vecs and weights.get("image_to_video", 1) > 0:
                 timed(
                     "image_to_video",
                     lambda: rank_among(
-                        retrieve.dense(
-                            "image_to_video",
-                            vecs["video"],
-                            combine_image({k: v[None] for k, v in feats.items()}, self.image_part_weights)[0],
-                            n,
-                            allowed,
-                        ),
+                        retrieve.dense("image_to_video", vecs["video"], photo_vec, n, allowed),
                         next((c for c in comps if c.name == "image"), None),
                     ),
                 )
