@@ -178,7 +178,7 @@ class SearchConfig:
 
 # `similar` and `recommend` (shoplens/recommend/). The defaults are the ones
 # benchmarks/bench_recommend.py measured (diginetica next-item Recall@20/MRR@20 for the co-view
-# part; type/gender agreement and duplicate-freedom for `similar`); the README table cites them.
+# part; type/gender agreement and duplicate-freedom for `similar`); docs/benchmarks.md cites them.
 @dataclass(frozen=True)
 class RecommendConfig:
     # ---- what an action says about interest (impressions say nothing: shown is not chosen) ----

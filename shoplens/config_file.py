@@ -234,7 +234,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e}); see README 'Per-store configuration'") from None
+        raise ConfigError(f"{path}: not valid TOML ({e}); see docs/configuration.md") from None
 
 
 class _Layers:

@@ -1,6 +1,6 @@
 """The ranker's features for one search's candidates; the list and its order are the feature schema.
 
-Groups (each documented in README "Learning from shoppers"):
+Groups (each documented in docs/learning.md, "The ranker"):
 - retrieval: the candidate's position in the fused list, its fused score relative to the top one,
   and for every retrieval component its 1/rank and its score relative to that component's best;
 - similarity: cosine of the query's embeddings (e5, USE, and the aligned text->image space) with
