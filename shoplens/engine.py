@@ -62,7 +62,10 @@ class Encoders:
 
 
 class Engine:
-    """Usable as a context manager: `with Engine.open(store) as engine:` closes what it opened."""
+    """The one object the CLI, the server and applications call: it reads a store's live generation and
+    loads the models lazily, once, so every interface answers a query the same way and a process pays
+    for model loading once. Usable as a context manager: `with Engine.open(store) as engine:` closes
+    what it opened."""
 
     def __init__(
         self,
@@ -316,6 +319,8 @@ class Engine:
     # ---- querying -------------------------------------------------------------------------
     @property
     def manifest(self) -> Manifest:
+        """The generation this engine reads: which encoders and heads made its vectors, so callers can
+        tell whether a store must be re-indexed before its results are compared with another's."""
         return self.reader.manifest
 
     def search(
@@ -413,6 +418,7 @@ class Engine:
     # ---- similar items and recommendations ------------------------------------------------
     @property
     def recommendations(self) -> Recommendations:
+        """Built on first use, so a process that never calls `similar` or `recommend` pays nothing for them."""
         if self._recommendations is None:
             self._recommendations = Recommendations(
                 self.reader, lambda: self.feedback, self.searcher._mask, self.recommend_config
@@ -434,6 +440,8 @@ class Engine:
         return self.recommendations.recommend(user, k, filters)
 
     def products(self, ids: Sequence[str]) -> dict[str, Product]:
+        """Catalog records by id; ids the store no longer holds are left out rather than raising, since
+        a page of ids can outlive a reindex that deleted some of them."""
         table: ProductTable = self.reader.products
         docs = {table.doc_of(i): i for i in ids}
         got = table.get([d for d in docs if d is not None])
