@@ -168,5 +168,6 @@ def test_chinese_query_finds_a_video_only_product_like_its_english_wording(modal
         blend = searcher._heads_text(und["normalized"] or zh) + searcher._heads_text(und["english"])
         _, vec = videos.vectors_of(np.array([engine.reader.products.doc_of(r["id"])]))
         assert found[zh].score == pytest.approx(float(vec[0] @ blend) / np.linalg.norm(blend), abs=1e-4)
-        # ranks among the 119 photos and 3 videos in the aligned space (chance: 61 on average)
-        assert found[zh].rank <= found[en].rank + 1 and found[zh].rank <= 10, (r["productDisplayName"], found)
+        # ranks among the 119 photos and 3 videos in the aligned space; the Chinese text alone ranked
+        # these three 3, 21, 6 where the English wording ranked them 1, 10, 1
+        assert found[zh].rank <= found[en].rank + 1, (r["productDisplayName"], found)
