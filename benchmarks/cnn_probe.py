@@ -23,24 +23,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import FIELD_MAP, OUT, feature_cache, featureset, load_fashion, make_encoders  # noqa: E402
-from align_quality import BM25, make_queries, ndcg10  # noqa: E402
 from bench_quality2_heads import heldout_rows  # noqa: E402
+from probe_common import block, probe, probe_queries  # noqa: E402
 
 from shoplens.align.captions import product_attributes  # noqa: E402
-from shoplens.search.understand import understand  # noqa: E402
-
-
-def block(m: np.ndarray, train: np.ndarray) -> np.ndarray:
-    m = m.astype(np.float32)
-    m = m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-9)
-    mu = m[train].mean(0)
-    return (m - mu) / np.sqrt(((m[train] - mu) ** 2).sum(1).mean())
 
 
 def main(argv=None) -> int:
     import argparse
-
-    from sklearn.linear_model import LogisticRegression
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="*", help="feature sets whose name contains one of these strings")
@@ -55,11 +45,8 @@ def main(argv=None) -> int:
     test = heldout_rows(products)
     train = np.setdiff1d(np.flatnonzero(fs.has_image), test)
     attrs = [product_attributes(p, FIELD_MAP) for p in products]
-    queries, qrels, _ = make_queries([attrs[i] for i in test], 0)
-    qids = list(queries["en"])
-    parsed = [understand(queries["en"][q]).fields for q in qids]
-    bm25 = BM25([products[i].title or "" for i in test])
-    ref = ndcg10(np.stack([bm25.scores(queries["en"][q]) for q in qids]), qids, qrels)
+    q = probe_queries(products, attrs, test)
+    ref = q.reference
 
     def mirror(k: str) -> np.ndarray:
         return (rich[k].astype(np.float32) + rich[k + "_flip"].astype(np.float32)) / 2
@@ -94,21 +81,7 @@ def main(argv=None) -> int:
     results = {}
     for name, mats in sets.items():
         Z = np.concatenate([block(m, train) for m in mats] + [block(fs.image["colour"], train)], 1)
-        probs, acc = {}, {}
-        for f in ("type", "gender", "colour"):
-            tr = [i for i in train if f in attrs[i]]
-            te = [j for j, i in enumerate(test) if f in attrs[i]]
-            clf = LogisticRegression(C=2.0, max_iter=300).fit(Z[tr], [attrs[i][f] for i in tr])
-            probs[f] = (list(clf.classes_), clf.predict_proba(Z[test]))
-            pred = np.array(probs[f][0])[probs[f][1][te].argmax(1)]
-            acc[f] = float(np.mean(pred == np.array([attrs[test[j]][f] for j in te])))
-        S = np.zeros((len(qids), len(test)))
-        for qi, want in enumerate(parsed):
-            for f, v in want.items():
-                if f in probs and v in probs[f][0]:
-                    p = probs[f][1][:, probs[f][0].index(v)]
-                    S[qi] += np.log(0.3 + 0.7 * p) if f == "colour" else np.log(p + 1e-9)
-        r = ndcg10(S, qids, qrels)
+        acc, r = probe(Z, train, test, attrs, q, max_iter=300)
         results[name] = {"dims": int(Z.shape[1]), "accuracy": acc, "ndcg10_en": r, "ratio_en": r / ref}
         print(
             f"{name}: {Z.shape[1]}-d, accuracy "

@@ -385,3 +385,27 @@ class EvaluateConfig:
     min_impressions: int = field(default=1, metadata={"min": 1})
     # pbm: pseudo-counts (attractive, unattractive) per query-document pair.
     pbm_prior: tuple[float, ...] = field(default=(1.0, 4.0), metadata={"min": 0.0, "length": 2})
+
+
+# The admin token is a secret: environment or a file named by a flag, never STORE/shoplens.toml.
+ENV_ADMIN_TOKEN = "SHOPLENS_ADMIN_TOKEN"
+ENV_ADMIN_TOKEN_FILE = "SHOPLENS_ADMIN_TOKEN_FILE"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """`shoplens serve` limits and caches: the [server] table, under the variable named by `env`
+    (which uvicorn workers, each building its own app, read too), under a `serve` flag."""
+
+    # Whole request bodies: a photo upload (multipart) may be this large; anything else far less.
+    max_upload_bytes: int = field(default=10 * 1024 * 1024, metadata={"min": 1, "env": "SHOPLENS_MAX_UPLOAD_BYTES"})
+    max_json_bytes: int = field(default=1024 * 1024, metadata={"min": 1, "env": "SHOPLENS_MAX_JSON_BYTES"})
+    max_events_per_request: int = field(default=1000, metadata={"min": 1, "env": "SHOPLENS_MAX_EVENTS_PER_REQUEST"})
+    # Result pages kept in memory (each a few KB); 0 turns the cache off.
+    cache_size: int = field(default=1024, metadata={"min": 0, "env": "SHOPLENS_CACHE_SIZE"})
+    # A search still running after this answers 503; the model call finishes in its thread.
+    search_timeout_s: float = field(default=30.0, metadata={"min": 0.001, "env": "SHOPLENS_SEARCH_TIMEOUT_S"})
+    # How often a worker looks at the store's CURRENT to pick up a generation another process published.
+    refresh_interval_s: float = field(default=2.0, metadata={"min": 0.01, "env": "SHOPLENS_REFRESH_INTERVAL_S"})
+    # Encoder threads per server process; unset: [encoders] threads.
+    threads: int | None = field(default=None, metadata={"min": 1, "env": "SHOPLENS_THREADS"})

@@ -15,9 +15,12 @@ the default), then the store's file, then the defaults. Every value's source is 
     keep_generations = 3
 
 Tables: [encoders], [index], [search] (with [search.weights], [search.predicted_attribute_floors]),
-[recommend] (with [recommend.weights], [recommend.action_weights]), [quality], [ranker], [build], [evaluate]. A table
-such as [search.weights] is merged over the default table, so it names only what changes.
+[recommend] (with [recommend.weights], [recommend.action_weights]), [quality], [ranker], [build], [evaluate],
+[server]. A table such as [search.weights] is merged over the default table, so it names only what changes.
 Unknown keys, wrong types and out-of-range values are `ConfigError`s naming the key.
+
+A setting whose field names an environment variable (`metadata["env"]`, the [server] table) takes
+it, when `environ` is given, over the file and under code and the command line.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import (
+    ENV_ADMIN_TOKEN,
+    ENV_ADMIN_TOKEN_FILE,
     BuildConfig,
     EncoderConfig,
     EngineConfig,
@@ -45,12 +50,14 @@ from .config import (
     RankerSettings,
     RecommendConfig,
     SearchConfig,
+    ServerConfig,
 )
 from .errors import ConfigError
 
 FILE_NAME = "shoplens.toml"
 
 DEFAULT, STORE_FILE, CODE, COMMAND_LINE = "default", "store file", "code", "command line"
+ENVIRONMENT = "environment"
 
 # table name -> dataclass; "encoders"/"index"/"search" live in EngineConfig, the rest beside it
 SECTIONS: dict[str, type] = {
@@ -62,10 +69,13 @@ SECTIONS: dict[str, type] = {
     "ranker": RankerSettings,
     "build": BuildConfig,
     "evaluate": EvaluateConfig,
+    "server": ServerConfig,
 }
 TOP_LEVEL = ("lexicon",)
 # Per-invocation switches, not store settings: a file may not set them.
 NOT_IN_FILE = {"build.rebuild", "build.delete_missing", "build.progress"}
+# Secrets stay out of a file that is copied and committed with the store's settings.
+SECRETS = ("server.admin_token", "server.admin_token_file")
 
 
 @dataclass(frozen=True)
@@ -75,8 +85,9 @@ class Settings:
     engine: EngineConfig
     build: BuildConfig
     evaluate: EvaluateConfig
-    sources: dict[str, str]  # dotted key -> default | store file | code | command line
+    sources: dict[str, str]  # dotted key -> default | store file | environment $VAR | code | command line
     file: Path | None  # the store file read, if any
+    server: ServerConfig = dataclasses.field(default_factory=ServerConfig)
 
     def effective(self) -> dict[str, dict[str, Any]]:
         """Dotted key -> {"value", "source"}, one entry per setting (dict settings per entry)."""
@@ -95,6 +106,7 @@ class Settings:
             "ranker": self.engine.ranker,
             "build": self.build,
             "evaluate": self.evaluate,
+            "server": self.server,
             "lexicon": self.engine.lexicon,
         }
 
@@ -246,6 +258,11 @@ class _Layers:
         self.sources: dict[str, str] = {}
 
     def set(self, key: str, value: Any, source: str, where: str, base: Path | None, merge: bool = True) -> None:
+        if source == STORE_FILE and key in SECRETS:
+            raise ConfigError(
+                f"{where}: '{key}' is a secret and does not belong in {FILE_NAME}; set ${ENV_ADMIN_TOKEN} "
+                f"or name a file with `shoplens serve --admin-token-file FILE` (or ${ENV_ADMIN_TOKEN_FILE})"
+            )
         section, _, name = key.partition(".")
         if section in TOP_LEVEL and not name:
             p = _coerce(key, value, Path, {}, where, base)
@@ -292,6 +309,21 @@ class _Layers:
             else:
                 raise _unknown(key, str(path))
 
+    def apply_environ(self, environ: Mapping[str, str]) -> None:
+        """Settings that name an environment variable, from `environ`; a value is read as a TOML
+        value (`30`, `0.5`), else as a string, then checked like the file's."""
+        for section, cls in SECTIONS.items():
+            for f in dataclasses.fields(cls):
+                var = f.metadata.get("env")
+                raw = environ.get(var, "").strip() if var else ""
+                if not raw:
+                    continue
+                try:
+                    value = tomllib.loads(f"v = {raw}")["v"]
+                except tomllib.TOMLDecodeError:
+                    value = raw
+                self.set(f"{section}.{f.name}", value, f"{ENVIRONMENT} ${var}", f"${var}", Path.cwd())
+
     def apply_given(self, section: str, obj: Any, source: str) -> None:
         """Fields of a config object passed in code that differ from the defaults."""
         default = type(obj)()
@@ -309,7 +341,7 @@ class _Layers:
                 self.values[section][f.name] = v
                 self.sources[f"{section}.{f.name}"] = source
 
-    def build(self) -> tuple[EngineConfig, BuildConfig, EvaluateConfig]:
+    def build(self) -> tuple[EngineConfig, BuildConfig, EvaluateConfig, ServerConfig]:
         made = {name: cls(**self.values[name]) for name, cls in SECTIONS.items()}
         engine = EngineConfig(
             encoders=made["encoders"],
@@ -320,7 +352,7 @@ class _Layers:
             ranker=made["ranker"],
             lexicon=self.top.get("lexicon"),
         )
-        return engine, made["build"], made["evaluate"]
+        return engine, made["build"], made["evaluate"], made["server"]
 
 
 def load_settings(
@@ -330,8 +362,10 @@ def load_settings(
     build: BuildConfig | None = None,
     evaluate: EvaluateConfig | None = None,
     overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """The effective configuration for `store` (its shoplens.toml, if any, over the defaults),
+    then the variables of `environ` that settings name (`shoplens serve`/`info` pass os.environ),
     with `engine`/`build`/`evaluate` from code and `overrides` (dotted keys, e.g. from CLI flags) on top."""
     layers = _Layers()
     path = Path(store) / FILE_NAME if store is not None else None
@@ -339,6 +373,8 @@ def load_settings(
         layers.apply_file(_read_file(path), path)
     else:
         path = None
+    if environ is not None:
+        layers.apply_environ(environ)
     if engine is not None:
         for name in ("encoders", "index", "search", "recommend", "quality", "ranker"):
             layers.apply_given(name, getattr(engine, name), CODE)
@@ -351,9 +387,9 @@ def load_settings(
     for key, value in (overrides or {}).items():
         if value is not None:
             layers.set(key, value, COMMAND_LINE, "command line", Path.cwd())
-    e, b, v = layers.build()
+    e, b, v, server = layers.build()
     _check_image_parts(e, layers.sources, path)
-    return Settings(engine=e, build=b, evaluate=v, sources=layers.sources, file=path)
+    return Settings(engine=e, build=b, evaluate=v, sources=layers.sources, file=path, server=server)
 
 
 def _check_image_parts(engine: EngineConfig, sources: Mapping[str, str], path: Path | None) -> None:

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -258,14 +258,17 @@ class Engine:
         return {"from": old, "to": new, "generation": gen}
 
     @staticmethod
-    def describe(store_dir: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    def describe(
+        store_dir: str | Path, overrides: dict[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """What `shoplens info` shows: the effective configuration with each value's source, the
         live generation's manifest (read as the current schema), and whether the store's vectors
-        were built with these settings. Loads no model."""
+        were built with these settings. Loads no model. `environ`: the variables settings may name
+        ([server] values `shoplens serve` would take from its environment)."""
         from .store.manifest import read_manifest
 
         store = Path(store_dir)
-        settings = load_settings(store, overrides=overrides)
+        settings = load_settings(store, overrides=overrides, environ=environ)
         gen = current_generation(store) if store.is_dir() else None
         if gen is None:
             raise StoreError(

@@ -117,7 +117,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from ..engine import Engine
 
-    d = Engine.describe(args.store, engine_overrides(args))
+    d = Engine.describe(args.store, engine_overrides(args), os.environ)
     if args.json:
         print(json.dumps(d, ensure_ascii=False, indent=2))
         return 0

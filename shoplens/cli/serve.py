@@ -31,11 +31,14 @@ def add_serve_parser(subparsers: Any) -> None:
         help="processes (each loads the models and its own cache; a reindex reaches the others "
         "within 2 s through the store's CURRENT)",
     )
-    sp.add_argument("--threads", type=int, help="encoder threads per process (default: all cores)")
+    # Unset flags fall back to $SHOPLENS_<SETTING>, then the store's [server] table, then the default.
+    sp.add_argument("--threads", type=int, help="encoder threads per process (default: [encoders] threads)")
     sp.add_argument("--admin-token-file", help="file holding the admin bearer token (else $SHOPLENS_ADMIN_TOKEN)")
-    sp.add_argument("--max-upload-mb", type=float, default=10.0, help="largest photo upload (default 10 MB)")
-    sp.add_argument("--cache-size", type=int, default=1024, help="result pages kept in memory (0 = off)")
-    sp.add_argument("--timeout", type=float, default=30.0, help="seconds a search may run before 503")
+    sp.add_argument(
+        "--max-upload-mb", type=float, help="largest photo upload (default 10 MB; [server] max_upload_bytes)"
+    )
+    sp.add_argument("--cache-size", type=int, help="result pages kept in memory (0 = off; default 1024)")
+    sp.add_argument("--timeout", type=float, help="seconds a search may run before 503 (default 30)")
     sp.add_argument("--ray", action="store_true", help="run as a Ray Serve deployment (shoplens/server/ray_serve.py)")
     sp.add_argument("--replicas", type=int, default=1, help="with --ray: Ray Serve replicas, each loads the models")
     sp.add_argument("--replica-cpus", type=float, default=1.0, help="with --ray: CPUs reserved per replica")
@@ -46,27 +49,20 @@ def add_serve_parser(subparsers: Any) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..server.settings import (
-        ENV_ADMIN_TOKEN_FILE,
-        ENV_STORE,
-        ENV_THREADS,
-        ServerSettings,
-        read_admin_token,
-    )
+    from ..server.settings import ENV_ADMIN_TOKEN_FILE, ENV_STORE, ServerSettings, env_name
 
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: expected 1..65535")
-    token = read_admin_token(args.admin_token_file)
-    settings = ServerSettings(
-        store=args.store,
-        admin_token=token,
-        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-        cache_size=args.cache_size,
-        search_timeout_s=args.timeout,
-        threads=args.threads,
-    )
+    flags = {
+        "max_upload_bytes": None if args.max_upload_mb is None else int(args.max_upload_mb * 1024 * 1024),
+        "cache_size": args.cache_size,
+        "search_timeout_s": args.timeout,
+        "threads": args.threads,
+    }
+    settings = ServerSettings.resolve(args.store, flags, os.environ, args.admin_token_file)
+    token = settings.admin_token
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host if args.host not in ('0.0.0.0', '::') else '127.0.0.1'}:{args.port}/"
     admin = "on" if token else "off (no token configured)"
@@ -76,12 +72,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..store.reader import StoreReader
 
         StoreReader(args.store).close()  # a bad --store fails here with one line, not once per worker
-        # Worker processes import the app by name and read the settings from the environment.
+        # Worker processes import the app by name and resolve the settings from the environment
+        # and the store's file: flags given here become their variables, as they outrank both.
         os.environ[ENV_STORE] = str(args.store)
         if args.admin_token_file:
             os.environ[ENV_ADMIN_TOKEN_FILE] = args.admin_token_file
-        if args.threads:
-            os.environ[ENV_THREADS] = str(args.threads)
+        for name, value in flags.items():
+            if value is not None:
+                os.environ[env_name(name)] = str(value)
         print(
             f"shoplens: serving {args.store} at {url} with {args.workers} workers (API docs {url}docs; admin {admin})"
         )

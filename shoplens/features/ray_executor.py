@@ -33,6 +33,7 @@ from ..errors import ShoplensError
 from ..records import Product
 from .cache import FeatureCache, file_key, text_key
 from .extract import _bar, encode_catalog
+from .ray_logs import quiet_ray_data, ray_init_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def _connect(build: BuildConfig, cpus_wanted: int) -> bool:
 
     if ray.is_initialized():
         return False
-    kw: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
+    kw = ray_init_kwargs()
     try:
         if build.ray_address:
             ray.init(address=build.ray_address, **kw)
@@ -208,9 +209,7 @@ def fill_cache(
             ensure()
     started = _connect(build, spec.threads)
     try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False  # ours below counts products; Ray's would interleave with it
-        ctx.print_on_execution_start = False
+        quiet_ray_data()  # our bar below counts products; Ray's lines would interleave with it
         cpus = int(ray.cluster_resources().get("CPU", 1))
         # an actor asking for more CPUs than a node has would never be scheduled
         actor_cpus = max(1, min(spec.threads, cpus))

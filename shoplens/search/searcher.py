@@ -258,7 +258,10 @@ class Searcher:
         out: list[tuple[str, str, TextMode]] = [
             (n, text, "query") for n in self.qenc.text if f"text:{n}" in vecs and weights.get(f"text_dense:{n}", 1) > 0
         ]
-        if h is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
+        aligned = any(
+            len(vecs.get(f"aligned:{m}", ())) and weights.get(f"text_to_{m}", 1) > 0 for m in ("image", "video")
+        )
+        if h is not None and aligned:
             for t in (text, english) if english and english != text else (text,):
                 out += [(n, t, h.text_mode) for n in h.text_inputs if n in self.qenc.text]
         return out
@@ -367,16 +370,20 @@ class Searcher:
                         ),
                     )
             self._photo_text_components(q.text, extra, n, allowed, weights, timed)
-            # the query text in the aligned space, shared by the photo and video components
-            heads_text = lru_cache(maxsize=1)(lambda: self._heads_text(text))
+
+            # the query in the aligned space, computed once for the photo and video components
+            @lru_cache(maxsize=1)
+            def heads_text() -> np.ndarray:
+                v = self._heads_text(text)
+                if english and english != text:  # Chinese: also the lexicon's English reading
+                    v = v + self._heads_text(english)
+                    v /= np.linalg.norm(v) + 1e-12
+                return v
+
             if self.heads is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
 
                 def t2i():
-                    v = heads_text()
-                    if english and english != text:  # Chinese: also the lexicon's English reading
-                        v = v + self._heads_text(english)
-                        v /= np.linalg.norm(v) + 1e-12
-                    comp = retrieve.dense("text_to_image", vecs["aligned:image"], v, n, allowed)
+                    comp = retrieve.dense("text_to_image", vecs["aligned:image"], heads_text(), n, allowed)
                     return self._boost_by_predicted_attributes(comp, und, rescore_scale)
 
                 timed("text_to_image", t2i)

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import ShoplensError
+from ..features.ray_logs import ray_init_kwargs, verbose
 from .settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def run_ray_serve(
         settings = replace(settings, threads=max(1, int(replica_cpus)))
     started = False
     if not ray.is_initialized():
-        kw: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
+        kw = ray_init_kwargs()
         try:
             if address:
                 ray.init(address=address, **kw)
@@ -131,6 +132,8 @@ def run_ray_serve(
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        # Serve's driver-side lines ("Started Serve", "Deployed app") follow the same level as Ray's
+        logging.getLogger("ray.serve").setLevel(logging.WARNING if verbose() else logging.ERROR)
         serve.start(http_options={"host": host, "port": port})
         try:
             serve.run(deployment(replicas, replica_cpus).bind(settings), name=APP_NAME, route_prefix="/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,8 +13,8 @@ FIXTURE = Path(__file__).resolve().parents[1] / "data" / "store_v1"
 BIN = [sys.executable, "-m", "shoplens"]
 
 
-def run(*args, check=True):
-    p = subprocess.run([*BIN, *map(str, args)], capture_output=True, text=True, timeout=600)
+def run(*args, check=True, env=None):
+    p = subprocess.run([*BIN, *map(str, args)], capture_output=True, text=True, timeout=600, env=env)
     if check and p.returncode != 0:
         raise AssertionError(f"exit {p.returncode}\nstdout:{p.stdout}\nstderr:{p.stderr}")
     return p
@@ -22,10 +23,16 @@ def run(*args, check=True):
 def test_info_migrate_and_a_weight_switched_off_by_the_store_file(tmp_path):
     store = tmp_path / "store"
     shutil.copytree(FIXTURE, store)
-    (store / "shoplens.toml").write_text('[search]\ncandidates = 50\n[search.weights]\n"text_dense:use" = 0\n')
+    (store / "shoplens.toml").write_text(
+        '[search]\ncandidates = 50\n[search.weights]\n"text_dense:use" = 0\n'
+        "[server]\ncache_size = 0\nsearch_timeout_s = 1\n"
+    )
 
-    info = json.loads(run("info", "--store", store, "--json", "--threads", "1").stdout)
+    env = {**os.environ, "SHOPLENS_SEARCH_TIMEOUT_S": "2.5"}
+    info = json.loads(run("info", "--store", store, "--json", "--threads", "1", env=env).stdout)
     cfg = info["config"]
+    assert cfg["server.cache_size"] == {"value": 0, "source": "store file"}
+    assert cfg["server.search_timeout_s"] == {"value": 2.5, "source": "environment $SHOPLENS_SEARCH_TIMEOUT_S"}
     assert cfg["search.weights.text_dense:use"] == {"value": 0.0, "source": "store file"}
     assert cfg["search.candidates"] == {"value": 50, "source": "store file"}
     assert cfg["encoders.threads"] == {"value": 1, "source": "command line"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -22,6 +23,9 @@ from ..conftest import fashion_rows, write_catalog
 pytestmark = pytest.mark.slow
 N = 80  # real products, 2 Ray blocks of 64 (the default) or 8 of 10
 QUERIES = ["white shirt", "black watch", "men blue jeans", "women handbag", "sports shoes", "red dress"]
+# Ray's Python log lines ("<time>\tWARNING file.py:85 -- ..."), its C++ info/warning lines
+# ("[<time> I 123 123] file.cc:303: ...") and worker lines forwarded to the driver ("(MapWorker pid=1) ...")
+RAY_NOISE = re.compile(r"\t(INFO|WARNING) \S+\.py:\d+ -- |^\[[\d\- :,]+ [IW] \d+ \d+\]|^\(\S*\s*pid=\d+")
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +96,8 @@ def test_cli_ray_build_survives_a_dying_actor_and_equals_local(catalog, local_st
     assert f"indexed {N} products" in p.stdout
     assert marker.read_text().startswith("die"), "the fault hook never fired: nothing was retried"
     assert "ray executor" in p.stderr  # the executor said what it ran (blocks, actors, vectors)
+    noise = [line for line in p.stderr.splitlines() if RAY_NOISE.search(line)]
+    assert not noise, noise  # at default verbosity Ray's info and warnings stay out of a user's terminal
     _assert_same_vectors(_vectors(store), _vectors(local_store))
     got, want = _top10(store, config), _top10(local_store, config)
     overlap = np.mean([len(set(got[q]) & set(want[q])) / max(1, len(want[q])) for q in QUERIES])

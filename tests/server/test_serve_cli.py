@@ -1,13 +1,16 @@
 """`shoplens serve` as a user runs it: a real process that prints its URL and answers; with
---workers 2 (import-string factory, store from the environment); a bad store is one line, exit 2."""
+--workers 2 (import-string factory, store from the environment); a bad store is one line, exit 2.
+The store's [server] table and $SHOPLENS_* variables reach every worker."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -18,13 +21,14 @@ pytestmark = pytest.mark.slow
 BIN = [sys.executable, "-m", "shoplens"]
 
 
-def _serve(store, *extra):
+def _serve(store, *extra, env=None):
     port = free_port()
     p = subprocess.Popen(
         [*BIN, "serve", "--store", str(store), "--port", str(port), "--threads", "1", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     return p, port
 
@@ -43,7 +47,10 @@ def _get(port: int, path: str, deadline_s: float = 120):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_prints_url_and_answers(served_store, workers):
-    p, port = _serve(served_store, "--workers", str(workers))
+    settings = served_store / "shoplens.toml"
+    settings.write_text("[server]\ncache_size = 0\nmax_events_per_request = 1\n", encoding="utf-8")
+    env = {**os.environ, "SHOPLENS_MAX_EVENTS_PER_REQUEST": "2"}  # the environment wins over the file
+    p, port = _serve(served_store, "--workers", str(workers), env=env)
     try:
         line = p.stdout.readline()
         assert f"http://127.0.0.1:{port}/" in line, line
@@ -53,6 +60,14 @@ def test_serve_prints_url_and_answers(served_store, workers):
         assert status == 200 and len(json.loads(body)["results"]) == 3
         status, body = _get(port, "/")
         assert status == 200 and b"<title>" in body
+        # cache_size = 0 in every worker: with the default cache, at most one answer per worker is uncached
+        pages = [json.loads(_get(port, "/search?q=white+shirt&k=3")[1]) for _ in range(4)]
+        assert not any(page["cached"] for page in pages)
+        events = json.dumps([{"action_name": "click", "object_id": "x"}] * 3).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/events", events, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=60)
+        assert "the limit is 2" in e.value.read().decode()
     finally:
         p.send_signal(signal.SIGINT)
         try:
@@ -60,6 +75,8 @@ def test_serve_prints_url_and_answers(served_store, workers):
         except subprocess.TimeoutExpired:
             p.kill()
             raise
+        finally:
+            settings.unlink()  # the session's store serves other tests
     assert p.returncode == 0, p.stderr.read()
 
 
