@@ -330,6 +330,8 @@ class RankerSettings:
     max_epochs: int = field(default=200, metadata={"min": 1})
     patience: int = field(default=12, metadata={"min": 1})
     seed: int = 0
+    # weight of a listwise term (softmax over each search's shown products) added to the BCE; 0: none
+    listwise: float = field(default=0.0, metadata={"min": 0.0})
     # a shopper's click this old counts half in their profile (personalisation features)
     profile_half_life_days: float = field(default=30.0, metadata={"min": 0.01})
 

@@ -355,7 +355,7 @@ class Engine:
         if q.image is not None:
             self._check_photo_encoders()
         rr = self.reranker if rerank else None
-        if rr is not None and q.text:
+        if rr is not None and (q.text or q.image is not None):  # photo-only searches are re-ranked too
             q.validate()
             k = q.k
             q.k = max(k, rr.depth)

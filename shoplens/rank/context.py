@@ -42,6 +42,7 @@ class RankerConfig:
             "hidden": list(self.net.hidden),
             "half_life_days": self.profile.half_life_days,
             "position_bias": self.position_bias,
+            "listwise": self.net.listwise,
         }
 
     def positions(self) -> int:
@@ -70,6 +71,7 @@ class RankerConfig:
                 max_epochs=s.max_epochs,
                 patience=s.patience,
                 seed=s.seed,
+                listwise=s.listwise,
             ),
             profile=ProfileConfig(half_life_days=s.profile_half_life_days),
         )
@@ -80,7 +82,7 @@ class RankerConfig:
         return cls(
             depth=int(saved.get("depth", d.depth)),
             shown=int(saved.get("shown", d.shown)),
-            net=NetConfig(hidden=tuple(saved.get("hidden", d.net.hidden))),
+            net=NetConfig(hidden=tuple(saved.get("hidden", d.net.hidden)), listwise=float(saved.get("listwise", 0.0))),
             profile=ProfileConfig(half_life_days=float(saved.get("half_life_days", d.profile.half_life_days))),
             position_bias=str(saved.get("position_bias", "ips")),  # rankers saved before PAL existed used IPS
         )

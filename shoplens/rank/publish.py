@@ -15,7 +15,7 @@ from .context import RankContext, RankerConfig
 from .features import FEATURE_VERSION, feature_names
 from .model import RankerModule, export_onnx, make_net
 from .storage import current_version, fingerprint, publish, read_meta
-from .train import TooLittleFeedback, train, update
+from .train import TooLittleFeedback, constant_columns, train, update
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,17 @@ def train_and_publish(
             "incremental_of": old.get("version"),
             "validation": old.get("metrics", {}).get("validation"),
         }
+        constant = list(old.get("constant_features", []))
     else:
-        net, metrics, _ = train(feedback, ctx)
+        net, metrics, ex = train(feedback, ctx)
+        constant = [feature_names()[i] for i in constant_columns(ex.x)]
     meta = {
         **common,
         "feature_mean": net.mean.tolist(),
         "feature_std": net.std.tolist(),
+        # features the training log never varied (photo components in a log of text searches): serving
+        # holds them at their training value rather than feed the net inputs it never learned from
+        "constant_features": constant,
         "metrics": metrics,
     }
     path = publish(store, _write(net, meta))

@@ -15,7 +15,7 @@ from ..errors import StoreError
 from ..records import Hit, SearchResult
 from .behaviour import Behaviour
 from .context import RankContext, RankerConfig
-from .features import feature_groups, feature_names
+from .features import feature_groups, feature_names, text_features
 from .model import OnnxScorer
 from .storage import current_version, fingerprint, read_meta
 
@@ -35,6 +35,8 @@ class Ranker:
         self.fingerprint = meta["fingerprint"]
         self.scorer = OnnxScorer(version_dir / "model.onnx")
         self.mean = np.asarray(meta["feature_mean"], np.float32)
+        names = feature_names()
+        self.constant = [names.index(n) for n in meta.get("constant_features", []) if n in names]
 
     @classmethod
     def open(cls, store: Path, manifest) -> Ranker | None:
@@ -69,6 +71,7 @@ class Reranker:
         fb = ctx.features
         self.behaviour = Behaviour(fb.vectors_of, fb.attributes_of, ctx.config.shown, ctx.config.profile)
         self.groups = feature_groups()
+        self.text_only = text_features()
         self._lock = threading.Lock()  # one engine may serve several threads (the HTTP server)
 
     @property
@@ -81,9 +84,12 @@ class Reranker:
             return self.behaviour.catch_up(self.log)
 
     def features(self, res: SearchResult, text: str | None, user: str | None, now: float) -> np.ndarray:
+        """A photo-only search (no text) keeps what means the same without query text (the engine's
+        order, the photo components the log taught, behaviour, the shopper's profile); the query-text
+        features, and any the training log never varied, are held at the ranker's training mean."""
         prep = self.ctx.prepare(res, text)
         ids = prep.cands.ids
-        return self.ctx.features.build(
+        x = self.ctx.features.build(
             prep.cands,
             prep.qvecs,
             prep.understood,
@@ -92,6 +98,10 @@ class Reranker:
             self.depth,
             self.behaviour.profiles.population(now),
         )
+        held = self.ranker.constant + (self.text_only if not text else [])
+        if held:
+            x[:, held] = self.ranker.mean[held]
+        return x
 
     def rerank(
         self, res: SearchResult, text: str | None, user: str | None, k: int, explain: bool = False

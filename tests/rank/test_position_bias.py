@@ -37,3 +37,14 @@ def test_pal_learns_relevance_apart_from_position(tmp_path):
     # serving (ONNX) scores relevance alone: equal to predict() without positions
     export_onnx(net, 2, tmp_path / "m.onnx")
     np.testing.assert_allclose(OnnxScorer(tmp_path / "m.onnx")(xv), predict(net, xv), rtol=1e-4, atol=1e-4)
+
+
+def test_listwise_term_trains_on_whole_searches():
+    """BCE + the listwise term (minibatches of whole searches) still learns the attractive feature."""
+    x, pos, y, attractive = _clicks(4000, 2)
+    group = np.arange(len(y)) // 10  # searches of 10 shown products
+    cfg = NetConfig(hidden=(8,), max_epochs=10, patience=10, lr=1e-2, listwise=1.0)
+    net = make_net(2, x.mean(0), x.std(0), cfg)
+    hist = fit(net, x, y, np.ones_like(y), x[:1000], y[:1000], y[:1000], cfg, group=group, groupv=group[:1000])
+    assert np.isfinite(hist["val_loss"]) and hist["best_epoch"] >= 1
+    assert roc_auc(attractive > 0.5, predict(net, x)) > 0.9  # chance 0.5

@@ -21,6 +21,8 @@ from shoplens.rank.features import FeatureBuilder
 from shoplens.rank.train import TooLittleFeedback
 from shoplens.search.query import Query
 
+from ..conftest import FASHION, fashion_rows
+
 
 def _copy(small_store, tmp_path_factory, name):
     dst = tmp_path_factory.mktemp(name) / "store"
@@ -102,6 +104,37 @@ def test_rerank_is_default_and_can_be_turned_off(world):
     assert all(len(h.ranker["strongest"]) == 3 for h in ranked.hits)
     assert "ranker" in ranked.to_json(explain=True)["results"][0]["explain"]
     assert ranked.timings_ms["rerank"] > 0 and ranked.query["k"] == 10
+
+
+def test_photo_only_search_is_reranked_by_taste_and_no_rerank_restores_the_engine(world):
+    """A photo with no text: the ranker (trained on text searches) re-orders the engine's own photo
+    candidates with what means the same without text (behaviour, the shopper's profile, the engine's
+    order); `rerank=False` is the engine's order exactly."""
+    engine = world["engine"]
+    fb = FeatureBuilder(engine.reader)
+    shoppers = {s.segment: s for s in world["shoppers"]}.values()  # one per colour family
+    liked = {"engine": 0, "ranker": 0}
+    kept, changed, n = 0, 0, 0
+    for row in fashion_rows(240)[5::40]:
+        photo = FASHION / row["image"]
+        plain = engine.search(image=photo, k=10, rerank=False)
+        assert all(h.ranker is None for h in plain.hits)
+        assert plain.ids == engine.searcher.search(Query(image=str(photo), k=10)).ids
+        pool = set(engine.search(image=photo, k=100, rerank=False).ids)
+        for s in shoppers:
+            ranked = engine.search(image=photo, k=10, user=s.user_id)
+            assert all(h.ranker is not None for h in ranked.hits) and ranked.timings_ms["rerank"] > 0
+            assert set(ranked.ids) <= pool and len(ranked) == 10
+            liked["engine"] += sum(s.likes(fb.attributes_of(i) or {}) for i in plain.ids)
+            liked["ranker"] += sum(s.likes(fb.attributes_of(i) or {}) for i in ranked.ids)
+            changed += ranked.ids != plain.ids
+            kept += row["id"] in ranked.ids
+            n += 1
+    assert changed >= n // 2
+    # Chance: a re-ranker blind to taste leaves the in-taste count where the engine had it (ratio ~1).
+    assert liked["ranker"] >= 1.2 * liked["engine"], liked
+    # The photographed product itself (the engine's first hit) stays on the page for most shoppers.
+    assert kept >= 0.8 * n, (kept, n)
 
 
 def test_unknown_user_falls_back_to_the_unpersonalised_ranking(world):
