@@ -114,24 +114,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     st = sim.run(logged_search, engine.record_events, shoppers, train_q, args.train_searches)
     print(f"simulated {st.searches} searches, {st.clicks} clicks, {st.carts} carts ({time.perf_counter() - t0:.0f} s)")
-    from shoplens.feedback.profiles import ProfileConfig
-    from shoplens.rank.context import RankerConfig
-    from shoplens.rank.model import NetConfig
+    from shoplens.config import RankerSettings
 
     variants = {}
     for mode in [m.strip() for m in args.position_bias.split(",") if m.strip()]:
         # "ips@3": IPS clipped at 3 instead of --ips-clip; "ips+list0.5": plus a listwise term weighing 0.5
         spec, _, lw = mode.partition("+list")
         bias, _, clip = spec.partition("@")
-        net = NetConfig(hidden=tuple(int(h) for h in args.hidden.split(","))) if args.hidden else NetConfig()
-        metrics = engine.train_ranker(
-            RankerConfig(
-                profile=ProfileConfig(half_life_days=args.half_life_days),
-                ips_clip=float(clip) if clip else args.ips_clip,
-                position_bias=bias,
-                net=dataclasses.replace(net, listwise=float(lw or 1.0)) if "+list" in mode else net,
-            )
+        settings = RankerSettings(
+            profile_half_life_days=args.half_life_days,
+            ips_clip=float(clip) if clip else args.ips_clip,
+            position_bias=bias,
+            listwise=float(lw or 1.0) if "+list" in mode else RankerSettings.listwise,
         )
+        if args.hidden:
+            settings = dataclasses.replace(settings, hidden=tuple(int(h) for h in args.hidden.split(",")))
+        metrics = engine.train_ranker(settings)
         ranked_ndcg = {"held_out": ndcg(judged, held, True), "trained": ndcg(judged, train_q, True)}
         v, r = metrics["validation"], metrics["validation_relevance"]
         variants[mode] = {

@@ -482,11 +482,10 @@ class Engine:
         the store's next ranker version and use it from now on. `config` defaults to the store's [ranker]
         settings (shoplens.toml). Too little feedback raises
         `TooLittleFeedback` and changes nothing."""
-        from .rank.context import RankerConfig
         from .rank.publish import train_and_publish
 
         if config is None and not incremental:  # an update keeps the settings the ranker was trained with
-            config = RankerConfig.from_settings(self.config.ranker)
+            config = self.config.ranker
         metrics = train_and_publish(
             self.store, self.manifest, self.reader, self.searcher, self.feedback, config, incremental
         )

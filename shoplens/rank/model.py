@@ -8,29 +8,15 @@ that a shown candidate gets clicked (after position-bias correction).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from ..config import RankerSettings
+
 if TYPE_CHECKING:
     import torch
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    hidden: tuple[int, ...] = (64, 32)
-    dropout: float = 0.1
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 256
-    max_epochs: int = 200
-    patience: int = 12
-    seed: int = 0
-    # weight of a listwise term (softmax cross-entropy over each search's shown products, clicks weighted
-    # as in the BCE) added to the BCE; 0: BCE alone
-    listwise: float = 0.0
 
 
 class RankerModule(Protocol):
@@ -54,7 +40,9 @@ class RankerModule(Protocol):
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any: ...
 
 
-def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig, positions: int = 0) -> RankerModule:
+def make_net(
+    n_features: int, mean: np.ndarray, std: np.ndarray, cfg: RankerSettings, positions: int = 0
+) -> RankerModule:
     """`positions` > 0 adds a learned logit per shown position (position-bias-aware learning, PAL: Guo
     et al., RecSys 2019): training explains clicks as relevance + where the product was shown, and
     serving (ONNX export, `net(x)` without positions) scores relevance alone."""
@@ -98,7 +86,7 @@ def fit(
     xv: np.ndarray,
     yv: np.ndarray,
     wv: np.ndarray,
-    cfg: NetConfig,
+    cfg: RankerSettings,
     max_epochs: int | None = None,
     pos: np.ndarray | None = None,
     posv: np.ndarray | None = None,

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import StoreError
 from ..records import Hit, SearchResult
 from .behaviour import Behaviour
-from .context import RankContext, RankerConfig
+from .context import RankContext, from_saved, profile_config
 from .features import feature_groups, feature_names, text_features
 from .model import OnnxScorer
 from .storage import current_version, fingerprint, read_meta
@@ -61,7 +61,7 @@ def open_reranker(store: Path, manifest, reader, searcher, feedback_log) -> Rera
     ranker = Ranker.open(store, manifest)
     if ranker is None:
         return None
-    cfg = RankerConfig.from_saved(ranker.meta.get("config", {}))
+    cfg = from_saved(ranker.meta.get("config", {}))
     return Reranker(ranker, RankContext(reader, searcher, cfg), feedback_log())
 
 
@@ -69,7 +69,7 @@ class Reranker:
     def __init__(self, ranker: Ranker, ctx: RankContext, feedback_log):
         self.ranker, self.ctx, self.log = ranker, ctx, feedback_log
         fb = ctx.features
-        self.behaviour = Behaviour(fb.vectors_of, fb.attributes_of, ctx.config.shown, ctx.config.profile)
+        self.behaviour = Behaviour(fb.vectors_of, fb.attributes_of, ctx.config.shown, profile_config(ctx.config))
         self.groups = feature_groups()
         self.text_only = text_features()
         self._lock = threading.Lock()  # one engine may serve several threads (the HTTP server)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..config import RankerSettings
 from ..errors import ShoplensError
 from ..evaluate import evaluate
 from ..evaluate.clicks import fit_pbm, impressions_from_records
@@ -26,7 +27,7 @@ from ..evaluate.metrics import average_precision, roc_auc
 from ..feedback.log import Event, FeedbackLog, QueryDoc
 from ..feedback.profiles import epoch
 from .behaviour import CLICKS, Behaviour
-from .context import Prepared, RankContext, RankerConfig
+from .context import Prepared, RankContext, positions, profile_config
 from .features import feature_names
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
         entries,
         key=lambda t: (t[0], t[1], t[2]),
     )
-    beh = Behaviour(fb.vectors_of, fb.attributes_of, cfg.shown, cfg.profile)
+    beh = Behaviour(fb.vectors_of, fb.attributes_of, cfg.shown, profile_config(cfg))
     cache: dict[str, Prepared] = {}
     xs: list[np.ndarray] = []
     ys: list[bool] = []
@@ -144,7 +145,7 @@ def examination(ex: Examples, rows: np.ndarray | None = None) -> dict[int, float
 
 
 def ips_weights(
-    ex: Examples, cfg: RankerConfig, theta: dict[int, float] | None = None
+    ex: Examples, cfg: RankerSettings, theta: dict[int, float] | None = None
 ) -> tuple[np.ndarray, dict[int, float]]:
     """Positives weigh P(examined | top) / P(examined | their position) (clipped); negatives weigh 1."""
     theta = examination(ex) if theta is None else theta
@@ -191,7 +192,7 @@ def constant_columns(x: np.ndarray) -> list[int]:
     return [int(i) for i in np.flatnonzero(x.std(0) <= CONSTANT_STD)] if len(x) else []
 
 
-def check_enough(stats: Mapping[str, int], cfg: RankerConfig) -> None:
+def check_enough(stats: Mapping[str, int], cfg: RankerSettings) -> None:
     if stats["clicks"] < cfg.min_clicks or stats["clicked_searches"] < cfg.min_searches:
         raise TooLittleFeedback(
             f"the feedback log has {stats['clicks']} clicks over {stats['clicked_searches']} searches that were "
@@ -216,11 +217,11 @@ def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[RankerMod
     tr, va = np.flatnonzero(~is_val), np.flatnonzero(is_val)
     theta_tr = examination(ex, tr)  # the validation clicks stay out of the propensities too
     w, _ = ips_weights(ex, cfg, theta_tr)
-    pal = cfg.positions() > 0
+    pal = positions(cfg) > 0
     if pal:  # the position term explains the bias; weighting clicks too would correct it twice
         w = np.ones_like(w)
     pos = ex.position if pal else None
-    net = make_net(ex.x.shape[1], *standardisation(ex.x[tr]), cfg.net, cfg.positions())
+    net = make_net(ex.x.shape[1], *standardisation(ex.x[tr]), cfg, positions(cfg))
     pos_tr, pos_va = (pos[tr], pos[va]) if pos is not None else (None, None)
     hist = fit(
         net,
@@ -230,7 +231,7 @@ def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[RankerMod
         ex.x[va],
         ex.y[va],
         w[va],
-        cfg.net,
+        cfg,
         pos=pos_tr,
         posv=pos_va,
         group=ex.group[tr],
@@ -248,9 +249,9 @@ def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[RankerMod
     if cfg.refit_full:
         if not pal:
             w, _ = ips_weights(ex, cfg, theta)
-        net = make_net(ex.x.shape[1], *standardisation(ex.x), cfg.net, cfg.positions())
+        net = make_net(ex.x.shape[1], *standardisation(ex.x), cfg, positions(cfg))
         epochs = max(hist["best_epoch"], 1)
-        fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg.net, max_epochs=epochs, pos=pos, group=ex.group)
+        fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg, max_epochs=epochs, pos=pos, group=ex.group)
     metrics = {
         # held-out clicks predicted by the ranker's click model: PAL relevance + position term; IPS
         # P(examined at the shown position) x sigma(relevance)
@@ -287,11 +288,11 @@ def update(
         raise TooLittleFeedback(
             "no clicked searches were logged since the ranker was trained; nothing to update (the ranker is unchanged)"
         )
-    pal = cfg.positions() > 0
+    pal = positions(cfg) > 0
     w = np.ones(len(ex.y), np.float32) if pal else ips_weights(ex, cfg)[0]
     pos = ex.position if pal else None
     epochs = cfg.incremental_epochs
-    fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg.net, max_epochs=epochs, pos=pos, group=ex.group)
+    fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg, max_epochs=epochs, pos=pos, group=ex.group)
     return net, {
         "update_rows": int(len(ex.y)),
         "update_searches": len(ex.qids),

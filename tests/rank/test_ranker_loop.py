@@ -14,9 +14,9 @@ import sys
 
 import pytest
 
+from shoplens.config import RankerSettings
 from shoplens.engine import Engine
 from shoplens.evaluate.simulate import Simulator, make_queries, make_shoppers
-from shoplens.rank.context import RankerConfig
 from shoplens.rank.features import FeatureBuilder
 from shoplens.rank.train import TooLittleFeedback
 from shoplens.search.query import Query
@@ -53,7 +53,7 @@ def world(small_store, engine_config, tmp_path_factory):
 
     before = ndcg(False)
     stats = sim.run(logged, engine.record_events, shoppers, train_q, 300)
-    metrics = engine.train_ranker(RankerConfig())
+    metrics = engine.train_ranker(RankerSettings())
     return {
         "engine": engine,
         "store": store,
