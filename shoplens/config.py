@@ -318,8 +318,8 @@ class RankerSettings:
     # inverse-propensity weights (position bias) are clipped here: deep positions are rarely seen
     ips_clip: float = field(default=10.0, metadata={"min": 1.0})
     # "ips": clicks weighted by 1 / P(examined at their position); "pal": a learned logit per position
-    # beside relevance during training, relevance alone when serving
-    position_bias: str = field(default="ips", metadata={"choices": ("ips", "pal")})
+    # beside relevance during training, relevance alone when serving; "dual": both objectives at once
+    position_bias: str = field(default="ips", metadata={"choices": ("ips", "pal", "dual")})
     refit_full: bool = True  # after early stopping, refit on all searches for the best epoch count
     incremental_epochs: int = field(default=8, metadata={"min": 1})
     hidden: tuple[int, ...] = field(default=(64, 32), metadata={"min": 1})

@@ -54,7 +54,7 @@ def cmd_train_ranker(args: argparse.Namespace) -> int:
     print(f"    {'':<14} {'ranker':>8} {'score alone':>12} {'position alone':>15} {'logged order':>13}")
     for key, label in (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("ndcg_cut_10", "NDCG@10")):
         print(f"    {label:<14} {v[key]:>8.4f} {r[key]:>12.4f} {p[key]:>15.4f} {b[key]:>13.4f}")
-    how = "relevance + position term" if m.get("position_bias") == "pal" else "P(examined at its position) x relevance"
+    how = "relevance + position term" if m.get("position_bias") != "ips" else "P(examined at its position) x relevance"
     print(f"    ranker = {how} (what predicts a click); score alone = what serving ranks by; ROC-AUC chance 0.5")
     print(f"  {m['epochs']} epochs (best {m['best_epoch']}), {m['seconds']['total']} s")
     return 0

@@ -44,7 +44,7 @@ def from_saved(stored: dict) -> RankerSettings:
 
 def positions(cfg: RankerSettings) -> int:
     """Position terms a net gets (PAL), 0 for none."""
-    return cfg.shown if cfg.position_bias == "pal" else 0
+    return cfg.shown if cfg.position_bias in ("pal", "dual") else 0
 
 
 def profile_config(cfg: RankerSettings) -> ProfileConfig:

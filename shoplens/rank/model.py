@@ -112,10 +112,20 @@ def fit(
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
     g = torch.Generator().manual_seed(cfg.seed)
 
-    def loss_of(out, yy, ww, gg):
-        loss = (loss_fn(out, yy) * ww).sum() / ww.sum()
+    # "dual": the click model (relevance + position term) learns every click at weight 1 while the
+    # relevance part alone also learns them inverse-propensity weighted (ww)
+    dual = cfg.position_bias == "dual" and P is not None
+
+    def loss_of(xx, pp, yy, ww, gg):
+        out = net(xx, pp)
+        if dual:
+            rel = net(xx)
+            loss = loss_fn(out, yy).mean() + (loss_fn(rel, yy) * ww).sum() / ww.sum()
+        else:
+            rel = out
+            loss = (loss_fn(out, yy) * ww).sum() / ww.sum()
         if gg is not None:
-            loss = loss + cfg.listwise * _listwise(torch, out, yy * ww, gg)
+            loss = loss + cfg.listwise * _listwise(torch, rel, yy * ww, gg)
         return loss
 
     best, best_state, best_epoch, bad = float("inf"), None, 0, 0
@@ -125,13 +135,13 @@ def fit(
         net.train()
         for idx in _batches(torch, len(X), group if listwise else None, cfg.batch_size, g):
             opt.zero_grad()
-            out = net(X[idx], P[idx] if P is not None else None)
-            loss = loss_of(out, Y[idx], W[idx], G[idx] if G is not None else None)
+            pb = P[idx] if P is not None else None
+            loss = loss_of(X[idx], pb, Y[idx], W[idx], G[idx] if G is not None else None)
             loss.backward()
             opt.step()
         net.eval()
         with torch.no_grad():
-            vl = float(loss_of(net(XV, PV), YV, WV, GV)) if len(XV) else float(loss)
+            vl = float(loss_of(XV, PV, YV, WV, GV)) if len(XV) else float(loss)
         if vl < best - 1e-5:
             best, best_epoch, bad = vl, e, 0
             best_state = {k: v.clone() for k, v in net.state_dict().items()}

@@ -49,6 +49,7 @@ class Examples:
     qids: list[str]
     ids: list[str]
     query_rowids: list[int]
+    texts: list[str]  # each search's query text (index as qids)
 
     def qids_of_rows(self) -> list[str]:
         return [self.qids[g] for g in self.group]
@@ -78,6 +79,7 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
     pos: list[int] = []
     grp: list[int] = []
     qids: list[str] = []
+    texts: list[str] = []
     ids: list[str] = []
     rowids: list[int] = []
     stats: dict[str, int] = {"searches": len(queries), "events": len(events), "clicked_searches": 0, "clicks": 0}
@@ -114,6 +116,7 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
                     pos += list(range(len(shown)))
                     grp += [len(qids)] * len(shown)
                     qids.append(q.query_id)
+                    texts.append(q.user_query)
                     ids += shown
                     rowids.append(rid)
         beh.add_query(q)
@@ -126,21 +129,24 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
         qids,
         ids,
         rowids,
+        texts,
     )
     return ex, stats
 
 
 def examination(ex: Examples, rows: np.ndarray | None = None) -> dict[int, float]:
     """P(examined | position) from the position-based click model (`evaluate.clicks.fit_pbm`), fitted on
-    `rows` only (default all): validation metrics use a fit on the training searches alone."""
+    `rows` only (default all): validation metrics use a fit on the training searches alone. A product's
+    attractiveness is per query text, shared by every search of that text (keyed per search, each
+    (search, product) pair is seen once and the model cannot tell examination from attractiveness)."""
     rows = np.arange(len(ex.y)) if rows is None else rows
-    qids = ex.qids_of_rows()
     records = []
     for r in rows:
-        qid, pid, p = qids[r], ex.ids[r], int(ex.position[r])
-        records.append({"search_id": qid, "query": qid, "doc": pid, "position": p, "action": "impression"})
+        g = int(ex.group[r])
+        qid, text, pid, p = ex.qids[g], ex.texts[g], ex.ids[r], int(ex.position[r])
+        records.append({"search_id": qid, "query": text, "doc": pid, "position": p, "action": "impression"})
         if ex.y[r]:
-            records.append({"search_id": qid, "query": qid, "doc": pid, "position": p, "action": "click"})
+            records.append({"search_id": qid, "query": text, "doc": pid, "position": p, "action": "click"})
     return fit_pbm(impressions_from_records(records).impressions, max_iter=300).theta
 
 
@@ -218,7 +224,8 @@ def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[RankerMod
     theta_tr = examination(ex, tr)  # the validation clicks stay out of the propensities too
     w, _ = ips_weights(ex, cfg, theta_tr)
     pal = positions(cfg) > 0
-    if pal:  # the position term explains the bias; weighting clicks too would correct it twice
+    ips = not pal or cfg.position_bias == "dual"
+    if not ips:  # the position term explains the bias; weighting clicks too would correct it twice
         w = np.ones_like(w)
     pos = ex.position if pal else None
     net = make_net(ex.x.shape[1], *standardisation(ex.x[tr]), cfg, positions(cfg))
@@ -247,7 +254,7 @@ def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[RankerMod
     position_only = validation_metrics(ex, va, np.asarray([theta_tr.get(int(p), top) for p in ex.position[va]]))
     theta = examination(ex)  # every search: the refit's weights and the reported examination curve
     if cfg.refit_full:
-        if not pal:
+        if ips:
             w, _ = ips_weights(ex, cfg, theta)
         net = make_net(ex.x.shape[1], *standardisation(ex.x), cfg, positions(cfg))
         epochs = max(hist["best_epoch"], 1)
@@ -289,7 +296,7 @@ def update(
             "no clicked searches were logged since the ranker was trained; nothing to update (the ranker is unchanged)"
         )
     pal = positions(cfg) > 0
-    w = np.ones(len(ex.y), np.float32) if pal else ips_weights(ex, cfg)[0]
+    w = ips_weights(ex, cfg)[0] if not pal or cfg.position_bias == "dual" else np.ones(len(ex.y), np.float32)
     pos = ex.position if pal else None
     epochs = cfg.incremental_epochs
     fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg, max_epochs=epochs, pos=pos, group=ex.group)

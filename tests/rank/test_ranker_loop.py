@@ -85,9 +85,15 @@ def test_ranker_lifts_held_out_queries_by_hidden_taste(world):
 
 
 def test_validation_metrics_beat_chance(world):
-    v = world["metrics"]["validation"]
+    m = world["metrics"]
+    v = m["validation"]
     # ROC-AUC chance is 0.5; PR-AUC chance is the click rate of the shown products (~0.15 here).
     assert v["roc_auc"] >= 0.65 and v["pr_auc"] > 0.2
+    # The click prediction (P(examined at the shown position) x the ranker's relevance) beats what the
+    # position alone and the order the shoppers saw predict: the ranker adds to position, not only uses it.
+    assert v["roc_auc"] > m["validation_position_only"]["roc_auc"] + 0.02, m
+    assert v["roc_auc"] > m["validation_logged_order"]["roc_auc"] + 0.02, m
+    assert m["validation_relevance"]["roc_auc"] > 0.6  # the served score on its own
     assert 0 < v["ndcg_cut_10"] <= 1
     assert world["metrics"]["feedback"]["clicks"] > 100
 
@@ -210,3 +216,6 @@ def test_cli_loop_search_log_event_train(world, small_store, tmp_path_factory, t
     assert r.returncode == 0 and "ranker p=" in r.stdout and "strongest:" in r.stdout, r.stderr
     r = _cli("search", "--store", trained, world["held"][0].text, "--no-rerank", "--explain")
     assert r.returncode == 0 and "ranker p=" not in r.stdout
+    photo = str(FASHION / fashion_rows(1, 7)[0]["image"])  # a photo alone is re-ranked too
+    r = _cli("search", "--store", trained, "--image", photo, "--user", "sim-user-000", "--explain")
+    assert r.returncode == 0 and "ranker p=" in r.stdout, r.stderr
