@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             profile_half_life_days=args.half_life_days,
             ips_clip=float(clip) if clip else args.ips_clip,
             position_bias=bias,
-            listwise=float(lw or 1.0) if "+list" in mode else RankerSettings.listwise,
+            listwise=float(lw or 1.0) if "+list" in mode else RankerSettings.listwise,  # "+list0": none
         )
         if args.hidden:
             settings = dataclasses.replace(settings, hidden=tuple(int(h) for h in args.hidden.split(",")))

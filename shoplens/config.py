@@ -330,8 +330,10 @@ class RankerSettings:
     max_epochs: int = field(default=200, metadata={"min": 1})
     patience: int = field(default=12, metadata={"min": 1})
     seed: int = 0
-    # weight of a listwise term (softmax over each search's shown products) added to the BCE; 0: none
-    listwise: float = field(default=0.0, metadata={"min": 0.0})
+    # weight of a listwise term (softmax over each search's shown products, clicks weighted as in the
+    # BCE) added to the BCE; 0: BCE alone (held-out NDCG@10 lift 1.058x/1.087x without, 1.079x/1.119x
+    # with, two simulated seeds: benchmarks/bench_ranker.py)
+    listwise: float = field(default=1.0, metadata={"min": 0.0})
     # a shopper's click this old counts half in their profile (personalisation features)
     profile_half_life_days: float = field(default=30.0, metadata={"min": 0.01})
 
