@@ -28,6 +28,7 @@ Writes benchmarks/out/bench_ranker.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import shutil
 import sys
@@ -67,8 +68,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument(
         "--position-bias",
         default="ips,pal",
-        help="comma list of position-bias corrections to train on the same log (ips, pal); the last one "
-        "serves the latency and taste-shift steps",
+        help="comma list of position-bias corrections to train on the same log (ips, ips@CLIP, pal; a "
+        "suffix +listW adds a listwise term of weight W); the last one serves the latency and taste-shift steps",
     )
     ap.add_argument("--store", type=Path, help="store directory (default benchmarks/out/stores/ranker_<rows>)")
     args = ap.parse_args(argv)
@@ -113,20 +114,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     st = sim.run(logged_search, engine.record_events, shoppers, train_q, args.train_searches)
     print(f"simulated {st.searches} searches, {st.clicks} clicks, {st.carts} carts ({time.perf_counter() - t0:.0f} s)")
-    from shoplens.feedback.profiles import ProfileConfig
-    from shoplens.rank.context import RankerConfig
-    from shoplens.rank.model import NetConfig
+    from shoplens.config import RankerSettings
 
     variants = {}
     for mode in [m.strip() for m in args.position_bias.split(",") if m.strip()]:
-        metrics = engine.train_ranker(
-            RankerConfig(
-                profile=ProfileConfig(half_life_days=args.half_life_days),
-                ips_clip=args.ips_clip,
-                position_bias=mode,
-                net=NetConfig(hidden=tuple(int(h) for h in args.hidden.split(","))) if args.hidden else NetConfig(),
-            )
+        # "ips@3": IPS clipped at 3 instead of --ips-clip; "ips+list0.5": plus a listwise term weighing 0.5
+        spec, _, lw = mode.partition("+list")
+        bias, _, clip = spec.partition("@")
+        settings = RankerSettings(
+            profile_half_life_days=args.half_life_days,
+            ips_clip=float(clip) if clip else args.ips_clip,
+            position_bias=bias,
+            listwise=float(lw or 1.0) if "+list" in mode else RankerSettings.listwise,  # "+list0": none
         )
+        if args.hidden:
+            settings = dataclasses.replace(settings, hidden=tuple(int(h) for h in args.hidden.split(",")))
+        metrics = engine.train_ranker(settings)
         ranked_ndcg = {"held_out": ndcg(judged, held, True), "trained": ndcg(judged, train_q, True)}
         v, r = metrics["validation"], metrics["validation_relevance"]
         variants[mode] = {
@@ -135,15 +138,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "ratio_trained": ranked_ndcg["trained"] / base["trained"],
             "train_ranker": {
                 k: metrics[k]
-                for k in ("validation", "validation_relevance", "validation_logged_order", "seconds", "epochs")
+                for k in (
+                    "validation",
+                    "validation_relevance",
+                    "validation_logged_order",
+                    "validation_position_only",
+                    "validation_chance_roc_auc",
+                    "seconds",
+                    "epochs",
+                )
             },
         }
         print(
             f"[{mode}] NDCG@10 held-out {base['held_out']:.4f} -> {ranked_ndcg['held_out']:.4f} "
             f"({variants[mode]['ratio_held_out']:.3f}x); trained queries {base['trained']:.4f} -> "
             f"{ranked_ndcg['trained']:.4f}; validation ROC-AUC {v['roc_auc']:.4f} PR-AUC {v['pr_auc']:.4f} "
-            f"(relevance score alone: ROC-AUC {r['roc_auc']:.4f}; logged order "
-            f"{metrics['validation_logged_order']['roc_auc']:.4f})"
+            f"(click model: examination x relevance for ips, relevance + position term for pal); "
+            f"relevance score alone {r['roc_auc']:.4f}; position alone (examination probability) "
+            f"{metrics['validation_position_only']['roc_auc']:.4f}; logged order "
+            f"{metrics['validation_logged_order']['roc_auc']:.4f}; chance 0.5"
         )
     out["simulator"] = {
         "searches": st.searches,

@@ -363,7 +363,7 @@ class Engine:
         if q.image is not None:
             self._check_photo_encoders()
         rr = self.reranker if rerank else None
-        if rr is not None and q.text:
+        if rr is not None and (q.text or q.image is not None):  # photo-only searches are re-ranked too
             q.validate()
             k = q.k
             q.k = max(k, rr.depth)
@@ -493,11 +493,10 @@ class Engine:
         the store's next ranker version and use it from now on. `config` defaults to the store's [ranker]
         settings (shoplens.toml). Too little feedback raises
         `TooLittleFeedback` and changes nothing."""
-        from .rank.context import RankerConfig
         from .rank.publish import train_and_publish
 
         if config is None and not incremental:  # an update keeps the settings the ranker was trained with
-            config = RankerConfig.from_settings(self.config.ranker)
+            config = self.config.ranker
         metrics = train_and_publish(
             self.store, self.manifest, self.reader, self.searcher, self.feedback, config, incremental
         )

@@ -48,13 +48,13 @@ def cmd_train_ranker(args: argparse.Namespace) -> int:
     if args.incremental:
         print(f"  updated on {m['update_rows']} rows from {m['update_searches']} new searches")
         return 0
-    v, b = m["validation"], m["validation_logged_order"]
+    v, b, r = m["validation"], m["validation_logged_order"], m["validation_relevance"]
+    p = m["validation_position_only"]
     print(f"  validation (newest {m['validation_searches']} searches, {m['validation_rows']} shown products):")
-    print(f"    {'':<14} {'ranker':>8} {'logged order':>13}")
+    print(f"    {'':<14} {'ranker':>8} {'score alone':>12} {'position alone':>15} {'logged order':>13}")
     for key, label in (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("ndcg_cut_10", "NDCG@10")):
-        print(f"    {label:<14} {v[key]:>8.4f} {b[key]:>13.4f}")
-    if m.get("position_bias") == "pal":  # the click model above includes the position term; serving does not
-        r = m["validation_relevance"]
-        print(f"    {'ranker score alone (what serving ranks by)':<44} ROC-AUC {r['roc_auc']:.4f}")
+        print(f"    {label:<14} {v[key]:>8.4f} {r[key]:>12.4f} {p[key]:>15.4f} {b[key]:>13.4f}")
+    how = "relevance + position term" if m.get("position_bias") != "ips" else "P(examined at its position) x relevance"
+    print(f"    ranker = {how} (what predicts a click); score alone = what serving ranks by; ROC-AUC chance 0.5")
     print(f"  {m['epochs']} epochs (best {m['best_epoch']}), {m['seconds']['total']} s")
     return 0

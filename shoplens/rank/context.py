@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,79 +12,43 @@ from ..feedback.profiles import ProfileConfig
 from ..records import SearchResult
 from ..search.query import Query
 from .features import Candidates, FeatureBuilder
-from .model import NetConfig
+
+# The ranker's settings have one definition, the [ranker] table of shoplens.toml (config.RankerSettings),
+# which training and serving use as it is.
+
+# What serving and online updates must reuse of the settings a ranker was trained with (its meta.json)
+SAVED = ("depth", "shown", "hidden", "profile_half_life_days", "position_bias", "listwise")
 
 
-@dataclass(frozen=True)
-class RankerConfig:
-    """How the ranker is trained and used. `depth`: candidates re-ranked per search; `shown`: positions
-    of a logged hit list counted as shown; below `min_clicks` clicks over `min_searches` clicked searches
-    `train-ranker` refuses (a ranker fit on a handful of clicks is noise)."""
+def saved(cfg: RankerSettings) -> dict:
+    out = {k: getattr(cfg, k) for k in SAVED}
+    out["hidden"] = list(cfg.hidden)
+    return out
 
-    depth: int = 100
-    shown: int = 10
-    min_clicks: int = 50
-    min_searches: int = 20
-    val_fraction: float = 0.2
-    ips_clip: float = 10.0
-    refit_full: bool = True
-    incremental_epochs: int = 8
-    # how clicks are freed from position bias: "ips" weighs each click by 1 / P(examined at its position)
-    # (click model fitted by EM); "pal" learns a logit per position beside relevance and serves relevance alone
-    position_bias: str = "ips"
-    net: NetConfig = field(default_factory=NetConfig)
-    profile: ProfileConfig = field(default_factory=ProfileConfig)
 
-    def saved(self) -> dict:
-        """What serving and online updates must reuse (stored in the ranker's meta.json)."""
-        return {
-            "depth": self.depth,
-            "shown": self.shown,
-            "hidden": list(self.net.hidden),
-            "half_life_days": self.profile.half_life_days,
-            "position_bias": self.position_bias,
-        }
+def from_saved(stored: dict) -> RankerSettings:
+    """The settings a stored ranker was trained with (defaults for what older rankers did not save)."""
+    d = RankerSettings()
+    return dataclasses.replace(
+        d,
+        depth=int(stored.get("depth", d.depth)),
+        shown=int(stored.get("shown", d.shown)),
+        hidden=tuple(stored.get("hidden", d.hidden)),
+        profile_half_life_days=float(
+            stored.get("profile_half_life_days", stored.get("half_life_days", d.profile_half_life_days))
+        ),
+        position_bias=str(stored.get("position_bias", "ips")),  # rankers saved before PAL existed used IPS
+        listwise=float(stored.get("listwise", 0.0)),
+    )
 
-    def positions(self) -> int:
-        """Position terms a net gets (PAL), 0 for none."""
-        return self.shown if self.position_bias == "pal" else 0
 
-    @classmethod
-    def from_settings(cls, s: RankerSettings) -> RankerConfig:
-        """From the store's [ranker] table (shoplens.toml)."""
-        return cls(
-            depth=s.depth,
-            shown=s.shown,
-            min_clicks=s.min_clicks,
-            min_searches=s.min_searches,
-            val_fraction=s.val_fraction,
-            ips_clip=s.ips_clip,
-            refit_full=s.refit_full,
-            incremental_epochs=s.incremental_epochs,
-            position_bias=s.position_bias,
-            net=NetConfig(
-                hidden=s.hidden,
-                dropout=s.dropout,
-                lr=s.lr,
-                weight_decay=s.weight_decay,
-                batch_size=s.batch_size,
-                max_epochs=s.max_epochs,
-                patience=s.patience,
-                seed=s.seed,
-            ),
-            profile=ProfileConfig(half_life_days=s.profile_half_life_days),
-        )
+def positions(cfg: RankerSettings) -> int:
+    """Position terms a net gets (PAL), 0 for none."""
+    return cfg.shown if cfg.position_bias in ("pal", "dual") else 0
 
-    @classmethod
-    def from_saved(cls, saved: dict) -> RankerConfig:
-        d = cls()
-        return cls(
-            depth=int(saved.get("depth", d.depth)),
-            shown=int(saved.get("shown", d.shown)),
-            net=NetConfig(hidden=tuple(saved.get("hidden", d.net.hidden))),
-            profile=ProfileConfig(half_life_days=float(saved.get("half_life_days", d.profile.half_life_days))),
-            position_bias=str(saved.get("position_bias", "ips")),  # rankers saved before PAL existed used IPS
-        )
+
+def profile_config(cfg: RankerSettings) -> ProfileConfig:
+    return ProfileConfig(half_life_days=cfg.profile_half_life_days)
 
 
 @dataclass
@@ -94,7 +59,7 @@ class Prepared:
 
 
 class RankContext:
-    def __init__(self, reader, searcher, config: RankerConfig):
+    def __init__(self, reader, searcher, config: RankerSettings):
         self.reader, self.searcher, self.config = reader, searcher, config
         self.features = FeatureBuilder(reader)
 

@@ -2,7 +2,8 @@
 
 Groups (each documented in docs/learning.md, "The ranker"):
 - retrieval: the candidate's position in the fused list, its fused score relative to the top one,
-  and for every retrieval component its 1/rank and its score relative to that component's best;
+  and for every retrieval component (text, photo, video, reviews, photo text) its 1/rank and its
+  score relative to that component's best;
 - similarity: cosine of the query's embeddings (e5, USE, and the aligned text->image space) with
   the product's text, text and photo embeddings, and (e5) with its reviews' E_review;
 - attributes: share of the attributes the query understanding read (gender, colour, type, ...) that
@@ -15,8 +16,13 @@ Groups (each documented in docs/learning.md, "The ranker"):
   centred on the candidates' mean so that fields every candidate shares (the gender and type the
   query asked for) cancel out and the ones that tell candidates apart (colour, usage, brand)
   remain; summed, max over fields, and summed with each field weighted by how far the shopper's
-  distribution over it departs from everyone's (KL divergence: colour for a colour-loyal shopper).
-  All zero for unknown users.
+  distribution over it departs from everyone's (KL divergence: colour for a colour-loyal shopper);
+  and on its own the affinity on the shopper's two most distinctive fields (largest KL) with the
+  first one's KL; the cosine of the colour-histogram part of their mean photo vector with the
+  product's (colours by how they look, not by name). All zero for unknown users.
+
+A search without text (photo only) is scored with the query-text columns (`text_features`) held at
+the ranker's training mean (rank/rerank.py).
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ from ..feedback.profiles import UserProfile
 from ..records import ComponentScore
 
 # 2: the reviews and video components, and the query's cosine with the product's E_review (review:e5)
-FEATURE_VERSION = 2
+# 3: the photo-text components (ocr, ocr_dense:*) and photo_and_words; the profile's affinity on the
+#    shopper's two most distinctive attribute fields and how distinctive the first one is; the
+#    profile's colours (colour-histogram part of the photo vectors) vs the product's
+FEATURE_VERSION = 3
 COMPONENTS = (
     "bm25",
     "text_dense:e5",
@@ -42,6 +51,25 @@ COMPONENTS = (
     "reviews",
     "text_to_video",
     "image_to_video",
+    "ocr",
+    "ocr_dense:e5",
+    "ocr_dense:use",
+    "photo_and_words",
+)
+# Components a search without query text cannot have: a photo-only search sets their features (and the
+# other query-text features, `text_features`) to the ranker's training mean, the value of a typical candidate.
+TEXT_COMPONENTS = (
+    "bm25",
+    "text_dense:e5",
+    "text_dense:use",
+    "text_to_image",
+    "attributes",
+    "reviews",
+    "text_to_video",
+    "ocr",
+    "ocr_dense:e5",
+    "ocr_dense:use",
+    "photo_and_words",
 )
 # Query embedding vs product vectors. The aligned text->image cosine is not repeated here: it is the
 # text_to_image component's score, and recomputing the heads' text tower would double its cost.
@@ -64,7 +92,16 @@ def feature_names() -> list[str]:
     names += list(BEHAVIOUR)
     names += ["profile_present", *[f"profile_cos:{f}" for f in PROFILE_FIELDS]]
     names += ["profile_affinity_sum", "profile_affinity_max", "profile_affinity_weighted"]
+    names += ["profile_affinity_top1", "profile_affinity_top2", "profile_kl_top1", "profile_cos:colour"]
     return names
+
+
+def text_features() -> list[int]:
+    """Columns that only a query text gives values: its components, cosines, understood attributes and
+    this query's CTR."""
+    text = {f"{c}:{k}" for c in TEXT_COMPONENTS for k in ("inv_rank", "score_rel")}
+    text |= {f"cos:{f}" for f in QUERY_FIELDS} | {"attr_match_share", "attr_understood", "query_ctr"}
+    return [i for i, n in enumerate(feature_names()) if n in text]
 
 
 def feature_groups() -> dict[str, list[int]]:
@@ -90,6 +127,27 @@ def feature_groups() -> dict[str, list[int]]:
     return groups
 
 
+def colour_part(manifest) -> slice | None:
+    """Where the colour histogram sits in the store's image-similarity vector (the parts are
+    concatenated in name order, see features/combine.py); None when the store has no colour part."""
+    weights = getattr(manifest, "image_part_weights", None) or {}
+    encoders = getattr(manifest, "encoders", None) or {}
+    start = 0
+    for name in sorted(n for n, e in encoders.items() if e.get("modality") == "image"):
+        if weights.get(name, 1.0) <= 0:
+            continue
+        dim = int(encoders[name]["dim"])
+        if name == "colour":
+            return slice(start, start + dim)
+        start += dim
+    return None
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(n > 0, n, 1.0)
+
+
 @dataclass
 class Candidates:
     """One search's candidates as the ranker sees them (position = 0-based rank in the fused list)."""
@@ -113,6 +171,7 @@ class FeatureBuilder:
         self._codes: dict[str, np.ndarray] = {}  # field -> value code per doc (-1: none)
         self._value_code: dict[str, dict[str, int]] = {}  # field -> value -> code
         self._lower_code: dict[str, dict[str, int]] = {}  # field -> lower-cased value -> code
+        self.colour = colour_part(reader.manifest)
 
     @property
     def attrs(self) -> list[dict[str, str]]:
@@ -219,7 +278,7 @@ class FeatureBuilder:
             share /= len(understood)
         cols += [share, np.full(n, math.log1p(len(understood)), np.float32)]
         out = np.column_stack(cols) if cols else np.zeros((n, 0), np.float32)
-        prof = np.zeros((n, 4 + len(PROFILE_FIELDS)), np.float32)
+        prof = np.zeros((n, 8 + len(PROFILE_FIELDS)), np.float32)
         if profile is not None and n:
             prof[:, 0] = 1.0
             for j, f in enumerate(PROFILE_FIELDS):
@@ -247,4 +306,19 @@ class FeatureBuilder:
                 prof[:, 1 + len(PROFILE_FIELDS)] = centred.sum(axis=1)
                 prof[:, 2 + len(PROFILE_FIELDS)] = centred.max(axis=1)
                 prof[:, 3 + len(PROFILE_FIELDS)] = centred @ np.maximum(kl, 0.0)
+                # the fields this shopper departs from everyone most on (colour for a colour-loyal one),
+                # each on its own, so the net need not find them inside the sums
+                distinct = np.argsort(-kl, kind="stable")[:2]
+                prof[:, 4 + len(PROFILE_FIELDS)] = centred[:, distinct[0]]
+                if len(distinct) > 1:
+                    prof[:, 5 + len(PROFILE_FIELDS)] = centred[:, distinct[1]]
+                prof[:, 6 + len(PROFILE_FIELDS)] = max(float(kl[distinct[0]]), 0.0)
+            pv = profile.vectors.get("image")
+            if self.colour is not None and pv is not None and "image" in self.vectors:
+                # the colour histogram's slice of the photo vectors: the colours this shopper's
+                # products have, whatever each colour is called (Charcoal is near Black)
+                found, v = vecs("image")
+                c = _unit(v[:, self.colour]) @ _unit(pv[self.colour])
+                cos = np.where(found & valid, c, 0.0)
+                prof[:, 7 + len(PROFILE_FIELDS)] = cos - cos.mean()
         return np.concatenate([out, behaviour.astype(np.float32), prof], axis=1).astype(np.float32)

@@ -8,26 +8,15 @@ that a shown candidate gets clicked (after position-bias correction).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from ..config import RankerSettings
+
 if TYPE_CHECKING:
     import torch
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    hidden: tuple[int, ...] = (64, 32)
-    dropout: float = 0.1
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 256
-    max_epochs: int = 200
-    patience: int = 12
-    seed: int = 0
 
 
 class RankerModule(Protocol):
@@ -51,7 +40,9 @@ class RankerModule(Protocol):
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any: ...
 
 
-def make_net(n_features: int, mean: np.ndarray, std: np.ndarray, cfg: NetConfig, positions: int = 0) -> RankerModule:
+def make_net(
+    n_features: int, mean: np.ndarray, std: np.ndarray, cfg: RankerSettings, positions: int = 0
+) -> RankerModule:
     """`positions` > 0 adds a learned logit per shown position (position-bias-aware learning, PAL: Guo
     et al., RecSys 2019): training explains clicks as relevance + where the product was shown, and
     serving (ONNX export, `net(x)` without positions) scores relevance alone."""
@@ -95,14 +86,17 @@ def fit(
     xv: np.ndarray,
     yv: np.ndarray,
     wv: np.ndarray,
-    cfg: NetConfig,
+    cfg: RankerSettings,
     max_epochs: int | None = None,
     pos: np.ndarray | None = None,
     posv: np.ndarray | None = None,
+    group: np.ndarray | None = None,
+    groupv: np.ndarray | None = None,
 ) -> dict:
     """Weighted BCE with Adam; keeps the weights of the epoch with the lowest validation loss and stops
     after `patience` epochs without improvement. `pos`/`posv`: shown positions, for a net with a
-    position term (PAL). Returns {epochs, best_epoch, val_loss}."""
+    position term (PAL). `group`/`groupv`: each row's search, for the listwise term (`cfg.listwise`; then
+    minibatches hold whole searches). Returns {epochs, best_epoch, val_loss}."""
     import torch
 
     torch.manual_seed(cfg.seed)
@@ -111,25 +105,43 @@ def fit(
     XV, YV, WV = (torch.as_tensor(a, dtype=torch.float32) for a in (xv, yv, wv))
     P = torch.as_tensor(pos, dtype=torch.long) if pos is not None else None
     PV = torch.as_tensor(posv, dtype=torch.long) if posv is not None else None
+    listwise = cfg.listwise > 0 and group is not None
+    G = torch.as_tensor(group, dtype=torch.long) if listwise and group is not None else None
+    GV = torch.as_tensor(groupv, dtype=torch.long) if listwise and groupv is not None else None
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none")
     g = torch.Generator().manual_seed(cfg.seed)
+
+    # "dual": the click model (relevance + position term) learns every click at weight 1 while the
+    # relevance part alone also learns them inverse-propensity weighted (ww)
+    dual = cfg.position_bias == "dual" and P is not None
+
+    def loss_of(xx, pp, yy, ww, gg):
+        out = net(xx, pp)
+        if dual:
+            rel = net(xx)
+            loss = loss_fn(out, yy).mean() + (loss_fn(rel, yy) * ww).sum() / ww.sum()
+        else:
+            rel = out
+            loss = (loss_fn(out, yy) * ww).sum() / ww.sum()
+        if gg is not None:
+            loss = loss + cfg.listwise * _listwise(torch, rel, yy * ww, gg)
+        return loss
+
     best, best_state, best_epoch, bad = float("inf"), None, 0, 0
     epochs = max_epochs or cfg.max_epochs
     e = 0
     for e in range(1, epochs + 1):
         net.train()
-        perm = torch.randperm(len(X), generator=g)
-        for i in range(0, len(X), cfg.batch_size):
-            idx = perm[i : i + cfg.batch_size]
+        for idx in _batches(torch, len(X), group if listwise else None, cfg.batch_size, g):
             opt.zero_grad()
-            out = net(X[idx], P[idx] if P is not None else None)
-            loss = (loss_fn(out, Y[idx]) * W[idx]).sum() / W[idx].sum()
+            pb = P[idx] if P is not None else None
+            loss = loss_of(X[idx], pb, Y[idx], W[idx], G[idx] if G is not None else None)
             loss.backward()
             opt.step()
         net.eval()
         with torch.no_grad():
-            vl = float((loss_fn(net(XV, PV), YV) * WV).sum() / WV.sum()) if len(XV) else float(loss)
+            vl = float(loss_of(XV, PV, YV, WV, GV)) if len(XV) else float(loss)
         if vl < best - 1e-5:
             best, best_epoch, bad = vl, e, 0
             best_state = {k: v.clone() for k, v in net.state_dict().items()}
@@ -141,6 +153,35 @@ def fit(
         net.load_state_dict(best_state)
     net.eval()
     return {"epochs": e, "best_epoch": best_epoch, "val_loss": best}
+
+
+def _batches(torch, n: int, group: np.ndarray | None, size: int, gen) -> list:
+    """Row minibatches in random order; with `group`, whole searches per batch (about `size` rows)."""
+    if group is None:
+        perm = torch.randperm(n, generator=gen)
+        return [perm[i : i + size] for i in range(0, n, size)]
+    _, inv, counts = np.unique(group, return_inverse=True, return_counts=True)
+    rows_of = np.split(np.argsort(inv, kind="stable"), np.cumsum(counts)[:-1])
+    out, cur, k = [], [], 0
+    for q in torch.randperm(len(rows_of), generator=gen).tolist():
+        cur.append(rows_of[q])
+        k += len(rows_of[q])
+        if k >= size:
+            out.append(torch.as_tensor(np.concatenate(cur)))
+            cur, k = [], 0
+    if cur:
+        out.append(torch.as_tensor(np.concatenate(cur)))
+    return out
+
+
+def _listwise(torch, logit, target, group):
+    """Softmax cross-entropy of each search's logits against its (weighted) clicks, averaged by weight."""
+    _, gid = torch.unique(group, return_inverse=True)
+    k = int(gid.max()) + 1
+    m = torch.zeros(k).scatter_reduce(0, gid, logit.detach(), "amax", include_self=False)
+    z = torch.zeros(k).index_add(0, gid, torch.exp(logit - m[gid]))
+    logp = logit - m[gid] - torch.log(z[gid])
+    return -(target * logp).sum() / target.sum().clamp(min=1e-6)
 
 
 def predict(net: RankerModule, x: np.ndarray, pos: np.ndarray | None = None) -> np.ndarray:

@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from ..config import RankerSettings
 from ..errors import ShoplensError
-from .context import RankContext, RankerConfig
+from .context import RankContext, from_saved, positions, saved
 from .features import FEATURE_VERSION, feature_names
 from .model import RankerModule, export_onnx, make_net
 from .storage import current_version, fingerprint, publish, read_meta
-from .train import TooLittleFeedback, train, update
+from .train import TooLittleFeedback, constant_columns, train, update
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,12 @@ def _write(net: RankerModule, meta: dict[str, Any]) -> Callable[[Path], dict[str
 
 
 def train_and_publish(
-    store: Path, manifest, reader, searcher, feedback, config: RankerConfig | None = None, incremental: bool = False
+    store: Path, manifest, reader, searcher, feedback, config: RankerSettings | None = None, incremental: bool = False
 ) -> dict[str, Any]:
-    cfg = config or RankerConfig()
+    cfg = config or RankerSettings()
     vdir = current_version(store) if incremental else None
     if incremental and vdir is not None and config is None:  # keep the settings the ranker was trained with
-        cfg = RankerConfig.from_saved(read_meta(vdir).get("config", {}))
+        cfg = from_saved(read_meta(vdir).get("config", {}))
     ctx = RankContext(reader, searcher, cfg)
     fp = fingerprint(manifest)
     last_query = max((rid for rid, _ in feedback.queries()), default=0)
@@ -47,7 +48,7 @@ def train_and_publish(
         "feature_names": feature_names(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "trained_through_query_row": last_query,
-        "config": cfg.saved(),
+        "config": saved(cfg),
     }
     if incremental:
         import torch
@@ -58,7 +59,7 @@ def train_and_publish(
         if old.get("fingerprint") != fp or old.get("feature_names") != feature_names():
             raise ShoplensError(f"{vdir}: the stored ranker does not fit this store's vectors; retrain it in full")
         n = len(feature_names())
-        net = make_net(n, np.asarray(old["feature_mean"]), np.asarray(old["feature_std"]), cfg.net, cfg.positions())
+        net = make_net(n, np.asarray(old["feature_mean"]), np.asarray(old["feature_std"]), cfg, positions(cfg))
         net.load_state_dict(torch.load(vdir / "state.pt"))
         net, metrics = update(feedback, ctx, net, int(old.get("trained_through_query_row", 0)))
         metrics = {
@@ -66,12 +67,17 @@ def train_and_publish(
             "incremental_of": old.get("version"),
             "validation": old.get("metrics", {}).get("validation"),
         }
+        constant = list(old.get("constant_features", []))
     else:
-        net, metrics, _ = train(feedback, ctx)
+        net, metrics, ex = train(feedback, ctx)
+        constant = [feature_names()[i] for i in constant_columns(ex.x)]
     meta = {
         **common,
         "feature_mean": net.mean.tolist(),
         "feature_std": net.std.tolist(),
+        # features the training log never varied (photo components in a log of text searches): serving
+        # holds them at their training value rather than feed the net inputs it never learned from
+        "constant_features": constant,
         "metrics": metrics,
     }
     path = publish(store, _write(net, meta))

@@ -14,8 +14,8 @@ import numpy as np
 from ..errors import StoreError
 from ..records import Hit, SearchResult
 from .behaviour import Behaviour
-from .context import RankContext, RankerConfig
-from .features import feature_groups, feature_names
+from .context import RankContext, from_saved, profile_config
+from .features import feature_groups, feature_names, text_features
 from .model import OnnxScorer
 from .storage import current_version, fingerprint, read_meta
 
@@ -35,6 +35,8 @@ class Ranker:
         self.fingerprint = meta["fingerprint"]
         self.scorer = OnnxScorer(version_dir / "model.onnx")
         self.mean = np.asarray(meta["feature_mean"], np.float32)
+        names = feature_names()
+        self.constant = [names.index(n) for n in meta.get("constant_features", []) if n in names]
 
     @classmethod
     def open(cls, store: Path, manifest) -> Ranker | None:
@@ -59,7 +61,7 @@ def open_reranker(store: Path, manifest, reader, searcher, feedback_log) -> Rera
     ranker = Ranker.open(store, manifest)
     if ranker is None:
         return None
-    cfg = RankerConfig.from_saved(ranker.meta.get("config", {}))
+    cfg = from_saved(ranker.meta.get("config", {}))
     return Reranker(ranker, RankContext(reader, searcher, cfg), feedback_log())
 
 
@@ -67,8 +69,9 @@ class Reranker:
     def __init__(self, ranker: Ranker, ctx: RankContext, feedback_log):
         self.ranker, self.ctx, self.log = ranker, ctx, feedback_log
         fb = ctx.features
-        self.behaviour = Behaviour(fb.vectors_of, fb.attributes_of, ctx.config.shown, ctx.config.profile)
+        self.behaviour = Behaviour(fb.vectors_of, fb.attributes_of, ctx.config.shown, profile_config(ctx.config))
         self.groups = feature_groups()
+        self.text_only = text_features()
         self._lock = threading.Lock()  # one engine may serve several threads (the HTTP server)
 
     @property
@@ -81,9 +84,12 @@ class Reranker:
             return self.behaviour.catch_up(self.log)
 
     def features(self, res: SearchResult, text: str | None, user: str | None, now: float) -> np.ndarray:
+        """A photo-only search (no text) keeps what means the same without query text (the engine's
+        order, the photo components the log taught, behaviour, the shopper's profile); the query-text
+        features, and any the training log never varied, are held at the ranker's training mean."""
         prep = self.ctx.prepare(res, text)
         ids = prep.cands.ids
-        return self.ctx.features.build(
+        x = self.ctx.features.build(
             prep.cands,
             prep.qvecs,
             prep.understood,
@@ -92,6 +98,10 @@ class Reranker:
             self.depth,
             self.behaviour.profiles.population(now),
         )
+        held = self.ranker.constant + (self.text_only if not text else [])
+        if held:
+            x[:, held] = self.ranker.mean[held]
+        return x
 
     def rerank(
         self, res: SearchResult, text: str | None, user: str | None, k: int, explain: bool = False

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..config import RankerSettings
 from ..errors import ShoplensError
 from ..evaluate import evaluate
 from ..evaluate.clicks import fit_pbm, impressions_from_records
@@ -26,7 +27,7 @@ from ..evaluate.metrics import average_precision, roc_auc
 from ..feedback.log import Event, FeedbackLog, QueryDoc
 from ..feedback.profiles import epoch
 from .behaviour import CLICKS, Behaviour
-from .context import Prepared, RankContext, RankerConfig
+from .context import Prepared, RankContext, positions, profile_config
 from .features import feature_names
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class Examples:
     qids: list[str]
     ids: list[str]
     query_rowids: list[int]
+    texts: list[str]  # each search's query text (index as qids)
 
     def qids_of_rows(self) -> list[str]:
         return [self.qids[g] for g in self.group]
@@ -70,13 +72,14 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
         entries,
         key=lambda t: (t[0], t[1], t[2]),
     )
-    beh = Behaviour(fb.vectors_of, fb.attributes_of, cfg.shown, cfg.profile)
+    beh = Behaviour(fb.vectors_of, fb.attributes_of, cfg.shown, profile_config(cfg))
     cache: dict[str, Prepared] = {}
     xs: list[np.ndarray] = []
     ys: list[bool] = []
     pos: list[int] = []
     grp: list[int] = []
     qids: list[str] = []
+    texts: list[str] = []
     ids: list[str] = []
     rowids: list[int] = []
     stats: dict[str, int] = {"searches": len(queries), "events": len(events), "clicked_searches": 0, "clicks": 0}
@@ -113,6 +116,7 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
                     pos += list(range(len(shown)))
                     grp += [len(qids)] * len(shown)
                     qids.append(q.query_id)
+                    texts.append(q.user_query)
                     ids += shown
                     rowids.append(rid)
         beh.add_query(q)
@@ -125,24 +129,46 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
         qids,
         ids,
         rowids,
+        texts,
     )
     return ex, stats
 
 
-def ips_weights(ex: Examples, cfg: RankerConfig) -> tuple[np.ndarray, dict[int, float]]:
-    """Positives weigh P(examined | top) / P(examined | their position) (clipped); negatives weigh 1."""
+def examination(ex: Examples, rows: np.ndarray | None = None) -> dict[int, float]:
+    """P(examined | position) from the position-based click model (`evaluate.clicks.fit_pbm`), fitted on
+    `rows` only (default all): validation metrics use a fit on the training searches alone. A product's
+    attractiveness is per query text, shared by every search of that text (keyed per search, each
+    (search, product) pair is seen once and the model cannot tell examination from attractiveness)."""
+    rows = np.arange(len(ex.y)) if rows is None else rows
     records = []
-    for qid, pid, p, y in zip(ex.qids_of_rows(), ex.ids, ex.position, ex.y):
-        records.append({"search_id": qid, "query": qid, "doc": pid, "position": int(p), "action": "impression"})
-        if y:
-            records.append({"search_id": qid, "query": qid, "doc": pid, "position": int(p), "action": "click"})
-    theta = fit_pbm(impressions_from_records(records).impressions, max_iter=300).theta
+    for r in rows:
+        g = int(ex.group[r])
+        qid, text, pid, p = ex.qids[g], ex.texts[g], ex.ids[r], int(ex.position[r])
+        records.append({"search_id": qid, "query": text, "doc": pid, "position": p, "action": "impression"})
+        if ex.y[r]:
+            records.append({"search_id": qid, "query": text, "doc": pid, "position": p, "action": "click"})
+    return fit_pbm(impressions_from_records(records).impressions, max_iter=300).theta
+
+
+def ips_weights(
+    ex: Examples, cfg: RankerSettings, theta: dict[int, float] | None = None
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Positives weigh P(examined | top) / P(examined | their position) (clipped); negatives weigh 1."""
+    theta = examination(ex) if theta is None else theta
     top = theta.get(0, max(theta.values()))
     w = np.ones(len(ex.y), np.float32)
     for i, (p, y) in enumerate(zip(ex.position, ex.y)):
         if y:
             w[i] = min(top / max(theta.get(int(p), top), 1e-6), cfg.ips_clip)
     return w, theta
+
+
+def click_probability(relevance_logit: np.ndarray, position: np.ndarray, theta: dict[int, float]) -> np.ndarray:
+    """The position-based model's P(click) = P(examined at the shown position) x sigma(relevance): what an
+    IPS-trained ranker (which scores relevance, position bias taken out) predicts for a logged event."""
+    top = theta.get(0, max(theta.values()))
+    exam = np.asarray([theta.get(int(p), top) for p in position], np.float64)
+    return exam / (1.0 + np.exp(-np.clip(relevance_logit.astype(np.float64), -50, 50)))
 
 
 def validation_metrics(ex: Examples, rows: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -158,7 +184,21 @@ def validation_metrics(ex: Examples, rows: np.ndarray, scores: np.ndarray) -> di
     return {"roc_auc": roc_auc(y, scores), "pr_auc": average_precision(y, scores), "ndcg_cut_10": ndcg}
 
 
-def check_enough(stats: Mapping[str, int], cfg: RankerConfig) -> None:
+CONSTANT_STD = 1e-4
+
+
+def standardisation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of the training rows. A feature constant in training (the photo components in a
+    log of text searches) gets std 1, so a value it takes at serving is not blown up by 1/1e-6."""
+    std = x.std(0)
+    return x.mean(0), np.where(std > CONSTANT_STD, std, 1.0).astype(np.float32)
+
+
+def constant_columns(x: np.ndarray) -> list[int]:
+    return [int(i) for i in np.flatnonzero(x.std(0) <= CONSTANT_STD)] if len(x) else []
+
+
+def check_enough(stats: Mapping[str, int], cfg: RankerSettings) -> None:
     if stats["clicks"] < cfg.min_clicks or stats["clicked_searches"] < cfg.min_searches:
         raise TooLittleFeedback(
             f"the feedback log has {stats['clicks']} clicks over {stats['clicked_searches']} searches that were "
@@ -177,31 +217,56 @@ def train(flog: FeedbackLog, ctx: RankContext, progress=None) -> tuple[RankerMod
     ex, stats = build_examples(flog, ctx)
     check_enough(stats, cfg)
     t_feat = time.perf_counter() - t0
-    w, theta = ips_weights(ex, cfg)
-    pal = cfg.positions() > 0
-    if pal:  # the position term explains the bias; weighting clicks too would correct it twice
-        w = np.ones_like(w)
-    pos = ex.position if pal else None
     nq = len(ex.qids)
     n_val = max(1, int(round(nq * cfg.val_fraction)))
     is_val = ex.group >= nq - n_val  # searches are in time order: the newest ones validate
     tr, va = np.flatnonzero(~is_val), np.flatnonzero(is_val)
-    mean, std = ex.x[tr].mean(0), ex.x[tr].std(0) + 1e-6
-    net = make_net(ex.x.shape[1], mean, std, cfg.net, cfg.positions())
+    theta_tr = examination(ex, tr)  # the validation clicks stay out of the propensities too
+    w, _ = ips_weights(ex, cfg, theta_tr)
+    pal = positions(cfg) > 0
+    ips = not pal or cfg.position_bias == "dual"
+    if not ips:  # the position term explains the bias; weighting clicks too would correct it twice
+        w = np.ones_like(w)
+    pos = ex.position if pal else None
+    net = make_net(ex.x.shape[1], *standardisation(ex.x[tr]), cfg, positions(cfg))
     pos_tr, pos_va = (pos[tr], pos[va]) if pos is not None else (None, None)
-    hist = fit(net, ex.x[tr], ex.y[tr], w[tr], ex.x[va], ex.y[va], w[va], cfg.net, pos=pos_tr, posv=pos_va)
+    hist = fit(
+        net,
+        ex.x[tr],
+        ex.y[tr],
+        w[tr],
+        ex.x[va],
+        ex.y[va],
+        w[va],
+        cfg,
+        pos=pos_tr,
+        posv=pos_va,
+        group=ex.group[tr],
+        groupv=ex.group[va],
+    )
     relevance = predict(net, ex.x[va])  # what serving ranks by
-    val = validation_metrics(ex, va, predict(net, ex.x[va], pos_va) if pal else relevance)
+    # predicting held-out clicks: PAL has its own position term; IPS ranks by relevance, so its click
+    # prediction is examination at the shown position (PBM fitted on the training searches) x relevance
+    clicks = predict(net, ex.x[va], pos_va) if pal else click_probability(relevance, ex.position[va], theta_tr)
+    val = validation_metrics(ex, va, clicks)
     base = validation_metrics(ex, va, -ex.position[va].astype(np.float64))
+    top = theta_tr.get(0, max(theta_tr.values()))
+    position_only = validation_metrics(ex, va, np.asarray([theta_tr.get(int(p), top) for p in ex.position[va]]))
+    theta = examination(ex)  # every search: the refit's weights and the reported examination curve
     if cfg.refit_full:
-        mean, std = ex.x.mean(0), ex.x.std(0) + 1e-6
-        net = make_net(ex.x.shape[1], mean, std, cfg.net, cfg.positions())
+        if ips:
+            w, _ = ips_weights(ex, cfg, theta)
+        net = make_net(ex.x.shape[1], *standardisation(ex.x), cfg, positions(cfg))
         epochs = max(hist["best_epoch"], 1)
-        fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg.net, max_epochs=epochs, pos=pos)
+        fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg, max_epochs=epochs, pos=pos, group=ex.group)
     metrics = {
-        "validation": val,  # PAL: the click model (relevance + position term) predicting held-out clicks
+        # held-out clicks predicted by the ranker's click model: PAL relevance + position term; IPS
+        # P(examined at the shown position) x sigma(relevance)
+        "validation": val,
         "validation_relevance": validation_metrics(ex, va, relevance),  # the serving score alone
-        "validation_logged_order": base,
+        "validation_logged_order": base,  # the order the shoppers saw
+        "validation_position_only": position_only,  # P(examined at the shown position) alone
+        "validation_chance_roc_auc": 0.5,
         "position_bias": cfg.position_bias,
         "train_rows": int(len(tr)),
         "validation_rows": int(len(va)),
@@ -230,10 +295,11 @@ def update(
         raise TooLittleFeedback(
             "no clicked searches were logged since the ranker was trained; nothing to update (the ranker is unchanged)"
         )
-    pal = cfg.positions() > 0
-    w = np.ones(len(ex.y), np.float32) if pal else ips_weights(ex, cfg)[0]
+    pal = positions(cfg) > 0
+    w = ips_weights(ex, cfg)[0] if not pal or cfg.position_bias == "dual" else np.ones(len(ex.y), np.float32)
     pos = ex.position if pal else None
-    fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg.net, max_epochs=cfg.incremental_epochs, pos=pos)
+    epochs = cfg.incremental_epochs
+    fit(net, ex.x, ex.y, w, ex.x[:0], ex.y[:0], w[:0], cfg, max_epochs=epochs, pos=pos, group=ex.group)
     return net, {
         "update_rows": int(len(ex.y)),
         "update_searches": len(ex.qids),

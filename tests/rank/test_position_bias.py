@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from shoplens.config import RankerSettings
 from shoplens.evaluate.metrics import roc_auc
-from shoplens.rank.model import NetConfig, OnnxScorer, export_onnx, fit, make_net, predict
+from shoplens.rank.model import OnnxScorer, export_onnx, fit, make_net, predict
 
 
 def _clicks(n: int, seed: int):
@@ -22,7 +23,7 @@ def _clicks(n: int, seed: int):
 
 def test_pal_learns_relevance_apart_from_position(tmp_path):
     x, pos, y, attractive = _clicks(6000, 0)
-    cfg = NetConfig(hidden=(8,), max_epochs=15, patience=15, lr=1e-2)
+    cfg = RankerSettings(hidden=(8,), max_epochs=15, patience=15, lr=1e-2)
     net = make_net(2, x.mean(0), x.std(0), cfg, positions=10)
     fit(net, x, y, np.ones_like(y), x[:0], y[:0], y[:0], cfg, pos=pos)
     rel = predict(net, x)
@@ -37,3 +38,14 @@ def test_pal_learns_relevance_apart_from_position(tmp_path):
     # serving (ONNX) scores relevance alone: equal to predict() without positions
     export_onnx(net, 2, tmp_path / "m.onnx")
     np.testing.assert_allclose(OnnxScorer(tmp_path / "m.onnx")(xv), predict(net, xv), rtol=1e-4, atol=1e-4)
+
+
+def test_listwise_term_trains_on_whole_searches():
+    """BCE + the listwise term (minibatches of whole searches) still learns the attractive feature."""
+    x, pos, y, attractive = _clicks(4000, 2)
+    group = np.arange(len(y)) // 10  # searches of 10 shown products
+    cfg = RankerSettings(hidden=(8,), max_epochs=10, patience=10, lr=1e-2, listwise=1.0)
+    net = make_net(2, x.mean(0), x.std(0), cfg)
+    hist = fit(net, x, y, np.ones_like(y), x[:1000], y[:1000], y[:1000], cfg, group=group, groupv=group[:1000])
+    assert np.isfinite(hist["val_loss"]) and hist["best_epoch"] >= 1
+    assert roc_auc(attractive > 0.5, predict(net, x)) > 0.9  # chance 0.5

@@ -148,12 +148,16 @@ def test_the_documented_examples_are_valid(tmp_path):
 
 
 def test_ranker_table_reaches_the_trainer(tmp_path):
-    from shoplens.rank.context import RankerConfig
+    from shoplens.config import RankerSettings
+    from shoplens.rank.context import from_saved, profile_config, saved
 
     s = load_settings(store_with(tmp_path, "[ranker]\nmin_clicks = 7\nhidden = [16]\nprofile_half_life_days = 3\n"))
-    cfg = RankerConfig.from_settings(s.engine.ranker)
-    assert cfg.min_clicks == 7 and cfg.net.hidden == (16,) and cfg.profile.half_life_days == 3.0
-    assert cfg.min_searches == RankerConfig().min_searches and cfg.net.lr == RankerConfig().net.lr
-    assert RankerConfig.from_settings(load_settings(None).engine.ranker) == RankerConfig()  # same defaults
+    cfg = s.engine.ranker  # what train-ranker trains with, as it is
+    assert cfg.min_clicks == 7 and cfg.hidden == (16,) and profile_config(cfg).half_life_days == 3.0
+    assert cfg.min_searches == RankerSettings().min_searches and cfg.lr == RankerSettings().lr
+    # what a stored ranker keeps of them comes back for serving and --incremental updates
+    back = from_saved(saved(cfg))
+    assert back.hidden == (16,) and back.profile_half_life_days == 3.0 and back.depth == cfg.depth
+    assert from_saved({"half_life_days": 5.0}).profile_half_life_days == 5.0  # meta.json of older rankers
     cli = load_settings(tmp_path, overrides={"ranker.min_clicks": 9})
     assert cli.engine.ranker.min_clicks == 9 and cli.sources["ranker.min_clicks"] == COMMAND_LINE
