@@ -175,8 +175,9 @@ class SearchConfig:
     concurrent_encoding: bool = True
     blas_threads: int = field(default=1, metadata={"min": 0})
     # With concurrent_encoding: the query's first encoding (e5, the longest) runs in the searching
-    # thread once it has understood the query and run BM25, the others in the pool meanwhile
-    # (benchmarks/bench_query_latency.py); off: every encoding in the pool.
+    # thread once it has understood the query and run BM25, the others (USE, a second e5 mode, a
+    # Chinese query's English reading) in the pool meanwhile (benchmarks/bench_query_latency.py);
+    # off: every encoding in the pool.
     lead_encoding_in_caller: bool = True
 
 

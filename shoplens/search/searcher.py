@@ -374,7 +374,8 @@ class Searcher:
             # what was not encoded up front (a free wording's template, a Chinese query's English
             # reading) starts as soon as understanding knows it
             reading = [w for w in self._text_encodings(text, english, weights) if w[1] != q.text]
-            encoded_reading = self.qenc.start(reading, self.cfg.concurrent_encoding, self.cfg.lead_encoding_in_caller)
+            # in the pool: the searching thread has the query's own lead encoding to run
+            encoded_reading = self.qenc.start(reading, self.cfg.concurrent_encoding)
             if weights.get("bm25", 1) > 0:
                 timed("bm25", lambda: retrieve.bm25(self.reader.lexical, q.text, n, allowed, extra))
             t = time.perf_counter()  # the wait for the encodings
