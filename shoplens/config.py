@@ -174,6 +174,11 @@ class SearchConfig:
     # BLAS thread turned 0.5 ms of classifier scoring into 100+ ms of hand-offs.
     concurrent_encoding: bool = True
     blas_threads: int = field(default=1, metadata={"min": 0})
+    # With concurrent_encoding: the query's first encoding (e5, the longest) runs in the searching
+    # thread once it has understood the query and run BM25, the others (USE, a second e5 mode, a
+    # Chinese query's English reading) in the pool meanwhile (benchmarks/bench_query_latency.py);
+    # off: every encoding in the pool.
+    lead_encoding_in_caller: bool = True
 
 
 # `similar` and `recommend` (shoplens/recommend/). The defaults are the ones

@@ -24,18 +24,20 @@ def dense(name: str, index: VectorIndex, qvec: np.ndarray, n: int, allowed: np.n
     return Ranked(name, docs, scores)
 
 
-def attributes(table: ProductTable, wanted: dict[str, str], pool: Sequence[int]) -> Ranked:
+def attributes(table: ProductTable, wanted: dict[str, str], pool: Sequence[int] | np.ndarray) -> Ranked:
     """Soft boost: rank pool docs by the share of understood attributes they carry (ties share a rank)."""
-    pool = list(pool)
-    if not wanted or not pool:
+    docs = np.asarray(pool, np.int64)
+    if not wanted or not len(docs):
         return Ranked("attributes", np.zeros(0, np.int64), np.zeros(0, np.float32))
-    score = np.zeros(len(pool), np.float32)
+    score = np.zeros(len(docs), np.float32)
     for field, value in wanted.items():
-        got = table.attribute_matrix(field, pool)
-        score += np.array([g == str(value).lower() for g in got], np.float32)
+        codes, vocab = table.attribute_column(field)
+        code = vocab.get(str(value).lower())
+        if code is not None:
+            score += codes[docs] == code
     score /= len(wanted)
     keep = np.flatnonzero(score > 0)
     order = keep[np.argsort(-score[keep], kind="stable")]
     s = score[order]
     ranks = 1 + np.searchsorted(-s, -s, side="left")  # dense-by-position ties: same score, same rank
-    return Ranked("attributes", np.asarray(pool, np.int64)[order], s, ranks)
+    return Ranked("attributes", docs[order], s, ranks)

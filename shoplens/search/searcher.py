@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -30,6 +32,8 @@ from .price import relative_price_mask
 from .query import Query, QueryError
 from .tuning import QualityConfig
 from .understand import understand
+
+log = logging.getLogger(__name__)
 
 
 class QueryEncoder:
@@ -81,19 +85,29 @@ class QueryEncoder:
             self._put(k, vec)
         return len(todo)
 
-    def start(self, wanted: Iterable[tuple[str, str, TextMode]], concurrent: bool = True) -> Callable[[], int]:
+    def start(
+        self, wanted: Iterable[tuple[str, str, TextMode]], concurrent: bool = True, lead_here: bool = False
+    ) -> Callable[[], int]:
         """`prefetch` begun now, in the pool, so the caller can understand the query and run BM25
         while the models encode; call the returned function before reading the vectors. Without
-        `concurrent` nothing starts until that call (which then encodes one model after another)."""
+        `concurrent` nothing starts until that call (which then encodes one model after another).
+        `lead_here`: the first encoding is kept for the calling thread, which runs it in that call
+        (no hand-off to a pool thread for the one the query waits on longest)."""
         wanted = list(wanted)
         if not concurrent:
             return partial(self.prefetch, wanted, False)
-        futures = self.concurrent.submit(self._todo(wanted))
+        todo = self._todo(wanted)
+        lead = next(iter(todo.items())) if lead_here and todo else None
+        if lead is not None:
+            del todo[lead[0]]
+        futures = self.concurrent.submit(todo)
 
         def wait() -> int:
+            if lead is not None:
+                self._put(lead[0], lead[1]())
             for k, f in futures.items():
                 self._put(k, f.result())
-            return len(futures)
+            return len(futures) + (lead is not None)
 
         return wait
 
@@ -135,6 +149,18 @@ class Searcher:
                 feats[name] = enc.encode(["warm up"], mode=self.heads.text_mode)
         if self.heads is not None and all(n in feats for n in self.heads.text_inputs):
             self.heads.embed_text({n: feats[n] for n in self.heads.text_inputs})
+        # what the first query would otherwise read from SQLite: doc ids, fusion's availability
+        # masks, filterable fields, and the columns the attribute boost compares
+        products = self.reader.products
+        try:
+            products.ids  # noqa: B018 - a property that loads and keeps them
+            self.reader.availability  # noqa: B018
+            fields = self.reader.attribute_fields
+            for col in (self.field_map or {}).values():
+                if col in fields:
+                    products.attribute_column(col)
+        except sqlite3.ProgrammingError:  # the engine was closed (or re-opened by `align`) meanwhile
+            log.debug("store closed during warm-up; the first query reads what it needs")
         if images:
             for enc in self.qenc.image.values():
                 load = getattr(enc, "session", None) or getattr(enc, "model", None)
@@ -311,7 +337,13 @@ class Searcher:
         filters = dict(q.filters)
         # the query's own encodings start first; understanding and BM25 run while the models work
         encoded = (
-            self.qenc.start(self._text_encodings(q.text, "", weights), self.cfg.concurrent_encoding) if q.text else None
+            self.qenc.start(
+                self._text_encodings(q.text, "", weights),
+                self.cfg.concurrent_encoding,
+                self.cfg.lead_encoding_in_caller,
+            )
+            if q.text
+            else None
         )
         und = understand(q.text, self.field_map, self.lex) if q.text else None
         timings["understand"] = (time.perf_counter() - t_all) * 1000
@@ -352,6 +384,7 @@ class Searcher:
             # what was not encoded up front (a free wording's template, a Chinese query's English
             # reading) starts as soon as understanding knows it
             reading = [w for w in self._text_encodings(text, english, weights) if w[1] != q.text]
+            # in the pool: the searching thread has the query's own lead encoding to run
             encoded_reading = self.qenc.start(reading, self.cfg.concurrent_encoding)
             if weights.get("bm25", 1) > 0:
                 timed("bm25", lambda: retrieve.bm25(self.reader.lexical, q.text, n, allowed, extra))
@@ -477,7 +510,7 @@ class Searcher:
                 for c in comps:
                     if c.name not in PHOTO_COMPONENTS:
                         weights[c.name] = weights.get(c.name, 1.0) * keep
-        pool = sorted({int(d) for c in comps for d in c.docs})
+        pool = np.unique(np.concatenate([np.asarray(c.docs, np.int64) for c in comps] or [np.zeros(0, np.int64)]))
         if und is not None and und.attributes and weights.get("attributes", 1) > 0:
             timed("attributes", lambda: retrieve.attributes(self.reader.products, und.attributes, pool))
         t = time.perf_counter()

@@ -36,6 +36,7 @@ class LexicalIndex:
         self.simplify = tokenizer in _SIMPLIFYING
         self.schema = index.schema
         self._searcher = index.searcher()
+        self._fast_docs = True
 
     @classmethod
     def build(cls, path: Path, products: Sequence[Product], texts: Sequence[str] | None = None) -> LexicalIndex:
@@ -79,5 +80,17 @@ class LexicalIndex:
         if not res.hits:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         scores = np.array([s for s, _ in res.hits], np.float32)
-        docs = np.array([self._searcher.doc(a)["doc"][0] for _, a in res.hits], np.int64)
-        return scores, docs
+        return scores, np.array(self._docs_of([a for _, a in res.hits]), np.int64)
+
+    def _docs_of(self, addresses: list) -> list[int]:
+        """Our doc numbers of these hits, read from the `doc` fast field (a column read) rather than
+        from each hit's stored document (a block decompressed per hit: 3/4 of a query's BM25 time)."""
+        got = None
+        if self._fast_docs:
+            try:
+                got = self._searcher.fast_field_values("doc", addresses)
+            except (ValueError, AttributeError):  # an index whose `doc` is not a fast field, an older tantivy
+                self._fast_docs = False
+        if got is None:
+            got = [None] * len(addresses)
+        return [self._searcher.doc(a)["doc"][0] if d is None else int(d) for d, a in zip(got, addresses)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -31,6 +32,8 @@ class ProductTable:
                     value TEXT NOT NULL, value_lc TEXT NOT NULL);
             """)
         self._ids: list[str] | None = None
+        self._columns: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+        self._columns_lock = threading.Lock()
 
     @classmethod
     def create(cls, path: Path, products: Sequence[Product], derived: Sequence[dict[str, str]]) -> ProductTable:
@@ -103,6 +106,26 @@ class ProductTable:
         )
         got = dict(self.db.execute(q, [*docs, field]))
         return [got.get(d) for d in docs]
+
+    def attribute_column(self, field: str) -> tuple[np.ndarray, dict[str, int]]:
+        """(code per doc, lower-cased value -> code) of one field, -1 where a doc has none; read
+        once per opened generation (they are immutable), so a query's attribute boost compares
+        integers in memory instead of probing SQLite for each candidate (3 ms per query at 7.7k).
+        A product has at most one value per field (its attributes are a mapping)."""
+        got = self._columns.get(field)
+        if got is not None:
+            return got
+        with self._columns_lock:
+            got = self._columns.get(field)
+            if got is None:
+                rows = self.db.execute("SELECT doc, value_lc FROM attributes WHERE field=?", (field,)).fetchall()
+                vocab: dict[str, int] = {}
+                codes = np.full(len(self.ids), -1, np.int32)
+                if rows:
+                    docs = np.fromiter((d for d, _ in rows), np.int64, len(rows))
+                    codes[docs] = np.fromiter((vocab.setdefault(v, len(vocab)) for _, v in rows), np.int32, len(rows))
+                got = self._columns[field] = (codes, vocab)
+            return got
 
     def filter_mask(self, filters: dict[str, object]) -> np.ndarray:
         """Boolean mask over docs. Values: a string (case-insensitive equality), a list (any of),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import replace
 
@@ -15,12 +16,14 @@ pytestmark = pytest.mark.usefixtures("shared_data")
 class Counting:
     """Counts the calls on a real encoder (the model still runs)."""
 
-    def __init__(self, enc, counts: Counter):
-        self._enc, self._counts = enc, counts
+    def __init__(self, enc, counts: Counter, threads: dict | None = None):
+        self._enc, self._counts, self._threads = enc, counts, threads
 
     def encode(self, items, *, mode="passage"):
         for text in items:
             self._counts[(self._enc.name, mode, text)] += 1
+            if self._threads is not None:
+                self._threads[(self._enc.name, mode, text)] = threading.get_ident()
         return self._enc.encode(items, mode=mode)
 
     def __getattr__(self, name):
@@ -42,9 +45,9 @@ def _count_encodings(engine, text: str) -> Counter:
     return Counter({(n, m): c for (n, m, t), c in counts.items() if t == text})
 
 
-def _set(engine, concurrent: bool, blas: int) -> None:
+def _set(engine, concurrent: bool, blas: int, lead: bool = True) -> None:
     s = engine.searcher
-    s.cfg = replace(s.cfg, concurrent_encoding=concurrent, blas_threads=blas)
+    s.cfg = replace(s.cfg, concurrent_encoding=concurrent, blas_threads=blas, lead_encoding_in_caller=lead)
     s.blas = BlasThreads(blas)
 
 
@@ -52,15 +55,38 @@ def _set(engine, concurrent: bool, blas: int) -> None:
 def test_hot_path_settings_give_the_same_page(small_engine, text):
     pages = []
     try:
-        for concurrent, blas in ((False, 0), (True, 1), (True, 0)):
-            _set(small_engine, concurrent, blas)
+        for concurrent, blas, lead in ((False, 0, False), (True, 1, True), (True, 1, False), (True, 0, True)):
+            _set(small_engine, concurrent, blas, lead)
             small_engine.searcher.qenc._cache.clear()
             res = small_engine.search(text=text, k=10)
             pages.append([(h.id, round(h.score, 6)) for h in res.hits])
     finally:
         _set(small_engine, True, 1)
     assert pages[0], "the query found nothing: the comparison would be empty"
-    assert pages[0] == pages[1] == pages[2]
+    assert pages[0] == pages[1] == pages[2] == pages[3]
+
+
+def test_the_lead_encoding_runs_in_the_searching_thread_the_others_in_the_pool(small_engine):
+    """e5's query encoding (the one a query waits on longest) is not handed to a pool thread."""
+    small_engine.warm_up(images=False)
+    qenc = small_engine.searcher.qenc
+    counts: Counter = Counter()
+    where: dict = {}
+    real = dict(qenc.text)
+    qenc.text.update({n: Counting(e, counts, where) for n, e in real.items()})
+    text = "girls pink sandals"
+    try:
+        for lead in (True, False):
+            _set(small_engine, True, 1, lead)
+            qenc._cache.clear()
+            where.clear()
+            small_engine.search(text=text, k=10)
+            here = threading.get_ident()
+            assert (where[("e5", "query", text)] == here) is lead
+            assert where[("use", "query", text)] != here  # USE runs beside it in the pool either way
+    finally:
+        qenc.text.update(real)
+        _set(small_engine, True, 1)
 
 
 def test_each_model_encodes_an_english_query_once_per_mode_its_readers_need(small_engine, heldout_store):
