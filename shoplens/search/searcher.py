@@ -366,7 +366,8 @@ class Searcher:
                             comp, vecs[field], self.qenc.text_vec(name, text), n, allowed
                         ),
                     )
-            self._photo_text_components(q.text, extra, n, allowed, weights, timed)
+            if coverage < 1.0 or not qual.photo_text_needs_unexplained_words:
+                self._photo_text_components(q.text, extra, n, allowed, weights, timed)
             # the query text in the aligned space, shared by the photo and video components
             heads_text = lru_cache(maxsize=1)(lambda: self._heads_text(text))
             if self.heads is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
