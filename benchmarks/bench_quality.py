@@ -152,7 +152,9 @@ def engine_runs(
 
 
 def only(component: str) -> dict[str, float]:
-    return {c: (1.0 if c == component else 0.0) for c in COMPONENTS}
+    """Every weight the configuration knows at 0 but `component`'s: later components (photo text, reviews,
+    videos) would otherwise keep their default weights and join the one measured "alone"."""
+    return {c: (1.0 if c == component else 0.0) for c in {*COMPONENTS, *SearchConfig().weights}}
 
 
 def text_quality(

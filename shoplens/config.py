@@ -285,6 +285,12 @@ class QualityConfig:
     # out-of-catalog queries apart from the measured ones (200 held-out titles: 6 of the 8 whose
     # page nothing else vouched for had their photo in the top 10). 0: off.
     kind_query_evidence: float = 0.75
+    # The photo-text components (`ocr`, `ocr_dense:*`) vote only when a query word is left that the
+    # understood attributes do not explain (a brand, a slogan, a printed word). On queries that are
+    # attributes only ("女士 灰色 长裤") e5 put ~61 of the 274 photo texts of the 7,710 fashion
+    # products past `ocr_dense_min_cosine`, and those votes cost the Chinese hybrid 0.3% NDCG@10
+    # (benchmarks/bench_quality_versions.py). False: they vote on every text query.
+    photo_text_needs_unexplained_words: bool = True
     # component -> (cosine midpoint, scale) of the logistic that turns a dense similarity into
     # confidence when nothing else vouches for a hit: where in-catalog and out-of-catalog queries
     # separate on the shared fashion catalog (benchmarks/bench_quality2.py prints both sides).

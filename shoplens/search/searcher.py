@@ -402,7 +402,8 @@ class Searcher:
                             comp, vecs[field], self.qenc.text_vec(name, text), n, allowed
                         ),
                     )
-            self._photo_text_components(q.text, extra, n, allowed, weights, timed)
+            if coverage < 1.0 or not qual.photo_text_needs_unexplained_words:
+                self._photo_text_components(q.text, extra, n, allowed, weights, timed)
 
             # the query in the aligned space, computed once for the photo and video components
             @lru_cache(maxsize=1)
