@@ -26,6 +26,7 @@ from .confidence import PHOTO_COMPONENTS, hit_confidence
 from .fuse import Ranked, rrf
 from .hotpath import BlasThreads, Concurrent
 from .modalities import add_snippets, rank_among, reviews_component
+from .photo_parts import image_parts, part_layout
 from .price import relative_price_mask
 from .query import Query, QueryError
 from .tuning import QualityConfig
@@ -173,7 +174,8 @@ class Searcher:
         if w <= 0 or scale <= 0 or not fields or not len(comp.docs) or heads is None:
             return comp
         _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
-        rescored = comp.scores + w * heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors)
+        raw = self._raw_image_parts(comp.docs) if getattr(heads, "attribute_mlp", None) is not None else None
+        rescored = comp.scores + w * heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors, raw)
         if scale >= 1:
             key = -rescored
         else:
@@ -185,6 +187,14 @@ class Searcher:
         order = np.argsort(key, kind="stable")
         # the cosine stays the reported score (what confidence reads); the order is the fused one
         return Ranked(comp.name, comp.docs[order], comp.scores[order], np.arange(1, len(order) + 1))
+
+    def _raw_image_parts(self, docs: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The candidates' per-encoder photo features, for the heads' attribute MLP (None: not readable)."""
+        field = self.reader.vectors.get("image")
+        if field is None:
+            return None
+        _, vecs = field.vectors_of(docs)
+        return image_parts(vecs, part_layout(self.reader.manifest.encoders, self.image_part_weights))
 
     def _predict_attributes(self, hits: list[Hit], docs) -> None:
         found = [k for k, h in enumerate(hits) if "text_to_image" in h.components]
