@@ -341,7 +341,7 @@ def main(argv=None) -> int:
     rows = heldout_rows(products, a.seed)
     store_name = "photo_only_store"
     if a.heads == "heldout":
-        use_heldout_heads(a.heads_dir or HELDOUT_HEADS)
+        use_heldout_heads((a.heads_dir or HELDOUT_HEADS).resolve())
         store_name = "photo_only_store_heldout_heads" + (f"_{a.heads_dir.name}" if a.heads_dir else "")
     engine = photo_only_engine(products, rows, store_name)
     ids = engine.reader.products.ids

@@ -47,11 +47,19 @@ class AttributeMLP:
 
     def log_probs(self, x: np.ndarray, fld: str) -> np.ndarray:
         """(n, classes): the members' log-softmax averaged (a geometric mean), renormalised."""
-        out = np.zeros((len(x), len(self.classes[fld])), np.float32)
+        return self.all_log_probs(x, [fld])[fld]
+
+    def all_log_probs(self, x: np.ndarray, fields) -> dict[str, np.ndarray]:
+        """field -> log_probs, each member's hidden layer computed once for all fields."""
+        fields = [f for f in fields if f in self.classes]
+        out = {f: np.zeros((len(x), len(self.classes[f])), np.float32) for f in fields}
+        if not fields:
+            return out
         for m in self.members:
             h = _gelu(x @ m["W1"] + m["b1"])
-            out += _log_softmax(h @ m[f"W.{fld}"] + m[f"b.{fld}"])
-        return _log_softmax(out / len(self.members))
+            for f in fields:
+                out[f] += _log_softmax(h @ m[f"W.{f}"] + m[f"b.{f}"])
+        return {f: _log_softmax(v / len(self.members)) for f, v in out.items()}
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         d = {f"{prefix}.mean": self.mean, f"{prefix}.scale": self.scale}

@@ -194,6 +194,7 @@ class Heads:
         wanted: Mapping[str, str],
         floors: Mapping[str, float] | None = None,
         raw: Mapping[str, np.ndarray] | None = None,
+        mlp_log_probs: Mapping[str, np.ndarray] | None = None,
     ) -> np.ndarray:
         """(n,) sum over the wanted lexicon fields (e.g. {"colour": "Black", "type": "shoes"}) of
         log(floor + (1 - floor) * P(value | image)) from the attribute classifiers; fields or values
@@ -207,14 +208,18 @@ class Heads:
         calibrated.
 
         `raw` (encoder name -> the same rows' raw image features): with `attribute_mlp`, the fields
-        it knows are read by it instead of the linear classifiers on the embedding."""
+        it knows are read by it instead of the linear classifiers on the embedding.
+        `mlp_log_probs`: the same, already computed (field -> (n, classes), `AttributeMLP.all_log_probs`)."""
         emb = np.asarray(image_emb, np.float32)
         out = np.zeros(len(emb), np.float32)
         mlp = self.attribute_mlp
-        x = mlp.features(raw) if mlp is not None and raw is not None and set(mlp.inputs) <= set(raw) else None
+        by_mlp: Mapping[str, np.ndarray] = mlp_log_probs or {}
+        if mlp is not None and not by_mlp and raw is not None and set(mlp.inputs) <= set(raw):
+            asked = [f for f, v in wanted.items() if v in mlp.classes.get(f, ())]
+            by_mlp = mlp.all_log_probs(mlp.features(raw), asked) if asked else {}
         for fld, value in wanted.items():
-            if x is not None and mlp is not None and value in mlp.classes.get(fld, ()):
-                logp = mlp.log_probs(x, fld)[:, mlp.classes[fld].index(value)]
+            if fld in by_mlp and mlp is not None:
+                logp = by_mlp[fld][:, mlp.classes[fld].index(value)]
             elif fld not in self.classifiers or value not in self.classifiers[fld][0]:
                 continue
             else:

@@ -103,6 +103,9 @@ class QueryEncoder:
         return {name: enc.encode([img])[0] for name, enc in self.image.items()}
 
 
+MLP_CACHE_ROWS = 50_000  # products whose attribute-MLP reading a searcher keeps (~1 KB each)
+
+
 class Searcher:
     def __init__(
         self,
@@ -122,6 +125,7 @@ class Searcher:
         self.field_map = reader.manifest.field_map
         self.lex = lex
         self.image_part_weights = image_part_weights
+        self._mlp_rows: dict[int, dict[str, np.ndarray]] = {}  # doc -> field -> attribute-MLP log-probs
         self.blas = BlasThreads(config.blas_threads)
 
     def warm_up(self, images: bool = False) -> None:
@@ -174,8 +178,9 @@ class Searcher:
         if w <= 0 or scale <= 0 or not fields or not len(comp.docs) or heads is None:
             return comp
         _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
-        raw = self._raw_image_parts(comp.docs) if getattr(heads, "attribute_mlp", None) is not None else None
-        rescored = comp.scores + w * heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors, raw)
+        by_mlp = self._mlp_log_probs(comp.docs) if getattr(heads, "attribute_mlp", None) is not None else None
+        floors = self.cfg.predicted_attribute_floors
+        rescored = comp.scores + w * heads.attribute_log_probs(emb, fields, floors, mlp_log_probs=by_mlp)
         if scale >= 1:
             key = -rescored
         else:
@@ -187,6 +192,27 @@ class Searcher:
         order = np.argsort(key, kind="stable")
         # the cosine stays the reported score (what confidence reads); the order is the fused one
         return Ranked(comp.name, comp.docs[order], comp.scores[order], np.arange(1, len(order) + 1))
+
+    def _mlp_log_probs(self, docs: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The heads' attribute MLP read on these products' photos, every field. What a photo shows
+        does not depend on the query: each product is read once and kept (the MLP costs ~100x the
+        linear classifiers), up to MLP_CACHE_ROWS products."""
+        mlp = self.heads.attribute_mlp if self.heads is not None else None
+        if mlp is None:
+            return None
+        cache = self._mlp_rows
+        todo = np.asarray([d for d in docs if int(d) not in cache], np.int64)
+        if len(todo):
+            raw = self._raw_image_parts(todo)
+            if raw is None or not set(mlp.inputs) <= set(raw):
+                return None
+            new = mlp.all_log_probs(mlp.features(raw), list(mlp.classes))
+            if len(cache) + len(todo) > MLP_CACHE_ROWS:
+                cache.clear()
+            for k, d in enumerate(todo):
+                cache[int(d)] = {f: v[k] for f, v in new.items()}
+        rows = [cache[int(d)] for d in docs]
+        return {f: np.stack([r[f] for r in rows]) if rows else np.zeros((0, len(c))) for f, c in mlp.classes.items()}
 
     def _raw_image_parts(self, docs: np.ndarray) -> dict[str, np.ndarray] | None:
         """The candidates' per-encoder photo features, for the heads' attribute MLP (None: not readable)."""

@@ -50,6 +50,11 @@ def test_re_scoring_uses_the_mlp_only_with_raw_features(trained):
     x = mlp.features(raw)
     expect = mlp.log_probs(x, "type")[:, 0] + np.log(0.3 + 0.7 * np.exp(mlp.log_probs(x, "colour")[:, 1]))
     np.testing.assert_allclose(heads.attribute_log_probs(emb, want, {"colour": 0.3}, raw), expect, atol=1e-5)
+    # read once and kept (as search does): the same scores
+    kept = mlp.all_log_probs(x, list(mlp.classes))
+    np.testing.assert_allclose(
+        heads.attribute_log_probs(emb, want, {"colour": 0.3}, mlp_log_probs=kept), expect, atol=1e-5
+    )
     # raw features missing an input the MLP needs: the linear classifiers, as before
     np.testing.assert_allclose(heads.attribute_log_probs(emb, want, {"colour": 0.3}, {"cnn": raw["cnn"]}), linear)
 
