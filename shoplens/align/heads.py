@@ -218,7 +218,7 @@ class Heads:
             asked = [f for f, v in wanted.items() if v in mlp.classes.get(f, ())]
             by_mlp = mlp.all_log_probs(mlp.features(raw), asked) if asked else {}
         for fld, value in wanted.items():
-            if fld in by_mlp and mlp is not None:
+            if fld in by_mlp and mlp is not None and value in mlp.classes[fld]:
                 logp = by_mlp[fld][:, mlp.classes[fld].index(value)]
             elif fld not in self.classifiers or value not in self.classifiers[fld][0]:
                 continue

@@ -55,6 +55,8 @@ def test_re_scoring_uses_the_mlp_only_with_raw_features(trained):
     np.testing.assert_allclose(
         heads.attribute_log_probs(emb, want, {"colour": 0.3}, mlp_log_probs=kept), expect, atol=1e-5
     )
+    # a value the MLP does not know adds nothing, with or without its readings
+    assert np.all(heads.attribute_log_probs(emb, {"colour": "zzz"}, mlp_log_probs=kept) == 0)
     # raw features missing an input the MLP needs: the linear classifiers, as before
     np.testing.assert_allclose(heads.attribute_log_probs(emb, want, {"colour": 0.3}, {"cnn": raw["cnn"]}), linear)
 
