@@ -103,7 +103,7 @@ class QueryEncoder:
         return {name: enc.encode([img])[0] for name, enc in self.image.items()}
 
 
-MLP_CACHE_ROWS = 50_000  # products whose attribute-MLP reading a searcher keeps (~1 KB each)
+MLP_CACHE_ROWS = 200_000  # stores up to this size keep every product's attribute-MLP reading (~400 B each)
 
 
 class Searcher:
@@ -125,7 +125,9 @@ class Searcher:
         self.field_map = reader.manifest.field_map
         self.lex = lex
         self.image_part_weights = image_part_weights
-        self._mlp_rows: dict[int, dict[str, np.ndarray]] = {}  # doc -> field -> attribute-MLP log-probs
+        # attribute-MLP log-probs per product (every field side by side) and which rows are filled
+        self._mlp_table: np.ndarray | None = None
+        self._mlp_known = np.zeros(0, bool)
         self.blas = BlasThreads(config.blas_threads)
 
     def warm_up(self, images: bool = False) -> None:
@@ -195,24 +197,35 @@ class Searcher:
 
     def _mlp_log_probs(self, docs: np.ndarray) -> dict[str, np.ndarray] | None:
         """The heads' attribute MLP read on these products' photos, every field. What a photo shows
-        does not depend on the query: each product is read once and kept (the MLP costs ~100x the
-        linear classifiers), up to MLP_CACHE_ROWS products."""
+        does not depend on the query: in a store of up to MLP_CACHE_ROWS products each product is
+        read once and kept in a table (the MLP costs ~100x the linear classifiers)."""
         mlp = self.heads.attribute_mlp if self.heads is not None else None
         if mlp is None:
             return None
-        cache = self._mlp_rows
-        todo = np.asarray([d for d in docs if int(d) not in cache], np.int64)
+        fields = list(mlp.classes)
+        n = self.reader.manifest.products
+        if self._mlp_table is None and n <= MLP_CACHE_ROWS:
+            self._mlp_table = np.zeros((n, sum(len(c) for c in mlp.classes.values())), np.float32)
+            self._mlp_known = np.zeros(n, bool)
+        docs = np.asarray(docs, np.int64)
+        table = self._mlp_table
+        todo = docs if table is None else docs[~self._mlp_known[docs]]
+        block = np.zeros((0, 0), np.float32)
         if len(todo):
             raw = self._raw_image_parts(todo)
             if raw is None or not set(mlp.inputs) <= set(raw):
                 return None
-            new = mlp.all_log_probs(mlp.features(raw), list(mlp.classes))
-            if len(cache) + len(todo) > MLP_CACHE_ROWS:
-                cache.clear()
-            for k, d in enumerate(todo):
-                cache[int(d)] = {f: v[k] for f, v in new.items()}
-        rows = [cache[int(d)] for d in docs]
-        return {f: np.stack([r[f] for r in rows]) if rows else np.zeros((0, len(c))) for f, c in mlp.classes.items()}
+            new = mlp.all_log_probs(mlp.features(raw), fields)
+            block = np.concatenate([new[f] for f in fields], axis=1)
+            if table is not None:
+                table[todo] = block
+                self._mlp_known[todo] = True
+        rows = table[docs] if table is not None else block
+        out, at = {}, 0
+        for f in fields:
+            out[f] = rows[:, at : at + len(mlp.classes[f])]
+            at += len(mlp.classes[f])
+        return out
 
     def _raw_image_parts(self, docs: np.ndarray) -> dict[str, np.ndarray] | None:
         """The candidates' per-encoder photo features, for the heads' attribute MLP (None: not readable)."""
