@@ -68,6 +68,9 @@ def main(argv=None) -> int:
         "seconds": round(time.perf_counter() - t0, 1),
         "command": "benchmarks/photoattr_heads.py" + (" --shipped" if a.shipped else ""),
     }
+    if a.shipped:  # stores that recorded only the old fingerprint keep their aligned vectors
+        same = list(heads.meta.get("same_space_as") or [])
+        heads.meta["same_space_as"] = [*same, Heads.load(src).fingerprint]
     heads.save(dst)
     print(f"saved {dst} ({heads.fingerprint}) in {time.perf_counter() - t0:.0f}s on {len(train)} products")
     return 0
