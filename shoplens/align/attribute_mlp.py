@@ -4,7 +4,9 @@ Photo-only search re-scores candidates by log P(asked type / gender / colour | p
 linear classifiers read those from the 256-d aligned embedding, which was trained to match
 captions, not to keep every cue a classifier needs. On the held-out 20% of the fashion products
 (benchmarks/photoattr_probe.py, same run): linear on the embedding 1.057x BM25, an MLP on the
-embedding 1.049x, an MLP on the raw CNN + colour features 1.078x (gender 0.913 -> 0.940).
+embedding 1.049x, an MLP on the raw CNN + colour features 1.078x (gender 0.913 -> 0.940); through
+Engine.search (benchmarks/bench_quality2.py --heads-dir, all 457 queries) 1.018x -> 1.032x EN and
+0.974x -> 0.988x ZH.
 Inference is numpy; only fitting needs torch. The inputs are the heads' own image encoders, so a
 store needs no re-encode: its `image` vectors hold every part (search/photo_parts.py).
 """
