@@ -94,14 +94,14 @@ def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
     return np.sort(rng.choice(usable, size=int(round(frac * len(usable))), replace=False))
 
 
-def use_heldout_heads() -> None:
+def use_heldout_heads(path: Path = HELDOUT_HEADS) -> None:
     """Make the heads trained without the held-out slice (bench_quality2_heads.py) the ones a new
     store adopts, for this process: the store is built and searched exactly as a shop's would be."""
     import shoplens.align.heads as heads_mod
 
-    if not HELDOUT_HEADS.exists():
-        raise SystemExit(f"{HELDOUT_HEADS} is missing: run benchmarks/bench_quality2_heads.py first")
-    heads_mod.default_heads_path = lambda: HELDOUT_HEADS
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run benchmarks/bench_quality2_heads.py first")
+    heads_mod.default_heads_path = lambda: path
 
 
 def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> Engine:
@@ -329,6 +329,11 @@ def main(argv=None) -> int:
         default="heldout",
         help="heldout: heads trained without the slice (bench_quality2_heads.py); shipped: the defaults, which saw it",
     )
+    ap.add_argument(
+        "--heads-dir",
+        type=Path,
+        help="other held-out heads (e.g. benchmarks/out/quality2/heads_heldout_mlp); the store gets its own name",
+    )
     a = ap.parse_args(argv)
     only = set(a.only or ["attributes", "free", "titles", "photo", "price", "nothing", "latency"])
     t0 = time.perf_counter()
@@ -336,8 +341,8 @@ def main(argv=None) -> int:
     rows = heldout_rows(products, a.seed)
     store_name = "photo_only_store"
     if a.heads == "heldout":
-        use_heldout_heads()
-        store_name = "photo_only_store_heldout_heads"
+        use_heldout_heads((a.heads_dir or HELDOUT_HEADS).resolve())
+        store_name = "photo_only_store_heldout_heads" + (f"_{a.heads_dir.name}" if a.heads_dir else "")
     engine = photo_only_engine(products, rows, store_name)
     ids = engine.reader.products.ids
     attrs = [product_attributes(products[i], FIELD_MAP) for i in rows]
@@ -535,7 +540,7 @@ def main(argv=None) -> int:
 
     res["seconds"] = round(time.perf_counter() - t0, 1)
     Q2.mkdir(parents=True, exist_ok=True)
-    out = Q2 / f"results_{a.heads}.json"
+    out = Q2 / f"results_{a.heads}{'_' + a.heads_dir.name if a.heads_dir else ''}.json"
     old = json.loads(out.read_text()) if out.is_file() else {}
     for v in res.values():
         if isinstance(v, dict):

@@ -36,11 +36,14 @@ import numpy as np
 
 from ..errors import HeadsError  # noqa: F401  (re-exported)
 from ..fsutil import write_atomic
+from .attribute_mlp import AttributeMLP
 
 if TYPE_CHECKING:
     from ..encoders.base import TextMode
 
-FORMAT_VERSION = 2  # 2: towers may have `groups` > 1 (ensembles); single heads still write 1
+# 2: towers may have `groups` > 1 (ensembles); single heads still write 1
+# 3: an attribute MLP on the raw image features (attribute_mlp.py); heads without one write 1 or 2
+FORMAT_VERSION = 3
 WEIGHTS_FILE = "heads.npz"
 META_FILE = "heads.json"
 CURRENT_FILE = "CURRENT"
@@ -141,6 +144,9 @@ class Heads:
     # Optional multi-task attribute classifiers on the image embedding: field -> (classes, W, b).
     classifiers: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # recipe, seed, metrics, provenance, ...
+    # Optional classifiers on the raw image features (align/attribute_mlp.py); search prefers them
+    # for re-scoring when it can read a candidate's raw features.
+    attribute_mlp: AttributeMLP | None = None
 
     # ------------------------------------------------------------------ inference
     @property
@@ -183,7 +189,12 @@ class Heads:
         return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
     def attribute_log_probs(
-        self, image_emb: np.ndarray, wanted: Mapping[str, str], floors: Mapping[str, float] | None = None
+        self,
+        image_emb: np.ndarray,
+        wanted: Mapping[str, str],
+        floors: Mapping[str, float] | None = None,
+        raw: Mapping[str, np.ndarray] | None = None,
+        mlp_log_probs: Mapping[str, np.ndarray] | None = None,
     ) -> np.ndarray:
         """(n,) sum over the wanted lexicon fields (e.g. {"colour": "Black", "type": "shoes"}) of
         log(floor + (1 - floor) * P(value | image)) from the attribute classifiers; fields or values
@@ -194,17 +205,25 @@ class Heads:
         colour floor of 0.3, a red shoe for "black shoes" keeps 0.3 of a sure match's likelihood,
         while a black bag (type floor 0) is ruled out. Ranking by this sum ranks by the expected
         gain of a graded judgment (type+gender needed, colour a bonus) when the classifiers are
-        calibrated."""
+        calibrated.
+
+        `raw` (encoder name -> the same rows' raw image features): with `attribute_mlp`, the fields
+        it knows are read by it instead of the linear classifiers on the embedding.
+        `mlp_log_probs`: the same, already computed (field -> (n, classes), `AttributeMLP.all_log_probs`)."""
         emb = np.asarray(image_emb, np.float32)
         out = np.zeros(len(emb), np.float32)
+        mlp = self.attribute_mlp
+        by_mlp: Mapping[str, np.ndarray] = mlp_log_probs or {}
+        if mlp is not None and not by_mlp and raw is not None and set(mlp.inputs) <= set(raw):
+            asked = [f for f, v in wanted.items() if v in mlp.classes.get(f, ())]
+            by_mlp = mlp.all_log_probs(mlp.features(raw), asked) if asked else {}
         for fld, value in wanted.items():
-            if fld not in self.classifiers:
+            if fld in by_mlp and mlp is not None and value in mlp.classes[fld]:
+                logp = by_mlp[fld][:, mlp.classes[fld].index(value)]
+            elif fld not in self.classifiers or value not in self.classifiers[fld][0]:
                 continue
-            try:
-                j = self.classifiers[fld][0].index(value)
-            except ValueError:
-                continue
-            logp = self._log_probs(emb, fld)[:, j]
+            else:
+                logp = self._log_probs(emb, fld)[:, self.classifiers[fld][0].index(value)]
             floor = float((floors or {}).get(fld, 0.0))
             if floor > 0:
                 logp = np.log(floor + (1.0 - floor) * np.exp(logp))
@@ -222,6 +241,8 @@ class Heads:
         arrs = {**self.image.arrays("image"), **self.text.arrays("text")}
         for fld, (_classes, W, b) in self.classifiers.items():
             arrs[f"cls.{fld}.W"], arrs[f"cls.{fld}.b"] = W, b
+        if self.attribute_mlp is not None:  # "cls." like the linear classifiers: not part of the space
+            arrs.update(self.attribute_mlp.arrays("cls.mlp"))
         return {k: np.asarray(v, np.float32).astype(np.float16) for k, v in sorted(arrs.items())}
 
     @property
@@ -256,7 +277,7 @@ class Heads:
         m = dict(self.meta)
         m.update(
             {
-                "format_version": 1 if self.groups == 1 else FORMAT_VERSION,
+                "format_version": 3 if self.attribute_mlp is not None else 1 if self.groups == 1 else 2,
                 "fingerprint": self.fingerprint,
                 "dim": self.dim,
                 "text_mode": self.text_mode,
@@ -276,6 +297,7 @@ class Heads:
                 },
                 "input_fingerprints": dict(self.input_fingerprints),
                 "classifiers": {f: c for f, (c, _W, _b) in self.classifiers.items()},
+                **({"attribute_mlp": self.attribute_mlp.metadata()} if self.attribute_mlp is not None else {}),
             }
         )
         return m
@@ -333,6 +355,7 @@ class Heads:
                 "text",
                 "input_fingerprints",
                 "classifiers",
+                "attribute_mlp",
                 "weights_sha1",
             }
         }
@@ -344,6 +367,9 @@ class Heads:
             input_fingerprints=dict(meta.get("input_fingerprints") or {}),
             classifiers=classifiers,
             meta=keep,
+            attribute_mlp=AttributeMLP.from_arrays("cls.mlp", meta["attribute_mlp"], arrs)
+            if meta.get("attribute_mlp")
+            else None,
         )
         if meta.get("fingerprint") and heads.fingerprint != meta["fingerprint"]:
             raise HeadsError(f"{path}: weights fingerprint {heads.fingerprint} != recorded {meta['fingerprint']}")

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..encoders.openmp import import_torch
+from .attribute_mlp import fit_attribute_mlp
 from .config import AlignConfig
 from .heads import Heads, Tower, ensemble_heads
 
@@ -198,6 +199,7 @@ def train_heads(
 
     heads, history = _fit_ensemble(data, cfg, train_idx, val_idx, progress, "train")
     fit_attribute_classifiers(heads, data, train_idx, cfg)
+    fit_raw_attribute_mlp(heads, data, train_idx, cfg)
     metrics: dict[str, Any] = {
         "validation": evaluate_pairs(heads, data, val_idx) if len(val_idx) else {},
         "history": history,
@@ -211,6 +213,7 @@ def train_heads(
     if cfg.refit_full and len(val_idx):
         heads, _ = _fit_ensemble(data, cfg, np.arange(data.n), np.zeros(0, int), progress, "refit (all pairs)")
         fit_attribute_classifiers(heads, data, np.arange(data.n), cfg)
+        fit_raw_attribute_mlp(heads, data, np.arange(data.n), cfg)
         metrics["refit_full"] = True
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
     heads.meta.setdefault("metrics", {}).update({k: v for k, v in metrics.items() if k != "history"})
@@ -260,6 +263,35 @@ def fit_attribute_classifiers(heads: Heads, data: AlignData, idx: np.ndarray, cf
             "C": cfg.classifier_c,
             "products": int(present.sum()),
         }
+
+
+def fit_raw_attribute_mlp(heads: Heads, data: AlignData, idx: np.ndarray, cfg: AlignConfig) -> None:
+    """Set `heads.attribute_mlp`: classifiers of `cfg.multitask_fields` on the raw image inputs of
+    the products `idx`. A no-op when `cfg.attribute_mlp_hidden <= 0` or no field has two classes."""
+    if cfg.attribute_mlp_hidden <= 0:
+        return
+    idx = np.asarray(idx, int)
+    parts = {n: data.image[n][idx] for n in heads.image_inputs}
+    present = np.zeros(len(idx), bool)
+    for m in parts.values():
+        present |= np.abs(m).sum(axis=1) > 0
+    labels = {}
+    for fld in cfg.multitask_fields:
+        if fld not in data.fields:
+            continue
+        y = np.where(present, data.attr[idx, data.fields.index(fld)], -1)
+        if len(np.unique(y[y >= 0])) >= 2:
+            labels[fld] = (list(data.classes[fld]), y)
+    if not labels or present.sum() < 2:
+        return
+    heads.attribute_mlp = fit_attribute_mlp(
+        {n: m[present] for n, m in parts.items()},
+        {f: (c, y[present]) for f, (c, y) in labels.items()},
+        hidden=cfg.attribute_mlp_hidden,
+        epochs=cfg.attribute_mlp_epochs,
+        seeds=cfg.attribute_mlp_seeds,
+        threads=cfg.threads,
+    )
 
 
 def attribute_accuracy(heads: Heads, data: AlignData, idx: np.ndarray) -> dict[str, float]:

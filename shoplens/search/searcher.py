@@ -28,6 +28,7 @@ from .confidence import PHOTO_COMPONENTS, hit_confidence
 from .fuse import Ranked, rrf
 from .hotpath import BlasThreads, Concurrent
 from .modalities import add_snippets, rank_among, reviews_component
+from .photo_parts import image_parts, part_layout
 from .price import relative_price_mask
 from .query import Query, QueryError
 from .tuning import QualityConfig
@@ -116,6 +117,9 @@ class QueryEncoder:
         return {name: enc.encode([img])[0] for name, enc in self.image.items()}
 
 
+MLP_CACHE_ROWS = 200_000  # stores up to this size keep every product's attribute-MLP reading (~400 B each)
+
+
 class Searcher:
     def __init__(
         self,
@@ -135,6 +139,9 @@ class Searcher:
         self.field_map = reader.manifest.field_map
         self.lex = lex
         self.image_part_weights = image_part_weights
+        # attribute-MLP log-probs per product (every field side by side) and which rows are filled
+        self._mlp_table: np.ndarray | None = None
+        self._mlp_known = np.zeros(0, bool)
         self.blas = BlasThreads(config.blas_threads)
 
     def warm_up(self, images: bool = False) -> None:
@@ -199,7 +206,9 @@ class Searcher:
         if w <= 0 or scale <= 0 or not fields or not len(comp.docs) or heads is None:
             return comp
         _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
-        rescored = comp.scores + w * heads.attribute_log_probs(emb, fields, self.cfg.predicted_attribute_floors)
+        by_mlp = self._mlp_log_probs(comp.docs) if getattr(heads, "attribute_mlp", None) is not None else None
+        floors = self.cfg.predicted_attribute_floors
+        rescored = comp.scores + w * heads.attribute_log_probs(emb, fields, floors, mlp_log_probs=by_mlp)
         if scale >= 1:
             key = -rescored
         else:
@@ -211,6 +220,46 @@ class Searcher:
         order = np.argsort(key, kind="stable")
         # the cosine stays the reported score (what confidence reads); the order is the fused one
         return Ranked(comp.name, comp.docs[order], comp.scores[order], np.arange(1, len(order) + 1))
+
+    def _mlp_log_probs(self, docs: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The heads' attribute MLP read on these products' photos, every field. What a photo shows
+        does not depend on the query: in a store of up to MLP_CACHE_ROWS products each product is
+        read once and kept in a table (the MLP costs ~100x the linear classifiers)."""
+        mlp = self.heads.attribute_mlp if self.heads is not None else None
+        if mlp is None:
+            return None
+        fields = list(mlp.classes)
+        n = self.reader.manifest.products
+        if self._mlp_table is None and n <= MLP_CACHE_ROWS:
+            self._mlp_table = np.zeros((n, sum(len(c) for c in mlp.classes.values())), np.float32)
+            self._mlp_known = np.zeros(n, bool)
+        docs = np.asarray(docs, np.int64)
+        table = self._mlp_table
+        todo = docs if table is None else docs[~self._mlp_known[docs]]
+        block = np.zeros((0, 0), np.float32)
+        if len(todo):
+            raw = self._raw_image_parts(todo)
+            if raw is None or not set(mlp.inputs) <= set(raw):
+                return None
+            new = mlp.all_log_probs(mlp.features(raw), fields)
+            block = np.concatenate([new[f] for f in fields], axis=1)
+            if table is not None:
+                table[todo] = block
+                self._mlp_known[todo] = True
+        rows = table[docs] if table is not None else block
+        out, at = {}, 0
+        for f in fields:
+            out[f] = rows[:, at : at + len(mlp.classes[f])]
+            at += len(mlp.classes[f])
+        return out
+
+    def _raw_image_parts(self, docs: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The candidates' per-encoder photo features, for the heads' attribute MLP (None: not readable)."""
+        field = self.reader.vectors.get("image")
+        if field is None:
+            return None
+        _, vecs = field.vectors_of(docs)
+        return image_parts(vecs, part_layout(self.reader.manifest.encoders, self.image_part_weights))
 
     def _predict_attributes(self, hits: list[Hit], docs) -> None:
         found = [k for k, h in enumerate(hits) if "text_to_image" in h.components]
