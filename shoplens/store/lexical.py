@@ -79,5 +79,9 @@ class LexicalIndex:
         if not res.hits:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         scores = np.array([s for s, _ in res.hits], np.float32)
-        docs = np.array([self._searcher.doc(a)["doc"][0] for _, a in res.hits], np.int64)
-        return scores, docs
+        # the doc number from its fast field (a column read), not from each hit's stored document
+        # (a compressed block decoded per hit: 100 hits cost ms at 1M products)
+        got = self._searcher.fast_field_values("doc", [a for _, a in res.hits])
+        if any(d is None for d in got):  # a segment without the column: read the stored documents
+            got = [self._searcher.doc(a)["doc"][0] for _, a in res.hits]
+        return scores, np.array(got, np.int64)
