@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 INDEX_TYPES = ("HNSW", "IVF_FLAT", "IVF_SQ8", "FLAT")
 MAX_TOPK = 16384  # Milvus's limit on one search's `limit`
 INSERT_BYTES = 8 << 20  # rows per insert call: well under the 64 MiB gRPC message limit
+INSERT_CALLS = 2
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -324,8 +325,15 @@ class MilvusBackend:
             lambda c: c.create_collection(coll, schema=schema, consistency_level=self.cfg.milvus_consistency, **kw),
         )
         step = max(1, INSERT_BYTES // (4 * dim))
-        for i in range(0, len(docs), step):
-            self._insert(coll, docs[i : i + step], vectors[i : i + step], columns)
+        # two calls in flight: one batch is made into a request while the server takes the other
+        # (rows/s +20% over one at a time on 2 cores; benchmarks/bench_1m.py --codecs milvus)
+        with ThreadPoolExecutor(max_workers=INSERT_CALLS) as pool:
+            batches = [
+                pool.submit(self._insert, coll, docs[i : i + step], vectors[i : i + step], columns)
+                for i in range(0, len(docs), step)
+            ]
+            for f in batches:
+                f.result()
         np.save(gen_dir / "vectors" / f"{coll}.docs.npy", docs.astype(np.int64))
         self._pending[coll] = (len(docs), kind, params)
         return {"index": f"milvus:{kind}", "file": coll}
