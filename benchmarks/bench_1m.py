@@ -396,7 +396,7 @@ def query_store(a: argparse.Namespace, codec: str, store: Path) -> dict[str, Any
         "rss_opened_mib": opened,
         "rss_after_queries_mib": after,
         "server_rss_after_queries_mib": server_rss(a) if codec == "milvus" else {},
-        "filtered": filtered_searches(eng, index, qv[:40]) if codec == "milvus" else {},
+        "filtered": filtered_searches(eng, index, qv[:16]) if codec == "milvus" else {},
     }
 
 
