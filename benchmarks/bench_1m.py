@@ -20,8 +20,13 @@ Per codec, each phase runs in its own process so its memory is its own:
     nice .venv/bin/python benchmarks/bench_1m.py --products 100000       # a quick point
     nice .venv/bin/python benchmarks/bench_1m.py --products 1000000      # the 1M table in the README
 
-Vector backends: `--vectors` chooses where `text:e5` lives; "faiss" (embedded, this branch) is the only one
-here. Another backend (Milvus) plugs in at `open_backend_store` / `build_store` below, keyed by the URI scheme.
+Milvus: `--codecs milvus --vectors milvus://HOST:PORT[/PREFIX] --milvus-data DIR` writes `text:e5` (with the
+filterable attributes as scalar fields) into a running Milvus server through the real backend
+(`MilvusBackend.write_field` + `finish`: insert, flush, index, load, row count) with `--milvus-index`
+(IVF_SQ8 with --nlist/--nprobe, or HNSW with --hnsw-m/--ef); the server's memory (VmRSS of its process
+tree, from DIR/service.json) counts. Start the server with scripts/milvus.sh start --data DIR --port N.
+The query phase then also times filtered searches of the field: the filter as a Milvus expression over
+the scalar fields vs as the allowed-id expression (`doc in [...]`), interleaved, same results checked.
 Writes benchmarks/out/bench_1m_<N>.json.
 """
 
@@ -143,8 +148,14 @@ def rss() -> dict[str, float]:
 def index_config(a: argparse.Namespace, codec: str) -> Any:
     from shoplens.config import IndexConfig
 
+    hnsw = a.milvus_index.upper() == "HNSW"
     return IndexConfig(
-        vector_codec=codec,
+        vector_codec="f32" if codec == "milvus" else codec,
+        vectors=a.vectors if codec == "milvus" else "embedded",
+        milvus_index=a.milvus_index,
+        milvus_index_params={"M": a.hnsw_m, "efConstruction": 80} if hnsw else {"nlist": a.nlist or 1024},
+        milvus_search_params={"ef": a.ef} if hnsw else {"nprobe": a.nprobe},
+        milvus_timeout_s=60.0,
         large_index=a.large_index,
         ivf_nlist=a.nlist,
         ivf_nprobe=a.nprobe,
@@ -198,6 +209,8 @@ def build_store(a: argparse.Namespace, codec: str, store: Path) -> dict[str, Any
     vecs = np.load(synthetic_vectors(base_vectors(base_rows()), a.products, a.sigma, a.seed), mmap_mode="r")
     gen = current_generation(store)
     assert gen is not None
+    if codec == "milvus":
+        return build_milvus(a, cfg, store, gen, vecs)
     t0 = time.perf_counter()
     idx = FaissIndex.build(
         vecs,
@@ -237,8 +250,89 @@ def build_store(a: argparse.Namespace, codec: str, store: Path) -> dict[str, Any
     }
 
 
+def server_rss(a: argparse.Namespace) -> dict[str, float]:
+    """VmRSS (MiB) of the Milvus server's process tree, from the service record in its data dir."""
+    if not a.milvus_data:
+        return {}
+    pid = int(json.loads((Path(a.milvus_data) / "service.json").read_text())["milvus_pid"])
+    pids, total = [pid], 0.0
+    while pids:
+        p = pids.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+            for t in Path(f"/proc/{p}/task").iterdir():
+                kids = (t / "children").read_text().split()
+                pids += [int(k) for k in kids]
+        except OSError:
+            continue
+    return {"VmRSS": total}
+
+
+def build_milvus(a: argparse.Namespace, cfg: Any, store: Path, gen: Path, vecs: np.ndarray) -> dict[str, Any]:
+    """`text:e5` into Milvus through the store's real backend, as the builder would write it."""
+    from shoplens.encoders import registry
+    from shoplens.store.backends import backend_for_build
+    from shoplens.store.manifest import FieldInfo, Manifest
+
+    before = server_rss(a)
+    backend = backend_for_build(store, cfg)
+    t0 = time.perf_counter()
+    where = backend.write_field(gen, gen.name, "text:e5", vecs, np.arange(len(vecs)), len(vecs))
+    t1 = time.perf_counter()
+    backend.finish()
+    t2 = time.perf_counter()
+    m = Manifest.load(gen)
+    enc = registry.create("e5", threads=1, batch_size=1, cache_dir=C.ONNX_DIR)
+    m.encoders = {"e5": {"modality": "text", "dim": enc.dim, "fingerprint": enc.fingerprint()}}
+    m.fields["text:e5"] = FieldInfo(name="text:e5", dim=DIM, rows=len(vecs), source="encoder:e5", **where)
+    m.vectors = backend.describe()
+    m.save(gen)
+    backend.close()
+    return {
+        "index_build_s": t2 - t0,
+        "insert_s": t1 - t0,
+        "insert_rows_per_s": len(vecs) / (t1 - t0),
+        "flush_index_load_s": t2 - t1,
+        "kind": where["index"],
+        "nlist": int(cfg.milvus_index_params.get("nlist", 0)),
+        "maxrss_mib": rss()["VmHWM"],
+        "server_rss_before_mib": before,
+        "server_rss_after_mib": server_rss(a),
+    }
+
+
+FILTERS = [{"gender": "Men"}, {"gender": "Women"}, {"baseColour": "Black"}, {"masterCategory": "Footwear"}]
+
+
+def filtered_searches(eng: Any, index: Any, qv: np.ndarray) -> dict[str, Any]:
+    """The same filtered ANN searches with the filter as a scalar expression and as an id expression."""
+    ms: dict[str, list[float]] = {"scalar expression": [], "id expression": []}
+    same = []
+    for i, q in enumerate(qv):
+        f = FILTERS[i % len(FILTERS)]
+        mask = eng.reader.products.filter_mask(f)
+        got = {}
+        ways = [("scalar expression", mask), ("id expression", np.asarray(mask, dtype=bool).copy())]
+        for name, m in ways if i % 2 == 0 else ways[::-1]:
+            t0 = time.perf_counter()
+            got[name] = index.search(q, 100, m)[1]
+            ms[name].append((time.perf_counter() - t0) * 1000)
+        a, b = got["scalar expression"], got["id expression"]
+        same.append(len(set(a[:10].tolist()) & set(b[:10].tolist())) / max(1, min(10, len(b))))
+        assert mask[a].all(), f"a hit outside the filter {f}"
+    return {
+        "filters": FILTERS,
+        "queries": len(qv),
+        **{f"{k} p50_ms": C.pct(v, 50) for k, v in ms.items()},
+        **{f"{k} p99_ms": C.pct(v, 99) for k, v in ms.items()},
+        "top10 overlap scalar vs id": float(np.mean(same)),
+    }
+
+
 def open_backend_store(a: argparse.Namespace, codec: str, store: Path) -> Any:
-    """The engine over the built store; a Milvus-backed store opens the same way once that backend exists."""
+    """The engine over the built store (faiss files or Milvus: whatever its manifest records)."""
     from shoplens.engine import Engine
 
     return Engine.open(store, engine_config(a, codec))
@@ -297,10 +391,12 @@ def query_store(a: argparse.Namespace, codec: str, store: Path) -> dict[str, Any
         "recall@10": float(np.mean(recalls)),
         "recall_queries": len(recalls),
         "ann_p50_ms": C.pct(ann_ms, 50),
-        "index_bytes": index.index_bytes(),
+        "index_bytes": index.index_bytes() if hasattr(index, "index_bytes") else 0,
         "rss_before_open_mib": before,
         "rss_opened_mib": opened,
         "rss_after_queries_mib": after,
+        "server_rss_after_queries_mib": server_rss(a) if codec == "milvus" else {},
+        "filtered": filtered_searches(eng, index, qv[:16]) if codec == "milvus" else {},
     }
 
 
@@ -345,16 +441,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--exact-threshold", type=int, default=50_000)
     ap.add_argument("--sigma", type=float, default=0.3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--vectors", default="faiss", help="vector backend URI; only 'faiss' (embedded) exists on this branch"
-    )
+    ap.add_argument("--vectors", default="faiss", help="milvus://HOST:PORT[/PREFIX] for --codecs milvus")
+    ap.add_argument("--milvus-data", help="the Milvus server's data dir (its service.json names the process)")
+    ap.add_argument("--milvus-index", default="IVF_SQ8", choices=("IVF_SQ8", "IVF_FLAT", "HNSW"))
+    ap.add_argument("--ef", type=int, default=128, help="Milvus HNSW search ef")
     ap.add_argument("--keep", action="store_true", help="keep the built stores (benchmarks/out/bench_1m/)")
     ap.add_argument("--resume", action="store_true", help="reuse the stores an interrupted run finished")
     ap.add_argument("--phase", choices=("common", "build", "query", "latency"), help=argparse.SUPPRESS)
     ap.add_argument("--codec-only", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    if a.vectors != "faiss":
-        raise SystemExit(f"--vectors {a.vectors}: no such backend on this branch (plug it in at build_store)")
+    if ("milvus" in a.codecs.split(",")) != a.vectors.startswith("milvus://"):
+        raise SystemExit("--codecs milvus and --vectors milvus://HOST:PORT go together")
     tag = f"{a.products}_{a.large_index}"
     if a.phase:
         if a.phase == "common":

@@ -58,7 +58,9 @@ class IndexConfig:
     # `vectors_of`; "f32": the index holds float32 (benchmarks/bench_sq8.py compares them).
     vector_codec: str = field(default="f32", metadata={"choices": ("f32", "sq8")})
     # sq8 fields fetch max(k, rescore) quantised candidates and re-score them exactly; 0 = no re-scoring.
-    rescore: int = field(default=400, metadata={"min": 0})
+    # 200 = the depth the dense components ask for anyway (SearchConfig.candidates): at 1M products 400
+    # read twice the float32 rows for the same recall@10 (benchmarks/bench_1m_tune.py).
+    rescore: int = field(default=200, metadata={"min": 0})
     # Index kind above exact_threshold: "hnsw", or "ivf" (inverted lists: builds in minutes where HNSW
     # takes hours on 2 cores at 1M, benchmarks/bench_1m.py); ivf_nlist 0 = 4·sqrt(rows).
     large_index: str = field(default="hnsw", metadata={"choices": ("hnsw", "ivf")})

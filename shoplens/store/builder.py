@@ -134,7 +134,8 @@ def write_generation(
     backend.finish()
     fault_point("after-vectors")
     LexicalIndex.build(tmp / "lexical", products)
-    ingest = {**ingest, **write_modalities(tmp, store, fs, cfg)}
+    ingest = {**ingest, **write_modalities(tmp, store, fs, cfg, backend, final.name)}
+    backend.finish()  # the review vectors, when they went to the backend too
     lexical = {"path": "lexical", "tokenizer": TOKENIZER_VERSION, "docs": len(products)}
     if any(fs.photo_text):
         write_photo_text(tmp / "products.sqlite", fs.photo_text)

@@ -42,14 +42,25 @@ def modality_fields(
     return fields
 
 
-def write_modalities(gen: Path, store: Path, fs: FeatureSet, cfg: IndexConfig) -> dict[str, Any]:
+def write_modalities(
+    gen: Path, store: Path, fs: FeatureSet, cfg: IndexConfig, backend: Any = None, generation: str = ""
+) -> dict[str, Any]:
     """The review index and the thumbnail map of one generation; returns what the manifest's
-    ingest record says about them."""
+    ingest record says about them. `backend`/`generation`: where the generation's vectors go (the
+    review vectors go there too when it is Milvus) and the name it publishes as."""
     info: dict[str, Any] = dict(fs.counts)  # videos, frames, decoded, cached (from the feature cache), reviews
     rf = fs.reviews
     if rf is not None and rf.encoder and len(rf.rows):
         ReviewIndex.build(
-            gen / "reviews", fs.products, rf, len(fs.products), cfg.exact_threshold, cfg.hnsw_m, cfg.hnsw_ef_search
+            gen / "reviews",
+            fs.products,
+            rf,
+            len(fs.products),
+            cfg.exact_threshold,
+            cfg.hnsw_m,
+            cfg.hnsw_ef_search,
+            backend,
+            generation,
         )
     if fs.thumbnails:
         thumbs = {

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import QueryError
 from ..records import Product
+from .filters import FilterMask
 
 NUMERIC_OPS = ("<=", ">=", "!=", "<", ">", "=")
 
@@ -138,7 +139,7 @@ class ProductTable:
             for v in values:
                 sub |= self._one_filter(field, v, n)
             mask &= sub
-        return mask
+        return FilterMask.of(mask, filters)  # a backend holding the attributes may filter by them itself
 
     def _one_filter(self, field: str, value: object, n: int) -> np.ndarray:
         m = np.zeros(n, dtype=bool)

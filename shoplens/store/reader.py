@@ -41,7 +41,10 @@ class StoreReader:
         )
         self.review_index: ReviewIndex | None = (
             ReviewIndex.load(
-                gen / "reviews", cfg.hnsw_ef_search, self.manifest.lexical.get("tokenizer", "shoplens-tok-1")
+                gen / "reviews",
+                cfg.hnsw_ef_search,
+                self.manifest.lexical.get("tokenizer", "shoplens-tok-1"),
+                self.backend,
             )
             if (gen / "reviews").is_dir()
             else None

@@ -8,19 +8,28 @@ lets search name the very review that matched, which the hit shows as its snippe
 Layout under a generation: `reviews/rows.npy` (review -> product doc, index of the review within
 the product), `reviews/vectors.faiss` (+ `.docs.npy`), `reviews/lexical/` (tantivy),
 `reviews/representative.npy` (per product doc: its review nearest the rating-weighted mean, -1 none).
+In a store whose vectors are in Milvus the per-review vectors are a collection of the generation
+(named in `reviews/vectors.json`), written, published and dropped with its other collections.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import StoreError
+from ..fsutil import write_atomic
 from ..records import Product
 from .lexical import TOKENIZER_VERSION, LexicalIndex
-from .vectors import FaissIndex
+from .manifest import FieldInfo
+from .vectors import FaissIndex, VectorIndex
+
+REVIEW_FIELD = "reviews:rows"  # the review collection's field name in a Milvus store
+REVIEW_VECTORS = "vectors.json"
 
 
 @dataclass
@@ -35,19 +44,39 @@ class ReviewMatch:
 
 
 class ReviewIndex:
-    def __init__(self, rows: np.ndarray, vectors: FaissIndex, lexical: LexicalIndex, representative: np.ndarray):
+    def __init__(self, rows: np.ndarray, vectors: VectorIndex, lexical: LexicalIndex, representative: np.ndarray):
         self.rows, self.vectors, self.lexical, self.representative = rows, vectors, lexical, representative
 
     @classmethod
     def build(
-        cls, path: Path, products: list[Product], rf: Any, n_docs: int, exact_threshold: int, hnsw_m: int, ef: int
+        cls,
+        path: Path,
+        products: list[Product],
+        rf: Any,
+        n_docs: int,
+        exact_threshold: int,
+        hnsw_m: int,
+        ef: int,
+        backend: Any = None,
+        generation: str = "",
     ) -> ReviewIndex:
-        """`rf`: features.reviews.ReviewFeatures for `products` (doc i = products[i])."""
+        """`rf`: features.reviews.ReviewFeatures for `products` (doc i = products[i]); `backend`: the
+        generation's vector backend when it is not embedded (Milvus), `generation` the name it publishes as."""
         path.mkdir(parents=True, exist_ok=True)
         rows = np.asarray(rf.rows, np.int64).reshape(-1, 2)
         np.save(path / "rows.npy", rows)
-        vectors = FaissIndex.build(rf.vectors, np.arange(len(rows)), len(rows), exact_threshold, hnsw_m, ef)
-        vectors.save(path / "vectors.faiss")
+        vectors: VectorIndex
+        if backend is not None and getattr(backend, "name", "faiss") != "faiss":
+            vecs = np.asarray(rf.vectors, np.float32)
+            where = backend.write_field(
+                path.parent, generation, REVIEW_FIELD, vecs, np.arange(len(rows)), len(rows), products=False
+            )
+            info = {"collection": where["file"], "dim": int(vecs.shape[1]), "rows": len(rows)}
+            write_atomic(path / REVIEW_VECTORS, json.dumps(info))
+            vectors = backend.open_field(path.parent, _field_info(info), len(rows), False)
+        else:
+            vectors = FaissIndex.build(rf.vectors, np.arange(len(rows)), len(rows), exact_threshold, hnsw_m, ef)
+            vectors.save(path / "vectors.faiss")
         lexical = LexicalIndex.build(
             path / "lexical", [Product(id=str(r), title=products[i].reviews[j]) for r, (i, j) in enumerate(rows)]
         )
@@ -58,11 +87,23 @@ class ReviewIndex:
         return cls(rows, vectors, lexical, rep)
 
     @classmethod
-    def load(cls, path: Path, ef: int = 128, tokenizer: str = TOKENIZER_VERSION) -> ReviewIndex:
+    def load(cls, path: Path, ef: int = 128, tokenizer: str = TOKENIZER_VERSION, backend: Any = None) -> ReviewIndex:
+        """`backend`: the store's vector backend (the reader's), for review vectors kept in Milvus."""
         rows = np.load(path / "rows.npy")
+        vectors: VectorIndex
+        if (path / REVIEW_VECTORS).is_file():
+            if backend is None or getattr(backend, "name", "faiss") == "faiss":
+                raise StoreError(
+                    f"{path}: the review vectors are in a vector server, but the store's manifest names none"
+                )
+            vectors = backend.open_field(
+                path.parent, _field_info(json.loads((path / REVIEW_VECTORS).read_text())), len(rows), False
+            )
+        else:
+            vectors = FaissIndex.load(path / "vectors.faiss", len(rows), ef)
         return cls(
             rows,
-            FaissIndex.load(path / "vectors.faiss", len(rows), ef),
+            vectors,
             LexicalIndex.load(path / "lexical", tokenizer),
             np.load(path / "representative.npy"),
         )
@@ -114,3 +155,14 @@ class ReviewIndex:
         return ReviewMatch(
             np.fromiter(best, np.int64, len(best)), (vecs @ qvec).astype(np.float32), self.rows[rs, 1], lexical
         )
+
+
+def _field_info(info: dict[str, Any]) -> FieldInfo:
+    return FieldInfo(
+        name=REVIEW_FIELD,
+        dim=int(info["dim"]),
+        rows=int(info["rows"]),
+        index="milvus",
+        source="reviews",
+        file=str(info["collection"]),
+    )

@@ -8,6 +8,7 @@ restart test stops and starts it on the same data dir, last.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -17,15 +18,18 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from shoplens.config import BuildConfig
+from shoplens.config import BuildConfig, IndexConfig
 from shoplens.engine import Engine
 from shoplens.errors import StoreError
+from shoplens.store.backends import backend_for_build
 from shoplens.store.layout import FAULT_ENV, current_generation
 from shoplens.store.manifest import Manifest
 
 from ..conftest import FASHION, ROOT, fashion_rows, write_catalog
+from ..modality_data import REVIEW_TOPICS, distractor_reviews, topic_reviews
 
 SERVICE = [sys.executable, str(ROOT / "scripts" / "milvus_service.py")]
 TEXT = [
@@ -176,6 +180,63 @@ def test_interrupted_milvus_build_leaves_old_generation_searchable(mv_store, eng
     assert current_generation(mv_store) == before
     with Engine.open(mv_store, engine_config) as e:
         assert _ids(e, text="white tshirt") == want
+
+
+def test_filters_reach_milvus_as_scalar_expressions_with_the_id_expressions_results(mv_store, engine_config):
+    with Engine.open(mv_store, engine_config) as mv:
+        assert {"gender", "baseColour"} <= set(mv.manifest.vectors["scalars"]["fields"])
+        index = mv.reader.vectors["text:e5"]
+        q = mv.encoders.text["e5"].encode(["casual shirt"], mode="query")[0]
+        for _, f in [*FILTERS, ("", {"gender": ["Men", "Women"], "baseColour": "Black"})]:
+            mask = mv.reader.products.filter_mask(f)
+            expr = index._filter(mask)
+            assert expr and "doc" not in expr, expr  # the attributes, not a list of ids
+            by_scalars = index.search(q, 20, mask)[1]
+            by_ids = index.search(q, 20, np.asarray(mask, dtype=bool).copy())[1]  # a plain mask: ids
+            assert len(by_ids) and by_scalars.tolist() == by_ids.tolist(), f
+
+
+def test_review_vectors_live_in_milvus_and_go_with_their_generation(milvus, engine_config, tmp_path):
+    from pymilvus import MilvusClient
+
+    from shoplens.store.backends.milvus import review_collections
+
+    rows = fashion_rows(30)
+    extra = distractor_reviews(30)
+    catalog = [
+        {"id": r["id"], "title": r["productDisplayName"], "gender": r["gender"], "reviews": [extra.pop()]} for r in rows
+    ]
+    catalog += [{"id": t.split()[1], "title": t, "reviews": topic_reviews(w)} for w, t in REVIEW_TOPICS.items()]
+    cat = tmp_path / "c.jsonl"
+    cat.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in catalog) + "\n", encoding="utf-8")
+    build = BuildConfig(progress=False, auto_align=False)
+    # e5 only (reviews are e5's): no second text model to load, one collection less per build
+    engine_config = dataclasses.replace(
+        engine_config, encoders=dataclasses.replace(engine_config.encoders, text=("e5",), image=())
+    )
+    Engine.build(cat, tmp_path / "emb", engine_config, build).close()
+    shutil.copytree(tmp_path / "emb" / "cache", tmp_path / "mv" / "cache")  # encoded once
+    Engine.build(cat, tmp_path / "mv", engine_config, build, overrides={"index.vectors": milvus[0]}).close()
+    gen = current_generation(tmp_path / "mv")
+    assert not (gen / "reviews" / "vectors.faiss").exists()
+    (coll,) = review_collections(gen)
+    n_reviews = len(np.load(gen / "reviews" / "rows.npy"))
+    client = MilvusClient(uri=Manifest.load(gen).vectors["uri"])
+    try:
+        got = client.query(coll, filter="", output_fields=["count(*)"], consistency_level="Strong")
+        assert got[0]["count(*)"] == n_reviews
+        with Engine.open(tmp_path / "emb", engine_config) as emb, Engine.open(tmp_path / "mv", engine_config) as mv:
+            for word, title in REVIEW_TOPICS.items():
+                a, b = emb.search(word, k=5, rerank=False), mv.search(word, k=5, rerank=False)
+                assert b.ids[0] == a.ids[0] == title.split()[1]  # chance 1/32
+                assert b.hits[0].snippet == a.hits[0].snippet and word in (b.hits[0].snippet or "")
+        # when its generation is gone (as publish drops it beyond keep_generations), retiring drops it too
+        backend = backend_for_build(tmp_path / "mv", IndexConfig())
+        gen.rename(tmp_path / "mv" / "dropped")
+        assert coll in backend.retire(tmp_path / "mv") and not client.has_collection(coll)
+        backend.close()
+    finally:
+        client.close()
 
 
 def test_restart_loses_nothing_and_outage_gives_clear_error(mv_store, milvus, engine_config):

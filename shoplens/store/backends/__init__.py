@@ -34,17 +34,25 @@ class VectorBackend(Protocol):
         ...
 
     def write_field(
-        self, gen_dir: Path, generation: str, name: str, vectors: np.ndarray, docs: np.ndarray, n_docs: int
+        self,
+        gen_dir: Path,
+        generation: str,
+        name: str,
+        vectors: np.ndarray,
+        docs: np.ndarray,
+        n_docs: int,
+        products: bool = True,
     ) -> dict[str, Any]:
         """Store one field of a generation being built; where it went, as FieldInfo keywords (`index`
-        kind and `file`, plus `codec`/`exact_file` for a quantised faiss field)."""
+        kind and `file`, plus `codec`/`exact_file` for a quantised faiss field). `products=False`: the
+        rows are not products (the review index's), so they carry no product attributes."""
         ...
 
     def finish(self) -> None:
         """Every field is written: make them durable and searchable (before the manifest is saved)."""
         ...
 
-    def open_field(self, gen_dir: Path, info: FieldInfo, n_docs: int) -> VectorIndex: ...
+    def open_field(self, gen_dir: Path, info: FieldInfo, n_docs: int, products: bool = True) -> VectorIndex: ...
 
     def retire(self, store: Path) -> list[str]:
         """Drop what no generation on disk refers to any more; the names dropped."""
@@ -91,7 +99,14 @@ class EmbeddedBackend:
         return {"backend": "faiss"}
 
     def write_field(
-        self, gen_dir: Path, generation: str, name: str, vectors: np.ndarray, docs: np.ndarray, n_docs: int
+        self,
+        gen_dir: Path,
+        generation: str,
+        name: str,
+        vectors: np.ndarray,
+        docs: np.ndarray,
+        n_docs: int,
+        products: bool = True,
     ) -> dict[str, Any]:
         c = self.cfg
         idx = FaissIndex.build(
@@ -118,7 +133,7 @@ class EmbeddedBackend:
     def finish(self) -> None:
         pass  # publish() fsyncs the files
 
-    def open_field(self, gen_dir: Path, info: FieldInfo, n_docs: int) -> VectorIndex:
+    def open_field(self, gen_dir: Path, info: FieldInfo, n_docs: int, products: bool = True) -> VectorIndex:
         c = self.cfg
         return FaissIndex.load(
             gen_dir / info.file, n_docs, c.hnsw_ef_search, c.exact_subset, info.codec, c.rescore, c.ivf_nprobe
@@ -154,5 +169,7 @@ def backend_for_manifest(record: dict[str, Any], cfg: IndexConfig, where: str) -
     if kind == "milvus":
         from .milvus import MilvusBackend
 
-        return MilvusBackend(record["uri"], record["collection_prefix"], cfg, record.get("index"))
+        return MilvusBackend(
+            record["uri"], record["collection_prefix"], cfg, record.get("index"), record.get("scalars")
+        )
     raise ConfigError(f"{where}: vectors are in a {kind!r} backend, which this shoplens does not know; upgrade it")
