@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from ..engine import Engine
 from ..errors import QueryError
+from ..feedback.explore import swapped_positions
 from ..search.query import Query as SearchQuery
 from ..search.query import parse_filters
 from .errors import NotFound
@@ -83,23 +84,24 @@ async def run_search(st: ServerState, q: SearchQuery, image_hash: str | None, ex
     def work(engine: Engine) -> dict[str, Any]:
         key = cache_key(q, image_hash, explain, engine, engine.reader.gen.name)
         page = st.cache.get(key)
-        if page is None:
-            res = engine.search_query(q, log=log)
-            page = render_result(engine, res, explain)
+        cached = page is not None
+        if page is None:  # the cache holds the ranked page; exploration is drawn per logged request
+            page = render_result(engine, engine.search_query(q), explain)
             st.cache.put(key, page)
-            out = {**page, "cached": False}
-            if res.query_id:
-                out["query_id"] = res.query_id
-            return out
-        out = {**page, "cached": True}
+        out = {**page, "cached": cached}
         if log:  # a cached page still is a new search by this shopper: log it under a new id
+            attributes = {k: v for k, v in page["query"].items() if k not in ("text", "image")}
+            order = engine.exploration_order(len(page["results"]))  # as Engine.search(log=True)
+            if order is not None:
+                out["results"] = [page["results"][i] for i in order]
+                attributes["explored"] = swapped_positions(order)
             out["query_id"] = engine.feedback.log_query(
                 q.text,
-                [r["id"] for r in page["results"]],
+                [r["id"] for r in out["results"]],
                 user_id=q.user,
                 client_id=q.user,
                 session_id=q.session,
-                attributes={k: v for k, v in page["query"].items() if k not in ("text", "image")},
+                attributes=attributes,
             )
         return out
 
