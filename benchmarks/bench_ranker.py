@@ -114,11 +114,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     def logged_search(text: str, user: str) -> tuple[str, list[str]]:
         # Engine.search(log=True)'s logging, with the simulated clock's timestamp: the exploration order
-        # (engine.exploration_order, [ranker] explore) is applied and the shown order is what is logged
+        # (engine.exploration, [ranker] explore) is applied and the shown order is what is logged
         res = engine.search(text, k=10, user=user)
-        order = engine.exploration_order(len(res.ids))
-        shown = res.ids if order is None else [res.ids[i] for i in order]
-        attrs = {"explored": [p for p, i in enumerate(order) if p != i]} if order else None
+        explored = engine.exploration(len(res.ids))
+        shown = res.ids if explored is None else explored.apply(res.ids)
+        attrs = {"explored": explored.log_attributes()} if explored else None
         qid = engine.feedback.log_query(
             text, shown, user_id=user, client_id=user, timestamp=sim.now_iso(), attributes=attrs
         )
@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out["exploration_cost"] = exploration_cost(sim, pages)
     ec = out["exploration_cost"]
     print(
-        f"exploration {args.explore}: {ec['explored_pages']} of {ec['pages']} logged pages explored; NDCG@10 vs "
-        f"hidden taste of the explored pages as ranked {ec['explored_as_ranked']:.4f} -> as shown "
+        f"exploration {args.explore}: {ec['explored_pages']} of {ec['pages']} logged pages changed by exploration; "
+        f"NDCG@10 vs hidden taste of those pages as ranked {ec['explored_as_ranked']:.4f} -> as shown "
         f"{ec['explored_as_shown']:.4f}; "
         f"all logged pages {ec['all_as_ranked']:.4f} -> {ec['all_as_shown']:.4f}"
     )

@@ -22,7 +22,7 @@ from .encoders import registry
 from .encoders.base import Encoder
 from .features.cache import FeatureCache
 from .features.extract import FeatureSet, encode_catalog
-from .feedback.explore import explore_order, swapped_positions
+from .feedback.explore import Exploration, explore_order
 from .feedback.log import EventReport, FeedbackLog
 from .preprocess.lexicon import Lexicon, lexicon_for
 from .recommend.service import Recommendations
@@ -380,16 +380,16 @@ class Engine:
             res = self.searcher.search(q)
         if log:
             attributes = {k: v for k, v in res.query.items() if k not in ("text", "image")}
-            order = self.exploration_order(len(res.hits))
-            if order is not None:  # the shopper sees, and the log records, the explored order
-                res.hits = [res.hits[i] for i in order]
-                attributes["explored"] = swapped_positions(order)
+            explored = self.exploration(len(res.hits))
+            if explored is not None:  # the shopper sees, and the log records, the explored order
+                res.hits = explored.apply(res.hits)
+                attributes["explored"] = explored.log_attributes()
             res.query_id = self.feedback.log_query(
                 q.text, res.ids, user_id=q.user, client_id=q.user, session_id=q.session, attributes=attributes
             )
         return res
 
-    def exploration_order(self, n: int) -> list[int] | None:
+    def exploration(self, n: int) -> Exploration | None:
         """How to show a logged page of `n` hits: a bounded FairPairs permutation on the `[ranker]
         explore` share of logged searches (feedback/explore.py), else None (as ranked)."""
         r = self.config.ranker

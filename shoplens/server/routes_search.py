@@ -10,7 +10,6 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from ..engine import Engine
 from ..errors import QueryError
-from ..feedback.explore import swapped_positions
 from ..search.query import Query as SearchQuery
 from ..search.query import parse_filters
 from .errors import NotFound
@@ -91,10 +90,10 @@ async def run_search(st: ServerState, q: SearchQuery, image_hash: str | None, ex
         out = {**page, "cached": cached}
         if log:  # a cached page still is a new search by this shopper: log it under a new id
             attributes = {k: v for k, v in page["query"].items() if k not in ("text", "image")}
-            order = engine.exploration_order(len(page["results"]))  # as Engine.search(log=True)
-            if order is not None:
-                out["results"] = [page["results"][i] for i in order]
-                attributes["explored"] = swapped_positions(order)
+            explored = engine.exploration(len(page["results"]))  # as Engine.search(log=True)
+            if explored is not None:
+                out["results"] = explored.apply(page["results"])
+                attributes["explored"] = explored.log_attributes()
             out["query_id"] = engine.feedback.log_query(
                 q.text,
                 [r["id"] for r in out["results"]],

@@ -20,7 +20,9 @@ def test_logged_explored_search_records_the_shown_order(small_store, engine_conf
         assert doc["query_response_hit_ids"] == res.ids  # the log holds what was shown
         assert sorted(res.ids) == sorted(ranked) and res.ids[0] == ranked[0]
         moved = [p for p, (a, b) in enumerate(zip(res.ids, ranked)) if a != b]
-        # explore=1: every page is drawn; one whose coins all said "keep" (1/16 or 1/32) logs nothing moved
-        assert doc["query_attributes"].get("explored", []) == moved
+        # explore=1: every page is explored (one whose coins all said "keep" still logs its pairs)
+        explored = doc["query_attributes"]["explored"]
+        assert explored["pairs"] and 0 not in explored["pairs"]
+        assert [p for k in explored["swapped"] for p in (k, k + 1)] == moved
         assert all(ranked.index(h) - p in (-1, 0, 1) for p, h in enumerate(res.ids))
     assert len({tuple(r.ids) for r in shown}) > 1  # random swaps, not one fixed order (chance of failing < 1e-9)
