@@ -22,6 +22,7 @@ Steps, all in one run on one store:
 Rerun:
     .venv/bin/python benchmarks/bench_ranker.py                       # 1200 products, ~10 min on 2 busy cores
     .venv/bin/python benchmarks/bench_ranker.py --rows 400 --train-searches 300 --shift-blocks 1   # quick check
+    .venv/bin/python benchmarks/bench_ranker.py --explore 0.5 --shift-blocks 0 --latency-queries 0   # exploration
 Writes benchmarks/out/bench_ranker.json.
 """
 
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="[ranker] explore: share of the logged training searches shown with random adjacent pairs swapped "
         "(FairPairs, top 10, first hit kept); 0 = off",
     )
+    ap.add_argument("--explore-first", action="store_true", help="[ranker] explore_first: the top hit may swap too")
     ap.add_argument("--store", type=Path, help="store directory (default benchmarks/out/stores/ranker_<rows>)")
     args = ap.parse_args(argv)
 
@@ -91,7 +93,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         C.build_store(catalog, store, C.engine_config(onnx_dir=store / "cache" / "onnx"), align=False, progress=True)
     clean_feedback(store)
     engine = Engine.open(
-        store, C.engine_config(onnx_dir=store / "cache" / "onnx"), overrides={"ranker.explore": args.explore}
+        store,
+        C.engine_config(onnx_dir=store / "cache" / "onnx"),
+        overrides={"ranker.explore": args.explore, "ranker.explore_first": args.explore_first},
     )
     engine._explore_rng = random.Random(args.seed + 1000)  # the benchmark's exploration is reproducible
     fb = FeatureBuilder(engine.reader)

@@ -36,13 +36,14 @@ def swap_ratios(
 
 def combine(theta: dict[int, float], ratios: dict[int, float]) -> dict[int, float]:
     """The model's examination curve with its step k -> k+1 replaced by the swap estimate where there is
-    one, rescaled so that the most examined position keeps the model's value."""
+    one (steps above 1, noise on a few clicks, count as 1), rescaled so that the most examined position
+    keeps the model's value."""
     out: dict[int, float] = {}
     for p in sorted(theta):
         if p - 1 not in out:
             out[p] = theta[p]
             continue
         step = ratios.get(p - 1, theta[p] / max(theta[p - 1], 1e-9))
-        out[p] = max(out[p - 1] * step, 1e-4)
+        out[p] = max(out[p - 1] * min(step, 1.0), 1e-4)  # a list is not looked at more further down
     scale = max(theta.values()) / max(out.values())
     return {p: v * scale for p, v in out.items()}
