@@ -22,6 +22,7 @@ Steps, all in one run on one store:
 Rerun:
     .venv/bin/python benchmarks/bench_ranker.py                       # 1200 products, ~10 min on 2 busy cores
     .venv/bin/python benchmarks/bench_ranker.py --rows 400 --train-searches 300 --shift-blocks 1   # quick check
+    .venv/bin/python benchmarks/bench_ranker.py --explore 0.5 --shift-blocks 0 --latency-queries 0   # exploration
 Writes benchmarks/out/bench_ranker.json.
 """
 
@@ -71,6 +72,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="comma list of position-bias corrections to train on the same log (ips, ips@CLIP, pal; a "
         "suffix +listW adds a listwise term of weight W); the last one serves the latency and taste-shift steps",
     )
+    ap.add_argument(
+        "--explore",
+        type=float,
+        default=0.0,
+        help="[ranker] explore: share of the logged training searches shown with random adjacent pairs swapped "
+        "(FairPairs, top 10, first hit kept); 0 = off",
+    )
+    ap.add_argument("--explore-first", action="store_true", help="[ranker] explore_first: the top hit may swap too")
     ap.add_argument("--store", type=Path, help="store directory (default benchmarks/out/stores/ranker_<rows>)")
     args = ap.parse_args(argv)
 
@@ -83,7 +92,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         catalog = C.write_catalog(C.read_fashion_rows(args.rows), C.CATALOGS / f"ranker_{args.rows}.csv")
         C.build_store(catalog, store, C.engine_config(onnx_dir=store / "cache" / "onnx"), align=False, progress=True)
     clean_feedback(store)
-    engine = Engine.open(store, C.engine_config(onnx_dir=store / "cache" / "onnx"))
+    engine = Engine.open(
+        store,
+        C.engine_config(onnx_dir=store / "cache" / "onnx"),
+        overrides={"ranker.explore": args.explore, "ranker.explore_first": args.explore_first},
+    )
+    engine._explore_rng = random.Random(args.seed + 1000)  # the benchmark's exploration is reproducible
     fb = FeatureBuilder(engine.reader)
     products = {pid: fb.attrs[d] for d, pid in enumerate(fb.ids)}
     queries = make_queries(products, min_relevant=5)
@@ -98,10 +112,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"store {store}: {len(products)} products; {len(train_q)} training and {len(held)} held-out queries")
     print(f"  held-out: {', '.join(q.text for q in held)}")
 
+    by_user = {s.user_id: s for s in shoppers}
+    by_text = {q.text: q for q in queries}
+    pages: list[tuple[Shopper, Any, list[str], list[str]]] = []  # (shopper, query, as ranked, as shown)
+
     def logged_search(text: str, user: str) -> tuple[str, list[str]]:
+        # Engine.search(log=True)'s logging, with the simulated clock's timestamp: the exploration order
+        # (engine.exploration, [ranker] explore) is applied and the shown order is what is logged
         res = engine.search(text, k=10, user=user)
-        qid = engine.feedback.log_query(text, res.ids, user_id=user, client_id=user, timestamp=sim.now_iso())
-        return qid, res.ids
+        explored = engine.exploration(len(res.ids))
+        shown = res.ids if explored is None else explored.apply(res.ids)
+        attrs = {"explored": explored.log_attributes()} if explored else None
+        qid = engine.feedback.log_query(
+            text, shown, user_id=user, client_id=user, timestamp=sim.now_iso(), attributes=attrs
+        )
+        pages.append((by_user[user], by_text[text], res.ids, shown))
+        return qid, shown
 
     def ranked(rerank: bool):
         return lambda text, user: engine.search_query(_query(text, user), rerank=rerank).ids
@@ -114,6 +140,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     st = sim.run(logged_search, engine.record_events, shoppers, train_q, args.train_searches)
     print(f"simulated {st.searches} searches, {st.clicks} clicks, {st.carts} carts ({time.perf_counter() - t0:.0f} s)")
+    out["exploration_cost"] = exploration_cost(sim, pages)
+    ec = out["exploration_cost"]
+    print(
+        f"exploration {args.explore}: {ec['explored_pages']} of {ec['pages']} logged pages changed by exploration; "
+        f"NDCG@10 vs hidden taste of those pages as ranked {ec['explored_as_ranked']:.4f} -> as shown "
+        f"{ec['explored_as_shown']:.4f}; "
+        f"all logged pages {ec['all_as_ranked']:.4f} -> {ec['all_as_shown']:.4f}"
+    )
     from shoplens.config import RankerSettings
 
     variants = {}
@@ -144,6 +178,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     "validation_logged_order",
                     "validation_position_only",
                     "validation_chance_roc_auc",
+                    "examination_by_position",
                     "seconds",
                     "epochs",
                 )
@@ -158,6 +193,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"{metrics['validation_position_only']['roc_auc']:.4f}; logged order "
             f"{metrics['validation_logged_order']['roc_auc']:.4f}; chance 0.5"
         )
+        exam = metrics.get("examination_by_position", {})
+        top = exam.get("0") or 1.0
+        print(
+            "  fitted examination / top, positions 0-9: "
+            + " ".join(f"{exam[str(p)] / top:.2f}" for p in range(10) if str(p) in exam)
+            + " (simulated shoppers: 0.8^position)"
+        )
     out["simulator"] = {
         "searches": st.searches,
         "clicks": st.clicks,
@@ -167,12 +209,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         **variants[mode],  # the one kept for the steps below
         "kept": mode,
     }
-    out["latency"] = latency(engine, fb, args.latency_queries, args.seed)
-    lat = out["latency"]
-    print(
-        f"search p50 {lat['search_p50_ms_without']:.1f} ms without ranker, {lat['search_p50_ms_with']:.1f} ms with; "
-        f"re-rank of {lat['candidates']} candidates p50 {lat['rerank_p50_ms']:.2f} ms (p99 {lat['rerank_p99_ms']:.2f})"
-    )
+    if args.latency_queries:
+        out["latency"] = latency(engine, fb, args.latency_queries, args.seed)
+        lat = out["latency"]
+        print(
+            f"search p50 {lat['search_p50_ms_without']:.1f} ms without ranker, {lat['search_p50_ms_with']:.1f} ms "
+            f"with; re-rank of {lat['candidates']} candidates p50 {lat['rerank_p50_ms']:.2f} ms "
+            f"(p99 {lat['rerank_p99_ms']:.2f})"
+        )
     if args.shift_blocks:
         ts = out["taste_shift"] = taste_shift(engine, sim, shoppers, judged, held, train_q, args, ndcg, logged_search)
         lift = ts["lift_before_shift"] = ranked_ndcg["held_out"] - base["held_out"]
@@ -187,6 +231,32 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     path = C.write_json("bench_ranker", out)
     print(f"wrote {path}")
     return out
+
+
+def exploration_cost(sim, pages) -> dict[str, Any]:
+    """What exploration cost the shoppers: NDCG@10 against the hidden taste of each logged page as the
+    engine ranked it and as it was shown (pairs swapped), over the explored pages and over all of them."""
+    from shoplens.evaluate.metrics import evaluate
+
+    def mean_ndcg(rows, which: int) -> float:
+        if not rows:
+            return float("nan")
+        run, qrels = {}, {}
+        for n, (shopper, q, *orders) in enumerate(rows):
+            ids = orders[which][:10]
+            run[str(n)] = {pid: float(len(ids) - i) for i, pid in enumerate(ids)}
+            qrels[str(n)] = {pid: g for pid in sim.products if (g := sim.grade(q, shopper, pid)) > 0}
+        return evaluate(run, qrels, ["ndcg@10"]).metrics["ndcg@10"]
+
+    explored = [p for p in pages if p[2] != p[3]]
+    return {
+        "pages": len(pages),
+        "explored_pages": len(explored),
+        "explored_as_ranked": mean_ndcg(explored, 0),
+        "explored_as_shown": mean_ndcg(explored, 1),
+        "all_as_ranked": mean_ndcg(pages, 0),
+        "all_as_shown": mean_ndcg(pages, 1),
+    }
 
 
 def _query(text: str, user: str | None):

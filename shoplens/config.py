@@ -349,6 +349,12 @@ class RankerSettings:
     listwise: float = field(default=1.0, metadata={"min": 0.0})
     # a shopper's click this old counts half in their profile (personalisation features)
     profile_half_life_days: float = field(default=30.0, metadata={"min": 0.01})
+    # bounded exploration of LOGGED searches (feedback/explore.py): this share of them shows random
+    # adjacent pairs swapped within the top `explore_depth` (FairPairs; the first hit stays unless
+    # `explore_first`), so the click model can tell position from appeal; the log holds the shown order
+    explore: float = field(default=0.0, metadata={"min": 0.0, "max": 1.0})
+    explore_depth: int = field(default=10, metadata={"min": 2})
+    explore_first: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +22,7 @@ from .encoders import registry
 from .encoders.base import Encoder
 from .features.cache import FeatureCache
 from .features.extract import FeatureSet, encode_catalog
+from .feedback.explore import Exploration, explore_order
 from .feedback.log import EventReport, FeedbackLog
 from .preprocess.lexicon import Lexicon, lexicon_for
 from .recommend.service import Recommendations
@@ -92,6 +94,7 @@ class Engine:
         )
         self.report: IngestReport | None = None
         self._feedback: FeedbackLog | None = None
+        self._explore_rng = random.Random()  # which logged pages are explored: not reproducible on purpose
         # Kept across `align` (which re-runs __init__ on the new generation).
         self.recommend_config: RecommendConfig = self.config.recommend
         self._recommendations: Recommendations | None = None
@@ -376,15 +379,21 @@ class Engine:
         else:
             res = self.searcher.search(q)
         if log:
+            attributes = {k: v for k, v in res.query.items() if k not in ("text", "image")}
+            explored = self.exploration(len(res.hits))
+            if explored is not None:  # the shopper sees, and the log records, the explored order
+                res.hits = explored.apply(res.hits)
+                attributes["explored"] = explored.log_attributes()
             res.query_id = self.feedback.log_query(
-                q.text,
-                res.ids,
-                user_id=q.user,
-                client_id=q.user,
-                session_id=q.session,
-                attributes={k: v for k, v in res.query.items() if k not in ("text", "image")},
+                q.text, res.ids, user_id=q.user, client_id=q.user, session_id=q.session, attributes=attributes
             )
         return res
+
+    def exploration(self, n: int) -> Exploration | None:
+        """How to show a logged page of `n` hits: a bounded FairPairs permutation on the `[ranker]
+        explore` share of logged searches (feedback/explore.py), else None (as ranked)."""
+        r = self.config.ranker
+        return explore_order(n, self._explore_rng, r.explore, r.explore_depth, keep_first=not r.explore_first)
 
     def _check_photo_encoders(self) -> None:
         """A query photo is only comparable with the stored photos when the same CNN versions encode

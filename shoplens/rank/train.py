@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from ..feedback.profiles import epoch
 from .behaviour import CLICKS, Behaviour
 from .context import Prepared, RankContext, positions, profile_config
 from .features import feature_names
+from .harvest import combine, swap_ratios
 
 if TYPE_CHECKING:
     from .model import RankerModule
@@ -50,6 +51,7 @@ class Examples:
     ids: list[str]
     query_rowids: list[int]
     texts: list[str]  # each search's query text (index as qids)
+    explored: list[Any] = field(default_factory=list)  # each search's query_attributes.explored (or None)
 
     def qids_of_rows(self) -> list[str]:
         return [self.qids[g] for g in self.group]
@@ -80,6 +82,7 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
     grp: list[int] = []
     qids: list[str] = []
     texts: list[str] = []
+    explored: list[Any] = []
     ids: list[str] = []
     rowids: list[int] = []
     stats: dict[str, int] = {"searches": len(queries), "events": len(events), "clicked_searches": 0, "clicks": 0}
@@ -117,6 +120,7 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
                     grp += [len(qids)] * len(shown)
                     qids.append(q.query_id)
                     texts.append(q.user_query)
+                    explored.append(q.attributes.get("explored"))
                     ids += shown
                     rowids.append(rid)
         beh.add_query(q)
@@ -130,6 +134,7 @@ def build_examples(flog: FeedbackLog, ctx: RankContext, after_rowid: int = 0) ->
         ids,
         rowids,
         texts,
+        explored,
     )
     return ex, stats
 
@@ -147,7 +152,18 @@ def examination(ex: Examples, rows: np.ndarray | None = None) -> dict[int, float
         records.append({"search_id": qid, "query": text, "doc": pid, "position": p, "action": "impression"})
         if ex.y[r]:
             records.append({"search_id": qid, "query": text, "doc": pid, "position": p, "action": "click"})
-    return fit_pbm(impressions_from_records(records).impressions, max_iter=300).theta
+    theta = fit_pbm(impressions_from_records(records).impressions, max_iter=300).theta
+    # explored pages (randomised adjacent swaps) measure the step from one position to the next
+    # without the EM's confound; the EM's steps stay where the log has too few of them
+    pairs = [_pairs(ex.explored[int(ex.group[r])]) if ex.explored else None for r in rows]
+    ratios = swap_ratios(ex.position[rows].tolist(), (ex.y[rows] > 0).tolist(), pairs)
+    return combine(theta, ratios) if ratios else theta
+
+
+def _pairs(explored: Any) -> list[int] | None:
+    """The pair starts a logged page's exploration put up for a swap (query_attributes.explored.pairs)."""
+    got = explored.get("pairs") if isinstance(explored, dict) else None
+    return [p for p in got if isinstance(p, int)] if isinstance(got, list) else None
 
 
 def ips_weights(

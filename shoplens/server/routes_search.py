@@ -83,23 +83,24 @@ async def run_search(st: ServerState, q: SearchQuery, image_hash: str | None, ex
     def work(engine: Engine) -> dict[str, Any]:
         key = cache_key(q, image_hash, explain, engine, engine.reader.gen.name)
         page = st.cache.get(key)
-        if page is None:
-            res = engine.search_query(q, log=log)
-            page = render_result(engine, res, explain)
+        cached = page is not None
+        if page is None:  # the cache holds the ranked page; exploration is drawn per logged request
+            page = render_result(engine, engine.search_query(q), explain)
             st.cache.put(key, page)
-            out = {**page, "cached": False}
-            if res.query_id:
-                out["query_id"] = res.query_id
-            return out
-        out = {**page, "cached": True}
+        out = {**page, "cached": cached}
         if log:  # a cached page still is a new search by this shopper: log it under a new id
+            attributes = {k: v for k, v in page["query"].items() if k not in ("text", "image")}
+            explored = engine.exploration(len(page["results"]))  # as Engine.search(log=True)
+            if explored is not None:
+                out["results"] = explored.apply(page["results"])
+                attributes["explored"] = explored.log_attributes()
             out["query_id"] = engine.feedback.log_query(
                 q.text,
-                [r["id"] for r in page["results"]],
+                [r["id"] for r in out["results"]],
                 user_id=q.user,
                 client_id=q.user,
                 session_id=q.session,
-                attributes={k: v for k, v in page["query"].items() if k not in ("text", "image")},
+                attributes=attributes,
             )
         return out
 
