@@ -93,6 +93,21 @@ VARIANTS: dict[str, AlignConfig] = {
     # jointly trained multi-task ones
     "kept recipe v2, jointly trained classifiers (no refit)": KEPT.with_(classifier_c=0.0),
 }
+# Title round (issue #12: exact title -> photo): cheap runs (1 head, 30 epochs, every training
+# product) comparing recipe levers against the same cheap baseline; select with --variants "titles:".
+TQ = KEPT.with_(ensemble=1, epochs=30, val_fraction=0.0)
+TITLE_VARIANTS: dict[str, AlignConfig] = {
+    "titles: 1 head, 30 epochs, e5 query mode": TQ,
+    "titles: 1 head, 30 epochs, e5 passage mode": TQ.with_(text_mode="passage"),
+    "titles: + hard negatives 0.3": TQ.with_(hard_negatives=0.3),
+    "titles: + title loss 0.5": TQ.with_(title_loss_weight=0.5),
+    "titles: + title loss 1.0": TQ.with_(title_loss_weight=1.0),
+    "titles: + title loss 1.0 + hard negatives 0.3": TQ.with_(title_loss_weight=1.0, hard_negatives=0.3),
+    "titles: + title loss 2.0": TQ.with_(title_loss_weight=2.0),
+    "titles: + 512-d": TQ.with_(dim=512),
+    "titles: + 60 epochs": TQ.with_(epochs=60),
+    "titles: + input dropout 0.1": TQ.with_(input_dropout=0.1),
+}
 # Opt-in (slow: extra texts to encode): --variants "text-only" / "query mode"
 EXTRA_VARIANTS: dict[str, AlignConfig] = {
     "kept + text-only titles (styles_text_only.csv)": PREV.with_(text_only_prob=0.15),
@@ -283,7 +298,9 @@ def main(argv=None) -> int:
 
     variants = {"kept recipe": KEPT} if a.only == "kept" else dict(VARIANTS)
     if a.variants:
-        variants = {k: v for k, v in {**VARIANTS, **EXTRA_VARIANTS}.items() if any(s in k for s in a.variants)}
+        variants = {
+            k: v for k, v in {**VARIANTS, **EXTRA_VARIANTS, **TITLE_VARIANTS}.items() if any(s in k for s in a.variants)
+        }
     text_only = (
         load_text_only(a.text_only) if any(v is not None and v.text_only_prob > 0 for v in variants.values()) else []
     )

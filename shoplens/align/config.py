@@ -56,6 +56,9 @@ class AlignConfig:
     # catalog: EN NDCG@10 1.05x vs 1.02x BM25-over-titles).
     classifier_c: float = 3.0
     hard_negatives: float = 0.0  # share of batches drawn from few product types
+    # >0: an extra symmetric InfoNCE over the batch's titles alone (title vs photo, positives = same
+    # title), weighted so; exact-title search needs photos told apart from others of the same kind.
+    title_loss_weight: float = 0.0
 
     def with_(self, **kw: Any) -> AlignConfig:
         return replace(self, **kw)

@@ -163,6 +163,23 @@ def _batches(rng: np.random.Generator, idx: np.ndarray, data: AlignData, cfg: Al
     return out
 
 
+def _title_nce(logits, pos, is_title):
+    """Symmetric InfoNCE over the title captions of a batch and the photos (positives = the same
+    title); 0 when fewer than two titles are in the batch."""
+    import torch
+
+    rows = torch.nonzero(is_title).flatten()
+    if len(rows) < 2:
+        return logits.new_zeros(())
+    lg, ps = logits[rows], pos[rows]
+    cols = ps.any(0)  # photos whose title is in the batch
+    lg, ps = lg[:, cols], ps[:, cols]
+    neg_inf = torch.finfo(lg.dtype).min
+    t2i = (torch.logsumexp(lg, 1) - torch.logsumexp(lg.masked_fill(~ps, neg_inf), 1)).mean()
+    i2t = (torch.logsumexp(lg.T, 1) - torch.logsumexp(lg.T.masked_fill(~ps.T, neg_inf), 1)).mean()
+    return 0.5 * (t2i + i2t)
+
+
 def split_pairs(data: AlignData, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray]:
     """(train, validation) product indices: a seeded `val_fraction` of the image-title pairs
     (at least `min_val`, at most half) is held out."""
@@ -429,6 +446,8 @@ def _fit(
             t2i = (torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~pos, neg_inf), 1)).mean()
             i2t = (torch.logsumexp(logits.T, 1) - torch.logsumexp(logits.T.masked_fill(~pos.T, neg_inf), 1)).mean()
             loss = 0.5 * (t2i + i2t)
+            if cfg.title_loss_weight > 0:
+                loss = loss + cfg.title_loss_weight * _title_nce(logits, pos, CK[ct] == 0)
             for f in mt_fields:
                 y = A[bt][:, data.fields.index(f)]
                 if (y >= 0).any():

@@ -110,3 +110,15 @@ def _far_above_chance(val):
 def test_config_round_trip_keeps_new_fields():
     cfg = AlignConfig(ensemble=3, captions_per_product=2)
     assert AlignConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_title_loss_trains_and_changes_the_space():
+    """The extra title-only InfoNCE (AlignConfig.title_loss_weight) is part of the loss: the same
+    seed gives other weights, and titles still find their photos far above chance."""
+    data = synthetic()
+    cfg = CFG.with_(captions_per_product=2, epochs=4)
+    plain, _ = train_heads(data, cfg, progress=False)
+    heads, metrics = train_heads(data, cfg.with_(title_loss_weight=1.0), progress=False)
+    assert heads.meta["recipe"]["title_loss_weight"] == 1.0
+    assert not np.allclose(plain.text.W, heads.text.W)
+    _far_above_chance(metrics["validation"]["text_to_image"])
