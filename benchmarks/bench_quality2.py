@@ -94,14 +94,14 @@ def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
     return np.sort(rng.choice(usable, size=int(round(frac * len(usable))), replace=False))
 
 
-def use_heldout_heads() -> None:
+def use_heldout_heads(path: Path = HELDOUT_HEADS) -> None:
     """Make the heads trained without the held-out slice (bench_quality2_heads.py) the ones a new
     store adopts, for this process: the store is built and searched exactly as a shop's would be."""
     import shoplens.align.heads as heads_mod
 
-    if not HELDOUT_HEADS.exists():
-        raise SystemExit(f"{HELDOUT_HEADS} is missing: run benchmarks/bench_quality2_heads.py first")
-    heads_mod.default_heads_path = lambda: HELDOUT_HEADS
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run benchmarks/bench_quality2_heads.py first")
+    heads_mod.default_heads_path = lambda: path
 
 
 def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> Engine:
@@ -144,6 +144,24 @@ def ndcg(engine, texts: dict[str, str], qrels, images: dict[str, str] | None = N
     per = evaluate({q: r for q, r in run.items() if r}, qrels, ["ndcg@10"]).per_query
     vals = [per.get(q, {}).get("ndcg@10", 0.0) for q in texts]
     return {"ndcg10": float(np.mean(vals)), "empty": empty, "n": len(texts), "per_query": vals, "ids": ids}
+
+
+def reuse_photo_features(engine) -> None:
+    """Quality tasks search the same anchor photos under several settings: encode each photo once
+    (the CNNs are deterministic; everything after the encoding runs as `Engine.search` does).
+    Latency is measured in fresh processes, without this."""
+    qenc = engine.searcher.qenc
+    encode, memo = qenc.image_feats, {}
+
+    def image_feats(image):
+        key = str(image) if isinstance(image, (str, Path)) else None
+        if key is None:
+            return encode(image)
+        if key not in memo:
+            memo[key] = encode(image)
+        return memo[key]
+
+    qenc.image_feats = image_feats
 
 
 def set_quality(engine, q: QualityConfig) -> None:
@@ -321,6 +339,18 @@ def main(argv=None) -> int:
     ap.add_argument("--calibration-titles", type=int, default=300, help="titles apart from the measured ones")
     ap.add_argument("--latency-repeats", type=int, default=3)
     ap.add_argument(
+        "--heads-dir",
+        type=Path,
+        help="held-out heads trained elsewhere (bench_quality2_heads.py --out DIR); the store is named after DIR",
+    )
+    ap.add_argument(
+        "--tune-setting",
+        nargs="*",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="tune: also try these QualityConfig values (one field at a time) on the tuning tasks",
+    )
+    ap.add_argument(
         "--only", nargs="*", help="tasks: attributes free titles photo price tune calibrate nothing latency"
     )
     ap.add_argument(
@@ -336,9 +366,12 @@ def main(argv=None) -> int:
     rows = heldout_rows(products, a.seed)
     store_name = "photo_only_store"
     if a.heads == "heldout":
-        use_heldout_heads()
+        use_heldout_heads(a.heads_dir or HELDOUT_HEADS)
         store_name = "photo_only_store_heldout_heads"
+        if a.heads_dir:
+            store_name = f"photo_only_store_{a.heads_dir.name}"
     engine = photo_only_engine(products, rows, store_name)
+    reuse_photo_features(engine)
     ids = engine.reader.products.ids
     attrs = [product_attributes(products[i], FIELD_MAP) for i in rows]
     queries, qrels_idx, _ = make_queries(attrs, a.seed)
@@ -436,6 +469,14 @@ def main(argv=None) -> int:
             r = ndcg(engine, {q: en[q] for q in first}, pq, img)["ndcg10"]
             res["tune_negative"][str(g)] = r / alone
             print(f"compose_negative_weight {g}: {r:.4f} ({r / alone:.3f}x photo alone, first {TUNED} tasks)")
+        res["tune_settings"] = {}
+        for spec in a.tune_setting:
+            fld, vals = spec.split("=", 1)
+            for val in vals.split(","):
+                set_quality(engine, QualityConfig().with_(**{fld: type(getattr(QualityConfig(), fld))(val)}))
+                r = ndcg(engine, {q: en[q] for q in first}, pq, img)["ndcg10"]
+                res["tune_settings"][f"{fld}={val}"] = r / alone
+                print(f"{fld} {val}: {r:.4f} ({r / alone:.3f}x photo alone, first {TUNED} tasks)", flush=True)
         set_quality(engine, QualityConfig())
 
     if "price" in only:
@@ -535,7 +576,7 @@ def main(argv=None) -> int:
 
     res["seconds"] = round(time.perf_counter() - t0, 1)
     Q2.mkdir(parents=True, exist_ok=True)
-    out = Q2 / f"results_{a.heads}.json"
+    out = Q2 / f"results_{a.heads_dir.name if a.heads_dir else a.heads}.json"
     old = json.loads(out.read_text()) if out.is_file() else {}
     for v in res.values():
         if isinstance(v, dict):
