@@ -102,7 +102,7 @@ TITLE_VARIANTS: dict[str, AlignConfig] = {
     "titles: + hard negatives 0.3": TQ.with_(hard_negatives=0.3),
     "titles: + title loss 0.5": TQ.with_(title_loss_weight=0.5),
     "titles: + title loss 1.0": TQ.with_(title_loss_weight=1.0),
-    "titles: + title loss 1.0 + hard negatives 0.3": TQ.with_(title_loss_weight=1.0, hard_negatives=0.3),
+    "titles: + hard negatives 0.3 and title loss 1.0": TQ.with_(title_loss_weight=1.0, hard_negatives=0.3),
     "titles: + title loss 2.0": TQ.with_(title_loss_weight=2.0),
     "titles: + 512-d": TQ.with_(dim=512),
     "titles: + 60 epochs": TQ.with_(epochs=60),

@@ -37,6 +37,7 @@ def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=HEADS, help="where the heads go (skipped when it exists)")
+    ap.add_argument("--workers", type=int, default=1, help="processes training the heads side by side (same heads)")
     a = ap.parse_args(argv)
     out = a.out
     if out.exists():
@@ -48,7 +49,7 @@ def main(argv=None) -> int:
     test_rows = heldout_rows(products)
     assert (fs.has_image[test_rows]).all()
     train_rows = np.setdiff1d(np.arange(len(products)), test_rows)
-    cfg = AlignConfig().with_(refit_full=False, val_fraction=0.0)
+    cfg = AlignConfig().with_(refit_full=False, val_fraction=0.0, workers=a.workers)
     data = build_align_data(fs, cache, encs, cfg, field_map=FIELD_MAP, rows=train_rows, progress=True)
     heads, _ = train_heads(data, cfg, progress=True)
     heads.meta["trained_without"] = "the held-out 20% of benchmarks/align_quality.py (seed 0)"
