@@ -269,6 +269,11 @@ class Searcher:
         `SearchConfig.ocr_dense_min_cosine` are dropped, else every product with a printed word
         would collect a share of every query)."""
         photo_lex = self.reader.photo_lexical
+        power = self.quality.ocr_share_power
+        if photo_lex is not None and power > 0:
+            share = photo_lex.known_share(text, extra) ** power
+            for comp in ("ocr", *(f"ocr_dense:{name}" for name in self.qenc.text)):
+                weights[comp] = weights.get(comp, 1.0) * share
         if photo_lex is not None and weights.get("ocr", 1) > 0:
 
             def ocr() -> Ranked:
@@ -452,6 +457,8 @@ class Searcher:
                         qual.compose_photo_floors,
                         qual.compose_caption_weight,
                         qual.compose_negative_weight,
+                        qual.compose_asked_weight,
+                        qual.compose_asked_floor,
                     )
                     composed_for.update(wanted)
                     return comp
