@@ -264,10 +264,6 @@ class QualityConfig:
     # ... minus this weight times the similarity to a caption of what the photo itself shows, when
     # the words change it ("white" + a black shoe: away from "men black shoes"); 0: off
     compose_negative_weight: float = 0.0
-    # ... plus this weight times log(floor + (1 - floor) P(what the words ask for | candidate photo)):
-    # the words' own attributes (a colour) counted apart from the photo's type and gender; 0: off
-    compose_asked_weight: float = 0.0
-    compose_asked_floor: float = 0.3
     # The photo-text components (ocr, ocr_dense:*) count with weight share ** power, share = the part
     # of the query's words that occur in any photo's text: a brand printed on many photos ("puma")
     # decides for the query "puma" but is one word of five in an exact title, whose other words only

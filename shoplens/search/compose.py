@@ -59,8 +59,6 @@ def compose(
     photo_floors: dict[str, float],
     caption_weight: float = 1.0,
     negative_weight: float = 0.0,
-    asked_weight: float = 0.0,
-    asked_floor: float = 0.3,
 ) -> tuple[Ranked, dict[str, str]]:
     """(ranking named "photo_and_words", the attributes it looked for). `negative_weight`: how
     much a candidate's similarity to a caption of what the photo itself shows counts against it
@@ -90,7 +88,5 @@ def compose(
         score = score - negative_weight * (vecs @ embed_text(neg))
     if attribute_weight > 0 and heads.classifiers:
         score = score + attribute_weight * heads.attribute_log_probs(vecs, wanted, floors)
-    if asked_weight > 0 and heads.classifiers:
-        score = score + asked_weight * heads.attribute_log_probs(vecs, asked, {f: asked_floor for f in asked})
     order = np.argsort(-score, kind="stable")
     return Ranked("photo_and_words", docs[order], score[order].astype(np.float32)), wanted

@@ -457,8 +457,6 @@ class Searcher:
                         qual.compose_photo_floors,
                         qual.compose_caption_weight,
                         qual.compose_negative_weight,
-                        qual.compose_asked_weight,
-                        qual.compose_asked_floor,
                     )
                     composed_for.update(wanted)
                     return comp
