@@ -41,6 +41,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -111,6 +112,11 @@ def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> E
         Q2.mkdir(parents=True, exist_ok=True)
         # same photos, same encoders: features cached by earlier runs (the align cache, other stores)
         seed_cache(store)
+        # ... and the photos' OCR readings (keyed by reader fingerprint + photo hash), from a sibling store
+        ocr = store / "cache" / "ocr.sqlite"
+        src = next((p for p in sorted(Q2.glob("*/cache/ocr.sqlite")) if p != ocr), None)
+        if src is not None and not ocr.exists():
+            shutil.copyfile(src, ocr)
     else:
         engine = Engine.open(store, cfg)
         if engine.reader.products.get([0])[0].price is not None:
