@@ -269,6 +269,13 @@ def main(argv=None) -> int:
         action="store_true",
         help="keep the other rows already in --out (same seed / held-out split) and print them too",
     )
+    ap.add_argument(
+        "--heads",
+        type=Path,
+        nargs="*",
+        help="evaluate these saved heads (trained without the held-out slice, e.g. bench_quality2_heads.py's) "
+        "instead of training variants",
+    )
     a = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -296,6 +303,35 @@ def main(argv=None) -> int:
         flush=True,
     )
 
+    if a.heads:
+        from shoplens.align.heads import Heads
+
+        saved = json.loads(a.out.read_text()) if a.out.is_file() else {}
+        if saved.get("seed") != a.seed or saved.get("heldout_products") != len(test_rows):
+            saved = {
+                "reference_bm25": ref,
+                "heldout_products": int(len(test_rows)),
+                "queries": len(qids),
+                "seed": a.seed,
+            }
+        for path in a.heads:
+            heads = Heads.load(path)
+            r = evaluate_heads(heads, fs, test_rows, queries, qrels, encs, cache)
+            for k in ("en", "zh", "en_boost", "zh_mixed_boost"):
+                r[f"ratio_{k}"] = r[f"ndcg10_{k}"] / ref["en"]
+            r["ratio_en_paraphrase_boost"] = r["ndcg10_en_paraphrase_boost"] / ref["en_paraphrase"]
+            r["recipe"] = heads.meta.get("recipe")
+            saved.setdefault("results", {})[f"saved heads {path.name} ({heads.fingerprint})"] = r
+            a.out.parent.mkdir(parents=True, exist_ok=True)
+            a.out.write_text(json.dumps(saved, indent=2, ensure_ascii=False))
+            print(
+                f"{path} (e5 {heads.text_mode}): EN cosine {r['ndcg10_en'] / ref['en']:.3f}x, EN search "
+                f"{r['ndcg10_en_boost'] / ref['en']:.3f}x, ZH search {r['ndcg10_zh_mixed_boost'] / ref['en']:.3f}x "
+                f"BM25; title->photo R@10 {r['title_to_image_R@10']:.3f} (R@1 {r['title_to_image_R@1']:.3f}), "
+                f"photo->title R@10 {r['image_to_title_R@10']:.3f}",
+                flush=True,
+            )
+        return 0
     variants = {"kept recipe": KEPT} if a.only == "kept" else dict(VARIANTS)
     if a.variants:
         variants = {

@@ -372,7 +372,7 @@ def main(argv=None) -> int:
     rows = heldout_rows(products, a.seed)
     store_name = "photo_only_store"
     if a.heads == "heldout":
-        use_heldout_heads(a.heads_dir or HELDOUT_HEADS)
+        use_heldout_heads((a.heads_dir or HELDOUT_HEADS).resolve())  # a store resolves a relative path against itself
         store_name = "photo_only_store_heldout_heads"
         if a.heads_dir:
             store_name = f"photo_only_store_{a.heads_dir.name}"
