@@ -483,7 +483,8 @@ class Searcher:
         reference_price = None
         if qual.relative_price and und is not None and und.price and q.image is not None:
             order, reference_price = self._relative_price(order, comps, und.price)
-        top = order[: q.k]
+        # a few more than k are judged: a weak hit on top (dropped below) makes room for the next
+        top = order[: 2 * q.k + 10]
         titles = self.reader.products.titles(top)
         ids = self.reader.products.ids
         hits = [Hit(id=ids[d], score=fused[d], title=titles.get(d), components=parts[d]) for d in top]
@@ -491,7 +492,7 @@ class Searcher:
         if snippets:
             add_snippets(hits, top, snippets, self.reader.products)
         self._photo_texts(hits, top)
-        hits = self._confident(hits, und, has_words, q.image is not None, coverage)
+        hits = self._confident(hits, und, has_words, q.image is not None, coverage)[: q.k]
         facets = None
         if q.facets:
             fields = None if q.facets is True else list(q.facets)
