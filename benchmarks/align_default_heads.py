@@ -48,8 +48,9 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--leave-out-heldout", action="store_true", help="train without the held-out 20% of the photo-only benchmarks"
     )
+    ap.add_argument("--workers", type=int, default=1, help="processes training the heads side by side (same heads)")
     a = ap.parse_args(argv)
-    cfg = AlignConfig()
+    cfg = AlignConfig().with_(workers=a.workers)
     if a.md_only:
         dst = default_heads_path()
         loaded = Heads.load(dst)

@@ -93,6 +93,21 @@ VARIANTS: dict[str, AlignConfig] = {
     # jointly trained multi-task ones
     "kept recipe v2, jointly trained classifiers (no refit)": KEPT.with_(classifier_c=0.0),
 }
+# Title round (issue #12: exact title -> photo): cheap runs (1 head, 30 epochs, every training
+# product) comparing recipe levers against the same cheap baseline; select with --variants "titles:".
+TQ = KEPT.with_(ensemble=1, epochs=30, val_fraction=0.0)
+TITLE_VARIANTS: dict[str, AlignConfig] = {
+    "titles: 1 head, 30 epochs, e5 query mode": TQ,
+    "titles: 1 head, 30 epochs, e5 passage mode": TQ.with_(text_mode="passage"),
+    "titles: + hard negatives 0.3": TQ.with_(hard_negatives=0.3),
+    "titles: + title loss 0.5": TQ.with_(title_loss_weight=0.5),
+    "titles: + title loss 1.0": TQ.with_(title_loss_weight=1.0),
+    "titles: + hard negatives 0.3 and title loss 1.0": TQ.with_(title_loss_weight=1.0, hard_negatives=0.3),
+    "titles: + title loss 2.0": TQ.with_(title_loss_weight=2.0),
+    "titles: + 512-d": TQ.with_(dim=512),
+    "titles: + 60 epochs": TQ.with_(epochs=60),
+    "titles: + input dropout 0.1": TQ.with_(input_dropout=0.1),
+}
 # Opt-in (slow: extra texts to encode): --variants "text-only" / "query mode"
 EXTRA_VARIANTS: dict[str, AlignConfig] = {
     "kept + text-only titles (styles_text_only.csv)": PREV.with_(text_only_prob=0.15),
@@ -254,6 +269,13 @@ def main(argv=None) -> int:
         action="store_true",
         help="keep the other rows already in --out (same seed / held-out split) and print them too",
     )
+    ap.add_argument(
+        "--heads",
+        type=Path,
+        nargs="*",
+        help="evaluate these saved heads (trained without the held-out slice, e.g. bench_quality2_heads.py's) "
+        "instead of training variants",
+    )
     a = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -281,9 +303,40 @@ def main(argv=None) -> int:
         flush=True,
     )
 
+    if a.heads:
+        from shoplens.align.heads import Heads
+
+        saved = json.loads(a.out.read_text()) if a.out.is_file() else {}
+        if saved.get("seed") != a.seed or saved.get("heldout_products") != len(test_rows):
+            saved = {
+                "reference_bm25": ref,
+                "heldout_products": int(len(test_rows)),
+                "queries": len(qids),
+                "seed": a.seed,
+            }
+        for path in a.heads:
+            heads = Heads.load(path)
+            r = evaluate_heads(heads, fs, test_rows, queries, qrels, encs, cache)
+            for k in ("en", "zh", "en_boost", "zh_mixed_boost"):
+                r[f"ratio_{k}"] = r[f"ndcg10_{k}"] / ref["en"]
+            r["ratio_en_paraphrase_boost"] = r["ndcg10_en_paraphrase_boost"] / ref["en_paraphrase"]
+            r["recipe"] = heads.meta.get("recipe")
+            saved.setdefault("results", {})[f"saved heads {path.name} ({heads.fingerprint})"] = r
+            a.out.parent.mkdir(parents=True, exist_ok=True)
+            a.out.write_text(json.dumps(saved, indent=2, ensure_ascii=False))
+            print(
+                f"{path} (e5 {heads.text_mode}): EN cosine {r['ndcg10_en'] / ref['en']:.3f}x, EN search "
+                f"{r['ndcg10_en_boost'] / ref['en']:.3f}x, ZH search {r['ndcg10_zh_mixed_boost'] / ref['en']:.3f}x "
+                f"BM25; title->photo R@10 {r['title_to_image_R@10']:.3f} (R@1 {r['title_to_image_R@1']:.3f}), "
+                f"photo->title R@10 {r['image_to_title_R@10']:.3f}",
+                flush=True,
+            )
+        return 0
     variants = {"kept recipe": KEPT} if a.only == "kept" else dict(VARIANTS)
     if a.variants:
-        variants = {k: v for k, v in {**VARIANTS, **EXTRA_VARIANTS}.items() if any(s in k for s in a.variants)}
+        variants = {
+            k: v for k, v in {**VARIANTS, **EXTRA_VARIANTS, **TITLE_VARIANTS}.items() if any(s in k for s in a.variants)
+        }
     text_only = (
         load_text_only(a.text_only) if any(v is not None and v.text_only_prob > 0 for v in variants.values()) else []
     )

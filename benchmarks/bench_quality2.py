@@ -41,6 +41,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -111,6 +112,11 @@ def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> E
         Q2.mkdir(parents=True, exist_ok=True)
         # same photos, same encoders: features cached by earlier runs (the align cache, other stores)
         seed_cache(store)
+        # ... and the photos' OCR readings (keyed by reader fingerprint + photo hash), from a sibling store
+        ocr = store / "cache" / "ocr.sqlite"
+        src = next((p for p in sorted(Q2.glob("*/cache/ocr.sqlite")) if p != ocr), None)
+        if src is not None and not ocr.exists():
+            shutil.copyfile(src, ocr)
     else:
         engine = Engine.open(store, cfg)
         if engine.reader.products.get([0])[0].price is not None:
@@ -144,6 +150,24 @@ def ndcg(engine, texts: dict[str, str], qrels, images: dict[str, str] | None = N
     per = evaluate({q: r for q, r in run.items() if r}, qrels, ["ndcg@10"]).per_query
     vals = [per.get(q, {}).get("ndcg@10", 0.0) for q in texts]
     return {"ndcg10": float(np.mean(vals)), "empty": empty, "n": len(texts), "per_query": vals, "ids": ids}
+
+
+def reuse_photo_features(engine) -> None:
+    """Quality tasks search the same anchor photos under several settings: encode each photo once
+    (the CNNs are deterministic; everything after the encoding runs as `Engine.search` does).
+    Latency is measured in fresh processes, without this."""
+    qenc = engine.searcher.qenc
+    encode, memo = qenc.image_feats, {}
+
+    def image_feats(image):
+        key = str(image) if isinstance(image, (str, Path)) else None
+        if key is None:
+            return encode(image)
+        if key not in memo:
+            memo[key] = encode(image)
+        return memo[key]
+
+    qenc.image_feats = image_feats
 
 
 def set_quality(engine, q: QualityConfig) -> None:
@@ -321,6 +345,18 @@ def main(argv=None) -> int:
     ap.add_argument("--calibration-titles", type=int, default=300, help="titles apart from the measured ones")
     ap.add_argument("--latency-repeats", type=int, default=3)
     ap.add_argument(
+        "--heads-dir",
+        type=Path,
+        help="other held-out heads (bench_quality2_heads.py --out DIR, photoattr_heads.py); the store gets its own name",
+    )
+    ap.add_argument(
+        "--tune-setting",
+        nargs="*",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="tune: also try these QualityConfig values (one field at a time) on the tuning tasks",
+    )
+    ap.add_argument(
         "--only", nargs="*", help="tasks: attributes free titles photo price tune calibrate nothing latency"
     )
     ap.add_argument(
@@ -328,11 +364,6 @@ def main(argv=None) -> int:
         choices=["heldout", "shipped"],
         default="heldout",
         help="heldout: heads trained without the slice (bench_quality2_heads.py); shipped: the defaults, which saw it",
-    )
-    ap.add_argument(
-        "--heads-dir",
-        type=Path,
-        help="other held-out heads (e.g. benchmarks/out/quality2/heads_heldout_mlp); the store gets its own name",
     )
     a = ap.parse_args(argv)
     only = set(a.only or ["attributes", "free", "titles", "photo", "price", "nothing", "latency"])
@@ -344,6 +375,7 @@ def main(argv=None) -> int:
         use_heldout_heads((a.heads_dir or HELDOUT_HEADS).resolve())
         store_name = "photo_only_store_heldout_heads" + (f"_{a.heads_dir.name}" if a.heads_dir else "")
     engine = photo_only_engine(products, rows, store_name)
+    reuse_photo_features(engine)
     ids = engine.reader.products.ids
     attrs = [product_attributes(products[i], FIELD_MAP) for i in rows]
     queries, qrels_idx, _ = make_queries(attrs, a.seed)
@@ -441,6 +473,14 @@ def main(argv=None) -> int:
             r = ndcg(engine, {q: en[q] for q in first}, pq, img)["ndcg10"]
             res["tune_negative"][str(g)] = r / alone
             print(f"compose_negative_weight {g}: {r:.4f} ({r / alone:.3f}x photo alone, first {TUNED} tasks)")
+        res["tune_settings"] = {}
+        for spec in a.tune_setting:
+            fld, vals = spec.split("=", 1)
+            for val in vals.split(","):
+                set_quality(engine, QualityConfig().with_(**{fld: type(getattr(QualityConfig(), fld))(val)}))
+                r = ndcg(engine, {q: en[q] for q in first}, pq, img)["ndcg10"]
+                res["tune_settings"][f"{fld}={val}"] = r / alone
+                print(f"{fld} {val}: {r:.4f} ({r / alone:.3f}x photo alone, first {TUNED} tasks)", flush=True)
         set_quality(engine, QualityConfig())
 
     if "price" in only:

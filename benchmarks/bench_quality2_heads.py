@@ -4,11 +4,13 @@ never saw. The shipped default heads were refit on all 7,710 products, held-out 
 
     nice .venv/bin/python benchmarks/bench_quality2_heads.py     # ~10-20 min on 2 cores; cached after
 
-Writes benchmarks/out/quality2/heads_heldout/ (skipped when it exists).
+Writes benchmarks/out/quality2/heads_heldout/ (skipped when it exists; `--out DIR` for another
+place, e.g. heads of a new recipe beside the old ones: bench_quality2.py --heads-dir DIR searches with them).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -32,9 +34,14 @@ def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
     return np.sort(rng.choice(usable, size=int(round(frac * len(usable))), replace=False))
 
 
-def main() -> int:
-    if HEADS.exists():
-        print(f"{HEADS} exists")
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=HEADS, help="where the heads go (skipped when it exists)")
+    ap.add_argument("--workers", type=int, default=1, help="processes training the heads side by side (same heads)")
+    a = ap.parse_args(argv)
+    out = a.out
+    if out.exists():
+        print(f"{out} exists")
         return 0
     t0 = time.perf_counter()
     encs, cache, products = make_encoders(), feature_cache(), load_fashion()
@@ -42,12 +49,12 @@ def main() -> int:
     test_rows = heldout_rows(products)
     assert (fs.has_image[test_rows]).all()
     train_rows = np.setdiff1d(np.arange(len(products)), test_rows)
-    cfg = AlignConfig().with_(refit_full=False, val_fraction=0.0)
+    cfg = AlignConfig().with_(refit_full=False, val_fraction=0.0, workers=a.workers)
     data = build_align_data(fs, cache, encs, cfg, field_map=FIELD_MAP, rows=train_rows, progress=True)
     heads, _ = train_heads(data, cfg, progress=True)
     heads.meta["trained_without"] = "the held-out 20% of benchmarks/align_quality.py (seed 0)"
-    heads.save(HEADS)
-    print(f"saved {HEADS} ({heads.fingerprint}) in {time.perf_counter() - t0:.0f}s on {len(train_rows)} products")
+    heads.save(out)
+    print(f"saved {out} ({heads.fingerprint}) in {time.perf_counter() - t0:.0f}s on {len(train_rows)} products")
     return 0
 
 

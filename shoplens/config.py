@@ -271,6 +271,11 @@ class QualityConfig:
     # ... minus this weight times the similarity to a caption of what the photo itself shows, when
     # the words change it ("white" + a black shoe: away from "men black shoes"); 0: off
     compose_negative_weight: float = 0.0
+    # The photo-text components (ocr, ocr_dense:*) count with weight share ** power, share = the part
+    # of the query's words that occur in any photo's text: a brand printed on many photos ("puma")
+    # decides for the query "puma" but is one word of five in an exact title, whose other words only
+    # the aligned photo space reads. 0: full weight always (before).
+    ocr_share_power: float = 2.0
     # "cheaper" / "more expensive" + a photo keeps products priced below / above the product
     # nearest the photo (search/price.py)
     relative_price: bool = True

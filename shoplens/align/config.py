@@ -33,6 +33,9 @@ class AlignConfig:
     input_dropout: float = 0.25
     seed: int = 0
     threads: int = 2
+    # >1: train the ensemble members (and, with refit_full, the refit beside the validation run) in
+    # that many processes side by side; the heads are the same as one after another
+    workers: int = 1
 
     # Data.
     val_fraction: float = 0.1  # held-out pairs for the reported metrics
@@ -63,12 +66,16 @@ class AlignConfig:
     attribute_mlp_seeds: int = 3
     attribute_mlp_epochs: int = 60
     hard_negatives: float = 0.0  # share of batches drawn from few product types
+    # >0: an extra symmetric InfoNCE over the batch's titles alone (title vs photo, positives = same
+    # title), weighted so; exact-title search needs photos told apart from others of the same kind.
+    title_loss_weight: float = 0.0
 
     def with_(self, **kw: Any) -> AlignConfig:
         return replace(self, **kw)
 
     def to_json(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        # `workers` says how the training ran, not what was trained: not part of the recipe
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k != "workers"}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> AlignConfig:

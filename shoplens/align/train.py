@@ -164,6 +164,23 @@ def _batches(rng: np.random.Generator, idx: np.ndarray, data: AlignData, cfg: Al
     return out
 
 
+def _title_nce(logits, pos, is_title):
+    """Symmetric InfoNCE over the title captions of a batch and the photos (positives = the same
+    title); 0 when fewer than two titles are in the batch."""
+    import torch
+
+    rows = torch.nonzero(is_title).flatten()
+    if len(rows) < 2:
+        return logits.new_zeros(())
+    lg, ps = logits[rows], pos[rows]
+    cols = ps.any(0)  # photos whose title is in the batch
+    lg, ps = lg[:, cols], ps[:, cols]
+    neg_inf = torch.finfo(lg.dtype).min
+    t2i = (torch.logsumexp(lg, 1) - torch.logsumexp(lg.masked_fill(~ps, neg_inf), 1)).mean()
+    i2t = (torch.logsumexp(lg.T, 1) - torch.logsumexp(lg.T.masked_fill(~ps.T, neg_inf), 1)).mean()
+    return 0.5 * (t2i + i2t)
+
+
 def split_pairs(data: AlignData, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray]:
     """(train, validation) product indices: a seeded `val_fraction` of the image-title pairs
     (at least `min_val`, at most half) is held out."""
@@ -197,7 +214,14 @@ def train_heads(
     train_idx = np.asarray(train_idx, int)
     val_idx = np.asarray(val_idx if val_idx is not None else [], int)
 
-    heads, history = _fit_ensemble(data, cfg, train_idx, val_idx, progress, "train")
+    refit = bool(cfg.refit_full and len(val_idx))
+    prefit: list[tuple[Heads, list[dict[str, Any]]]] = []
+    if cfg.workers > 1:
+        phases = [(train_idx, val_idx, "train")]
+        if refit:
+            phases.append((np.arange(data.n), np.zeros(0, int), "refit (all pairs)"))
+        prefit = _fit_parallel(data, cfg, phases)
+    heads, history = prefit[0] if prefit else _fit_ensemble(data, cfg, train_idx, val_idx, progress, "train")
     fit_attribute_classifiers(heads, data, train_idx, cfg)
     fit_raw_attribute_mlp(heads, data, train_idx, cfg)
     metrics: dict[str, Any] = {
@@ -210,8 +234,12 @@ def train_heads(
     }
     if len(val_idx) and heads.classifiers:
         metrics["validation"]["attribute_accuracy"] = attribute_accuracy(heads, data, val_idx)
-    if cfg.refit_full and len(val_idx):
-        heads, _ = _fit_ensemble(data, cfg, np.arange(data.n), np.zeros(0, int), progress, "refit (all pairs)")
+    if refit:
+        heads, _ = (
+            prefit[1]
+            if prefit
+            else _fit_ensemble(data, cfg, np.arange(data.n), np.zeros(0, int), progress, "refit (all pairs)")
+        )
         fit_attribute_classifiers(heads, data, np.arange(data.n), cfg)
         fit_raw_attribute_mlp(heads, data, np.arange(data.n), cfg)
         metrics["refit_full"] = True
@@ -308,6 +336,52 @@ def attribute_accuracy(heads: Heads, data: AlignData, idx: np.ndarray) -> dict[s
         if ok.any():
             hits = [pred[k].get(fld, ("",))[0] == classes[y[k]] for k in np.flatnonzero(ok)]
             out[fld] = round(float(np.mean(hits)), 4)
+    return out
+
+
+_WORKER_DATA: AlignData | None = None
+
+
+def _worker_init(data: AlignData) -> None:
+    global _WORKER_DATA
+    _WORKER_DATA = data
+
+
+def _worker_fit(cfg: AlignConfig, train_idx, val_idx, desc: str):
+    assert _WORKER_DATA is not None
+    return _fit(_WORKER_DATA, cfg, train_idx, val_idx, False, desc)
+
+
+def _fit_parallel(
+    data: AlignData, cfg: AlignConfig, phases: list[tuple[np.ndarray, np.ndarray, str]]
+) -> list[tuple[Heads, list[dict[str, Any]]]]:
+    """`_fit_ensemble` for each phase, every member of every phase in its own process (spawned:
+    torch's thread pools do not survive a fork); the data goes to each worker once."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    k = max(1, int(cfg.ensemble))
+    jobs = [(p, m) for p in range(len(phases)) for m in range(k)]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(cfg.workers, len(jobs)), ctx, _worker_init, (data,)) as pool:
+        futs = {
+            (p, m): pool.submit(
+                _worker_fit, cfg.with_(seed=cfg.seed + m, workers=1), phases[p][0], phases[p][1], phases[p][2]
+            )
+            for p, m in jobs
+        }
+        done = {j: f.result() for j, f in futs.items()}
+    out = []
+    for p in range(len(phases)):
+        if k == 1:
+            out.append(done[(p, 0)])
+            continue
+        members = [done[(p, m)][0] for m in range(k)]
+        history = [{"member": m + 1, **r} for m in range(k) for r in done[(p, m)][1]]
+        heads = ensemble_heads(members)
+        heads.meta.update({"recipe": cfg.to_json(), "seed": cfg.seed})
+        out.append((heads, history))
+    log.info("trained %d heads in %d processes", len(jobs), min(cfg.workers, len(jobs)))
     return out
 
 
@@ -461,6 +535,8 @@ def _fit(
             t2i = (torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~pos, neg_inf), 1)).mean()
             i2t = (torch.logsumexp(logits.T, 1) - torch.logsumexp(logits.T.masked_fill(~pos.T, neg_inf), 1)).mean()
             loss = 0.5 * (t2i + i2t)
+            if cfg.title_loss_weight > 0:
+                loss = loss + cfg.title_loss_weight * _title_nce(logits, pos, CK[ct] == 0)
             for f in mt_fields:
                 y = A[bt][:, data.fields.index(f)]
                 if (y >= 0).any():

@@ -116,6 +116,8 @@ class FeatureCache:
         batch_size: int = 64,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
+        if not getattr(encoder, "asymmetric", True):
+            mode = "passage"  # a symmetric model gives both modes the same vector: one cache entry
         keys = [text_key(t, mode) for t in texts]
         return self.encode_keyed(
             encoder, keys, lambda idx: encoder.encode([texts[i] for i in idx], mode=mode), batch_size, progress

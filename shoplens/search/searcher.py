@@ -347,6 +347,11 @@ class Searcher:
         `SearchConfig.ocr_dense_min_cosine` are dropped, else every product with a printed word
         would collect a share of every query)."""
         photo_lex = self.reader.photo_lexical
+        power = self.quality.ocr_share_power
+        if photo_lex is not None and power > 0:
+            share = photo_lex.known_share(text, extra) ** power
+            for comp in ("ocr", *(f"ocr_dense:{name}" for name in self.qenc.text)):
+                weights[comp] = weights.get(comp, 1.0) * share
         if photo_lex is not None and weights.get("ocr", 1) > 0:
 
             def ocr() -> Ranked:
@@ -568,7 +573,8 @@ class Searcher:
         reference_price = None
         if qual.relative_price and und is not None and und.price and q.image is not None:
             order, reference_price = self._relative_price(order, comps, und.price)
-        top = order[: q.k]
+        # a few more than k are judged: a weak hit on top (dropped below) makes room for the next
+        top = order[: 2 * q.k + 10]
         titles = self.reader.products.titles(top)
         ids = self.reader.products.ids
         hits = [Hit(id=ids[d], score=fused[d], title=titles.get(d), components=parts[d]) for d in top]
@@ -576,7 +582,7 @@ class Searcher:
         if snippets:
             add_snippets(hits, top, snippets, self.reader.products)
         self._photo_texts(hits, top)
-        hits = self._confident(hits, und, has_words, q.image is not None, coverage)
+        hits = self._confident(hits, und, has_words, q.image is not None, coverage)[: q.k]
         facets = None
         if q.facets:
             fields = None if q.facets is True else list(q.facets)

@@ -61,6 +61,14 @@ class LexicalIndex:
         """`tokenizer`: the version the index was built with (its manifest says), so queries get the same tokens."""
         return cls(tantivy.Index.open(str(path)), tokenizer)
 
+    def known_share(self, text: str, extra_tokens: Sequence[str] = ()) -> float:
+        """Share of the query's distinct tokens that occur in at least one indexed text (0..1; 0 for
+        no tokens): how much of the query this index could explain at best."""
+        toks = list(dict.fromkeys(tokenize(text, self.simplify) + list(extra_tokens)))
+        if not toks:
+            return 0.0
+        return sum(self._searcher.doc_freq("tokens", t) > 0 for t in toks) / len(toks)
+
     def search(
         self, text: str, k: int, allowed_docs: np.ndarray | None = None, extra_tokens: Sequence[str] = ()
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -111,3 +111,25 @@ def _far_above_chance(val):
 def test_config_round_trip_keeps_new_fields():
     cfg = AlignConfig(ensemble=3, captions_per_product=2)
     assert AlignConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_title_loss_trains_and_changes_the_space():
+    """The extra title-only InfoNCE (AlignConfig.title_loss_weight) is part of the loss: the same
+    seed gives other weights, and titles still find their photos far above chance."""
+    data = synthetic()
+    cfg = CFG.with_(captions_per_product=2, epochs=4)
+    plain, _ = train_heads(data, cfg, progress=False)
+    heads, metrics = train_heads(data, cfg.with_(title_loss_weight=1.0), progress=False)
+    assert heads.meta["recipe"]["title_loss_weight"] == 1.0
+    assert not np.allclose(plain.text.W, heads.text.W)
+    _far_above_chance(metrics["validation"]["text_to_image"])
+
+
+def test_members_trained_in_parallel_processes_equal_one_after_another():
+    data = synthetic()
+    cfg = CFG.with_(ensemble=2, epochs=3)
+    one, m1 = train_heads(data, cfg, progress=False)
+    par, m2 = train_heads(data, cfg.with_(workers=2), progress=False)
+    assert np.allclose(one.text.W, par.text.W) and np.allclose(one.image.W, par.image.W)
+    assert m1["validation"] == m2["validation"]
+    assert "workers" not in par.meta["recipe"]
