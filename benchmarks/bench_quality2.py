@@ -347,7 +347,7 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--heads-dir",
         type=Path,
-        help="other held-out heads (bench_quality2_heads.py --out DIR, photoattr_heads.py); the store gets its own name",
+        help="other held-out heads (bench_quality2_heads.py --out DIR, photoattr_heads.py): own store",
     )
     ap.add_argument(
         "--tune-setting",
