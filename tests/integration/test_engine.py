@@ -153,12 +153,21 @@ def test_store_with_foreign_heads_never_mixes_spaces(tmp_path, engine_config, sm
     assert len(m["heads"]["space_fingerprint"]) == 16
     (gen / "manifest.json").write_text(json.dumps(m))
     assert Engine.open(store, engine_config).heads is not None
-    # a store built by the previous release (no space fingerprint; heads = the previous shipped
-    # defaults, whose towers the current defaults keep): still searchable after the upgrade
+    # a store built by an older release (no space fingerprint): searchable only if the current
+    # defaults declare those heads' towers as their own (`same_space_as`); the previous shipped
+    # defaults (ff7283cc39ef1392, e5 passage mode) are another space since the query-mode retrain
     del m["heads"]["space_fingerprint"]
-    m["heads"]["fingerprint"] = "14f8724eaaea06e6"
+    from shoplens.align.heads import Heads, default_heads_path
+
+    for fp in Heads.load(default_heads_path()).meta.get("same_space_as") or ():
+        m["heads"]["fingerprint"] = fp
+        (gen / "manifest.json").write_text(json.dumps(m))
+        assert Engine.open(store, engine_config).heads is not None
+    m["heads"]["fingerprint"] = "ff7283cc39ef1392"
     (gen / "manifest.json").write_text(json.dumps(m))
-    assert Engine.open(store, engine_config).heads is not None
+    with caplog.at_level(logging.WARNING, logger="shoplens"):
+        assert Engine.open(store, engine_config).heads is None
+    assert "ff7283cc39ef1392" in caplog.text and "shoplens index" in caplog.text
     # another space
     m["heads"]["fingerprint"] = "0000000000000000"
     m["heads"]["space_fingerprint"] = "0000000000000000"
