@@ -105,6 +105,13 @@ class Engine:
         if quality.warm_up:  # off the hot path: a server's first shopper should not load the segmenter
             self._warm.start()
 
+    def _release_reader(self) -> None:
+        """Close the store's files once the warm-up thread is done with them: closing a SQLite
+        connection while another thread steps a statement on it can crash the process."""
+        if self._warm.is_alive():
+            self._warm.join()
+        self.reader.close()
+
     def warm_up(self, images: bool = True, timeout: float | None = None) -> None:
         """Wait until what queries need is loaded (a server calls this before taking traffic);
         `images` also loads the photo encoders."""
@@ -549,7 +556,7 @@ class Engine:
                 build_fingerprint(self.config, self.lexicon.fingerprint()),
             )
             cache.close()
-        self.reader.close()
+        self._release_reader()
         Engine.__init__(
             self, self.store, encoders=self.encoders, settings=self.settings
         )  # reopen on the new generation
@@ -557,7 +564,7 @@ class Engine:
 
     def close(self) -> None:
         """Release the store's files and the models' sessions; the engine is unusable afterwards."""
-        self.reader.close()
+        self._release_reader()
         for enc in self.encoders.all:
             close = getattr(enc, "close", None)
             if close is not None:
