@@ -303,7 +303,7 @@ class Engine:
     def _load_heads(self, info: dict[str, Any] | None):
         if not info:
             return None
-        from .align.heads import Heads, HeadsError, default_heads_path
+        from .align.heads import Heads, HeadsError, default_heads_path, previous_default_heads
 
         path = default_heads_path() if info.get("source") == "shipped defaults" else Path(info["path"])
         try:
@@ -318,6 +318,10 @@ class Engine:
                 return heads  # same shared space, only the attribute classifiers were refit
             if info.get("fingerprint") in (heads.meta.get("same_space_as") or ()):
                 return heads  # older heads (e.g. earlier shipped defaults) with these very towers
+            if info.get("source") == "shipped defaults":
+                older = previous_default_heads(info.get("fingerprint"))
+                if older is not None:  # shipped by an earlier release: its space, its queries
+                    return older
         # Never mix: the store's aligned vectors were made by other heads (e.g. shoplens was
         # upgraded and ships new defaults). Cross-modal components stay off until re-indexing.
         log.warning(

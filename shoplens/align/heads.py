@@ -54,6 +54,27 @@ def default_heads_path() -> Path:
     return Path(__file__).resolve().parent / "default_heads"
 
 
+def previous_default_heads(fingerprint: str | None) -> Heads | None:
+    """Earlier shipped heads (default_heads/previous/<fingerprint>/) that made `fingerprint`'s
+    vectors, or declared those towers their own: a store built before an upgrade of the shipped
+    heads keeps embedding queries in the space its vectors live in, instead of losing cross-modal
+    search until it is re-indexed."""
+    if not fingerprint:
+        return None
+    root = default_heads_path() / "previous"
+    for d in sorted(root.iterdir()) if root.is_dir() else ():
+        if d.name == fingerprint or fingerprint in _same_space_as(d):
+            return Heads.load(d)
+    return None
+
+
+def _same_space_as(d: Path) -> list[str]:
+    try:
+        return list(json.loads((d / META_FILE).read_text(encoding="utf-8")).get("same_space_as") or ())
+    except (OSError, ValueError):
+        return []
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3)))
 

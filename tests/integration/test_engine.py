@@ -153,9 +153,9 @@ def test_store_with_foreign_heads_never_mixes_spaces(tmp_path, engine_config, sm
     assert len(m["heads"]["space_fingerprint"]) == 16
     (gen / "manifest.json").write_text(json.dumps(m))
     assert Engine.open(store, engine_config).heads is not None
-    # a store built by an older release (no space fingerprint): searchable only if the current
-    # defaults declare those heads' towers as their own (`same_space_as`); the previous shipped
-    # defaults (ff7283cc39ef1392, e5 passage mode) are another space since the query-mode retrain
+    # a store built by an older release (no space fingerprint): searchable if the current defaults
+    # declare those heads' towers as their own (`same_space_as`), or with the earlier shipped heads
+    # kept in default_heads/previous/ (ff7283cc39ef1392, e5 passage mode: another space than today's)
     del m["heads"]["space_fingerprint"]
     from shoplens.align.heads import Heads, default_heads_path
 
@@ -163,11 +163,11 @@ def test_store_with_foreign_heads_never_mixes_spaces(tmp_path, engine_config, sm
         m["heads"]["fingerprint"] = fp
         (gen / "manifest.json").write_text(json.dumps(m))
         assert Engine.open(store, engine_config).heads is not None
-    m["heads"]["fingerprint"] = "ff7283cc39ef1392"
-    (gen / "manifest.json").write_text(json.dumps(m))
-    with caplog.at_level(logging.WARNING, logger="shoplens"):
-        assert Engine.open(store, engine_config).heads is None
-    assert "ff7283cc39ef1392" in caplog.text and "shoplens index" in caplog.text
+    for fp in ("ff7283cc39ef1392", "14f8724eaaea06e6"):  # the previous defaults, and the ones before
+        m["heads"]["fingerprint"] = fp
+        (gen / "manifest.json").write_text(json.dumps(m))
+        older = Engine.open(store, engine_config).heads
+        assert older is not None and older.fingerprint == "ff7283cc39ef1392" and older.text_mode == "passage"
     # another space
     m["heads"]["fingerprint"] = "0000000000000000"
     m["heads"]["space_fingerprint"] = "0000000000000000"

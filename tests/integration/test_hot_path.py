@@ -92,12 +92,10 @@ def test_the_lead_encoding_runs_in_the_searching_thread_the_others_in_the_pool(s
 def test_each_model_encodes_an_english_query_once_per_mode_its_readers_need(small_engine, heldout_store):
     from shoplens.engine import Engine
 
-    # Shipped heads read e5 in passage mode: e5 runs in both modes, USE (symmetric) once.
-    assert small_engine.heads is not None and small_engine.heads.text_mode == "passage"
-    assert _count_encodings(small_engine, "women blue jeans") == Counter(
-        {("e5", "query"): 1, ("e5", "passage"): 1, ("use", "query"): 1}
-    )
-    # Heads trained now read query mode (AlignConfig.text_mode): one encoding per model.
+    # The shipped heads read e5 in query mode, as text_dense:e5 does: one encoding per model.
+    assert small_engine.heads is not None and small_engine.heads.text_mode == "query"
+    assert _count_encodings(small_engine, "women blue jeans") == Counter({("e5", "query"): 1, ("use", "query"): 1})
+    # Heads trained now read query mode too (AlignConfig.text_mode).
     with Engine.open(heldout_store[0]) as eng:
         assert eng.heads is not None and eng.heads.text_mode == "query"
         assert _count_encodings(eng, "women blue jeans") == Counter({("e5", "query"): 1, ("use", "query"): 1})
