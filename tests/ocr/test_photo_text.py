@@ -74,6 +74,7 @@ def test_photo_text_votes_need_an_unexplained_word(stores, engine_config):
     with Engine.open(paths["auto"], engine_config) as engine:
         assert _ocr_votes(engine, query) == set()
         assert "ocr-zh" in _ocr_votes(engine, f"熊猫 {query}")
-    off = {"quality.photo_text_needs_unexplained_words": False}
+    # (share weighting off too: no photo holds these words, so it alone would also silence them)
+    off = {"quality.photo_text_needs_unexplained_words": False, "quality.ocr_share_power": 0.0}
     with Engine.open(paths["auto"], engine_config, overrides=off) as engine:
         assert _ocr_votes(engine, query), "control: without the gate the photo texts vote on this query"
