@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -33,8 +31,6 @@ from .price import relative_price_mask
 from .query import Query, QueryError
 from .tuning import QualityConfig
 from .understand import understand
-
-log = logging.getLogger(__name__)
 
 
 class QueryEncoder:
@@ -158,16 +154,14 @@ class Searcher:
             self.heads.embed_text({n: feats[n] for n in self.heads.text_inputs})
         # what the first query would otherwise read from SQLite: doc ids, fusion's availability
         # masks, filterable fields, and the columns the attribute boost compares
+        # (Engine.close and align wait for this thread before closing the store's connections)
         products = self.reader.products
-        try:
-            products.ids  # noqa: B018 - a property that loads and keeps them
-            self.reader.availability  # noqa: B018
-            fields = self.reader.attribute_fields
-            for col in (self.field_map or {}).values():
-                if col in fields:
-                    products.attribute_column(col)
-        except sqlite3.ProgrammingError:  # the engine was closed (or re-opened by `align`) meanwhile
-            log.debug("store closed during warm-up; the first query reads what it needs")
+        products.ids  # noqa: B018 - a property that loads and keeps them
+        self.reader.availability  # noqa: B018
+        fields = self.reader.attribute_fields
+        for col in (self.field_map or {}).values():
+            if col in fields:
+                products.attribute_column(col)
         if images:
             for enc in self.qenc.image.values():
                 load = getattr(enc, "session", None) or getattr(enc, "model", None)
