@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from shoplens.encoders.colour import erode_rim
+
 _SIDE = 64
 _L_BINS, _AB_BINS = 5, 8
 _AB_RANGE = 60.0  # a*, b* beyond +-60 are rare in product photos; clipped into the end bins
@@ -50,21 +52,12 @@ def _carve(near: np.ndarray) -> np.ndarray:
     return bg
 
 
-def _erode(m: np.ndarray) -> np.ndarray:
-    e = m.copy()
-    e[1:] &= m[:-1]
-    e[:-1] &= m[1:]
-    e[:, 1:] &= m[:, :-1]
-    e[:, :-1] &= m[:, 1:]
-    return e
-
-
 def foreground_mask(lab: np.ndarray) -> np.ndarray:
     border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
     ref = np.median(border, axis=0)
     near = np.linalg.norm(lab - ref, axis=-1) < _BG_DELTA
     fg = ~_carve(near)
-    inner = _erode(fg)
+    inner = erode_rim(fg)
     fg = inner if inner.mean() >= _MIN_FG else fg
     if fg.mean() < _MIN_FG:  # product the colour of its background: read everything
         fg = np.ones_like(fg)

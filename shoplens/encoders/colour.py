@@ -45,7 +45,7 @@ def _background(rgb: np.ndarray) -> np.ndarray:
     return bg
 
 
-def _erode(m: np.ndarray) -> np.ndarray:
+def erode_rim(m: np.ndarray) -> np.ndarray:
     # Resizing blends the product's outline with the white background into
     # pale, desaturated pixels of no real colour; dropping the 1-px rim removes them.
     e = m.copy()
@@ -61,7 +61,7 @@ def colour_histogram(img: Image.Image) -> np.ndarray:
     small = small.resize((_SIDE, _SIDE), Image.Resampling.BILINEAR)
     rgb = np.asarray(small)
     fg = ~_background(rgb)
-    inner = _erode(fg)
+    inner = erode_rim(fg)
     fg = inner if inner.mean() >= _MIN_FG else fg
     if fg.mean() < _MIN_FG:
         fg[:] = True
