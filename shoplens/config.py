@@ -271,6 +271,13 @@ class QualityConfig:
     # ... minus this weight times the similarity to a caption of what the photo itself shows, when
     # the words change it ("white" + a black shoe: away from "men black shoes"); 0: off
     compose_negative_weight: float = 0.0
+    # When the heads carry an attribute MLP (align/attribute_mlp.py): the query photo's type/gender
+    # and the candidates' log P(wanted) are read by it instead of the linear classifiers.
+    compose_mlp: bool = False
+    # What "similar to the photo" means in the composed score: "aligned" (the heads' space), "image"
+    # (the mean cosine of the stored photo vector's parts: each CNN and the colour histogram), "shape"
+    # (the CNN parts alone, so the photo's own colour does not pull against the asked one).
+    compose_photo_similarity: str = field(default="aligned", metadata={"choices": ("aligned", "image", "shape")})
     # The photo-text components (ocr, ocr_dense:*) count with weight share ** power, share = the part
     # of the query's words that occur in any photo's text: a brand printed on many photos ("puma")
     # decides for the query "puma" but is one word of five in an exact title, whose other words only
@@ -301,13 +308,16 @@ class QualityConfig:
     # component -> (cosine midpoint, scale) of the logistic that turns a dense similarity into
     # confidence when nothing else vouches for a hit: where in-catalog and out-of-catalog queries
     # separate on the shared fashion catalog (benchmarks/bench_quality2.py prints both sides).
+    # text_to_image / text_to_video depend on the heads: 0.4375 for the e5 query-mode heads, fitted by
+    # `bench_quality2.py --heads-dir benchmarks/out/quality2/heads_heldout_query --only midpoints
+    # --queries 100` on queries apart from the measured ones (0.42 was fitted on passage-mode heads).
     cosine_midpoints: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {
             "text_dense:e5": (0.815, 0.01),
-            "text_to_image": (0.42, 0.01),
+            "text_to_image": (0.4375, 0.01),
             # the same encoders' similarities: e5 query vs a review, the heads' text vs pooled key-frames
             "reviews": (0.815, 0.01),
-            "text_to_video": (0.42, 0.01),
+            "text_to_video": (0.4375, 0.01),
         }
     )
     # Item 5. Load the Chinese segmenter and the text encoders when the engine opens (in a

@@ -14,7 +14,7 @@ their log-probabilities punish a single wrong guess too hard).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -59,11 +59,21 @@ def compose(
     photo_floors: dict[str, float],
     caption_weight: float = 1.0,
     negative_weight: float = 0.0,
+    *,
+    photo_attributes: dict[str, tuple[str, float]] | None = None,
+    candidate_log_probs: Callable[[np.ndarray], Mapping[str, np.ndarray] | None] | None = None,
+    photo_similarity: Callable[[np.ndarray], np.ndarray | None] | None = None,
 ) -> tuple[Ranked, dict[str, str]]:
     """(ranking named "photo_and_words", the attributes it looked for). `negative_weight`: how
     much a candidate's similarity to a caption of what the photo itself shows counts against it
-    when the words ask for a change ("this but white" pushes away "men black shoes")."""
-    pred = heads.predict_attributes(photo_emb[None])[0] if heads.classifiers else {}
+    when the words ask for a change ("this but white" pushes away "men black shoes").
+    `photo_attributes`: what the query photo shows (field -> (value, p)) when a better reader than
+    the heads' linear classifiers read it (the attribute MLP); `candidate_log_probs`: that reader's
+    log-probabilities for candidate rows (field -> (n, classes)); `photo_similarity`: candidate rows
+    -> their similarity to the query photo, instead of the aligned cosine (None: keep the cosine)."""
+    pred = photo_attributes
+    if pred is None:
+        pred = heads.predict_attributes(photo_emb[None])[0] if heads.classifiers else {}
     wanted = {f: v for f, (v, _p) in pred.items() if f in ("type", "gender")}
     wanted.update(asked)
     own = {f: v for f, (v, _p) in pred.items() if f in _CAPTION_FIELDS}
@@ -82,11 +92,16 @@ def compose(
     found, vecs = index.vectors_of(docs)
     docs, vecs = docs[found], vecs[found]
     score = vecs @ photo_emb
+    if photo_similarity is not None:
+        other = photo_similarity(docs)
+        if other is not None:
+            score = other
     if cap_vec is not None:
         score = score + caption_weight * (vecs @ cap_vec)
     if neg:
         score = score - negative_weight * (vecs @ embed_text(neg))
     if attribute_weight > 0 and heads.classifiers:
-        score = score + attribute_weight * heads.attribute_log_probs(vecs, wanted, floors)
+        by_reader = candidate_log_probs(docs) if candidate_log_probs is not None else None
+        score = score + attribute_weight * heads.attribute_log_probs(vecs, wanted, floors, mlp_log_probs=by_reader)
     order = np.argsort(-score, kind="stable")
     return Ranked("photo_and_words", docs[order], score[order].astype(np.float32)), wanted
