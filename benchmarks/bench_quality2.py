@@ -88,6 +88,10 @@ PREVIOUS = QualityConfig().with_(
     compose_attribute_weight=0.05,
     compose_candidates=400,
     compose_photo_floors={"type": 0.2, "gender": 0.2},
+    compose_asked_floors={},
+    compose_mlp=False,
+    compose_photo_weight=1.0,
+    compose_photo_similarity="aligned",
 )
 
 

@@ -63,6 +63,8 @@ def compose(
     photo_attributes: dict[str, tuple[str, float]] | None = None,
     candidate_log_probs: Callable[[np.ndarray], Mapping[str, np.ndarray] | None] | None = None,
     photo_similarity: Callable[[np.ndarray], np.ndarray | None] | None = None,
+    asked_floors: Mapping[str, float] | None = None,
+    photo_weight: float = 1.0,
 ) -> tuple[Ranked, dict[str, str]]:
     """(ranking named "photo_and_words", the attributes it looked for). `negative_weight`: how
     much a candidate's similarity to a caption of what the photo itself shows counts against it
@@ -70,7 +72,9 @@ def compose(
     `photo_attributes`: what the query photo shows (field -> (value, p)) when a better reader than
     the heads' linear classifiers read it (the attribute MLP); `candidate_log_probs`: that reader's
     log-probabilities for candidate rows (field -> (n, classes)); `photo_similarity`: candidate rows
-    -> their similarity to the query photo, instead of the aligned cosine (None: keep the cosine)."""
+    -> their similarity to the query photo, instead of the aligned cosine (None: keep the cosine);
+    `asked_floors`: floors for the attributes the words ask for (a preference, as the photo's are);
+    `photo_weight`: the photo similarity's weight."""
     pred = photo_attributes
     if pred is None:
         pred = heads.predict_attributes(photo_emb[None])[0] if heads.classifiers else {}
@@ -80,6 +84,7 @@ def compose(
     changed = any(f in own and own[f] != v for f, v in asked.items())
     neg = caption(own) if negative_weight > 0 and changed else ""
     floors = {f: photo_floors[f] for f in wanted if f not in asked and f in photo_floors}
+    floors.update({f: float(v) for f, v in (asked_floors or {}).items() if f in asked})
     cap = caption(wanted)
     cap_vec = embed_text(cap) if cap else None
     _, d1 = index.search(photo_emb, n, allowed)
@@ -96,6 +101,7 @@ def compose(
         other = photo_similarity(docs)
         if other is not None:
             score = other
+    score = photo_weight * score
     if cap_vec is not None:
         score = score + caption_weight * (vecs @ cap_vec)
     if neg:

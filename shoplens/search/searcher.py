@@ -569,6 +569,8 @@ class Searcher:
                         qual.compose_caption_weight,
                         qual.compose_negative_weight,
                         **self._compose_readers(feats),
+                        asked_floors=qual.compose_asked_floors,
+                        photo_weight=qual.compose_photo_weight,
                     )
                     composed_for.update(wanted)
                     return comp
