@@ -151,7 +151,64 @@ def use_heldout_heads(path: Path = HELDOUT_HEADS) -> None:
 
     if not path.exists():
         raise SystemExit(f"{path} is missing: run benchmarks/bench_quality2_heads.py first")
+    SHIPPED_HEADS.setdefault("path", heads_mod.default_heads_path())
     heads_mod.default_heads_path = lambda: path
+
+
+SHIPPED_HEADS: dict[str, Path] = {}
+
+
+def demo_check(variants: dict, seed: int) -> dict:
+    """The bundled demo catalog (`shoplens demo`: 300 products with titles, 20 photo-only) with the
+    shipped heads: its example searches and every (gender, colour, type) query of its products, EN
+    and ZH, must keep their hits; the nothing-to-find set should empty."""
+    import shoplens.align.heads as heads_mod
+    from shoplens.cli.demo import DEMO_DIR, EXAMPLES
+
+    patched = heads_mod.default_heads_path
+    if "path" in SHIPPED_HEADS:
+        heads_mod.default_heads_path = lambda: SHIPPED_HEADS["path"]
+    try:
+        store = Q2 / "demo_store"
+        cfg = EngineConfig(encoders=EncoderConfig(cache_dir=str(ONNX)))
+        if not (store.is_dir() and current_generation(store) is not None):
+            seed_cache(store)
+            Engine.build(DEMO_DIR / "catalog.csv", store, cfg, BuildConfig(auto_align=False, progress=False)).close()
+        engine = Engine.open(store, cfg)
+        prods = list(engine.reader.products.all_products())
+        attrs = [product_attributes(p, FIELD_MAP) for p in prods if p.title]
+        queries, _, _ = make_queries(attrs, seed)
+        first = next(p for p in prods if p.images and p.title)
+        out = {}
+        for v, q in variants.items():
+            set_quality(engine, q)
+            examples = {
+                f"{text or ''} + photo" if img else text: len(
+                    engine.search(text, image=str(first.images[0]) if img else None, k=5).hits
+                )
+                for _, text, img in EXAMPLES
+            }
+            empty = {
+                lang: [t for t in queries[lang].values() if not engine.search(t, k=10).hits] for lang in ("en", "zh")
+            }
+            out[v] = {
+                "examples_hits": examples,
+                "attribute_queries": len(queries["en"]),
+                "attribute_empty_en": empty["en"],
+                "attribute_empty_zh": empty["zh"],
+                "nothing": nothing_shares(engine),
+            }
+            print(
+                f"demo store, {v}: example hits {examples}; {len(queries['en'])} attribute queries, empty EN "
+                f"{len(empty['en'])} {empty['en'][:5]}, ZH {len(empty['zh'])} {empty['zh'][:5]}; nothing-to-find "
+                f"empty {out[v]['nothing']['all']:.3f} (EN words {out[v]['nothing']['en_words']:.3f}, ZH "
+                f"{out[v]['nothing']['zh']:.3f})",
+                flush=True,
+            )
+        engine.close()
+        return out
+    finally:
+        heads_mod.default_heads_path = patched
 
 
 def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> Engine:
@@ -596,7 +653,7 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--only",
         nargs="*",
-        help="tasks: attributes free titles photo price tune calibrate midpoints nothing titled latency",
+        help="tasks: attributes free titles photo price tune calibrate midpoints nothing titled demo latency",
     )
     ap.add_argument(
         "--heads",
@@ -844,6 +901,9 @@ def main(argv=None) -> int:
                 f"round 2's 43: {r['round2_43']:.3f}); by kind {r['by_kind']}; returned {r['returned']}",
                 flush=True,
             )
+
+    if "demo" in only:
+        res["demo"] = demo_check(variants, a.seed)
 
     if "titled" in only:
         # the same products with their titles and attributes: how many in-catalog pages each setting empties
