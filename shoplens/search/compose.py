@@ -5,10 +5,11 @@ Fusing the photo's ranking and the words' ranking as two unrelated queries lets 
 and gender the heads' classifiers read from it) and the words say how it should differ: every
 attribute the words name replaces the photo's own. Candidates are the photo's neighbours in the
 aligned space plus the products nearest a caption of the wanted attributes; each is scored by
-    cos(photo, candidate) + c * cos(caption, candidate) + w * log P(wanted attributes | candidate photo)
-(Marqo-style weighted multi-term query; c = 3, w = 0.05 from benchmarks/bench_quality2.py on
-held-out products: the caption term carries the change, the classifiers only break ties, since
-their log-probabilities punish a single wrong guess too hard).
+    cos(photo, candidate) + c * cos(caption, candidate) + w * sum_f log(floor_f + (1 - floor_f) P(wanted_f | photo))
+(Marqo-style weighted multi-term query; c = 3, w = 0.2, the photo's type and gender required (floor
+0), the asked colour a preference (floor 0.3, as the colour classifiers are right ~2/3 of the time):
+benchmarks/bench_quality2.py --only tune on held-out products, query-mode heads. With an attribute
+MLP in the heads, it reads the query photo and the candidates instead of the linear classifiers.)
 """
 
 from __future__ import annotations
@@ -75,9 +76,8 @@ def compose(
     -> their similarity to the query photo, instead of the aligned cosine (None: keep the cosine);
     `asked_floors`: floors for the attributes the words ask for (a preference, as the photo's are);
     `photo_weight`: the photo similarity's weight."""
-    pred = photo_attributes
-    if pred is None:
-        pred = heads.predict_attributes(photo_emb[None])[0] if heads.classifiers else {}
+    pred = heads.predict_attributes(photo_emb[None])[0] if heads.classifiers else {}
+    pred = {**pred, **(photo_attributes or {})}  # the better reader wins where it reads the field
     wanted = {f: v for f, (v, _p) in pred.items() if f in ("type", "gender")}
     wanted.update(asked)
     own = {f: v for f, (v, _p) in pred.items() if f in _CAPTION_FIELDS}
