@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -53,12 +54,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import FIELD_MAP, OUT, load_fashion  # noqa: E402
 from align_quality import BM25, make_queries  # noqa: E402
 from common import seed_cache  # noqa: E402
+from nothing_queries import CALIBRATION, MEASURED, ROUND2, flat, kind_of  # noqa: E402
 
 from shoplens.align.captions import product_attributes  # noqa: E402
 from shoplens.config import BuildConfig, EncoderConfig, EngineConfig  # noqa: E402
 from shoplens.engine import Engine  # noqa: E402
 from shoplens.evaluate.metrics import evaluate  # noqa: E402
 from shoplens.preprocess import lexicon  # noqa: E402
+from shoplens.search.confidence import cosine_evidence, noisy_or  # noqa: E402
 from shoplens.search.tuning import LEGACY, QualityConfig  # noqa: E402
 from shoplens.store.layout import current_generation  # noqa: E402
 
@@ -66,27 +69,73 @@ Q2 = OUT / "quality2"
 HELDOUT_HEADS = Q2 / "heads_heldout"
 ONNX = OUT / "align_cache" / "onnx"
 
-# Nothing in a fashion shop answers these (garden, electronics, furniture, food, nonsense).
-NOTHING_TO_FIND = [
-    "*", "?", "{}", "\x00", "!!!", "...", "%", "[]", "#", "~~",
-    "garden hose", "lawn mower", "pruning shears", "watering can", "flower pots",
-    "laptop charger", "usb cable", "hdmi adapter", "graphics card", "bluetooth speaker",
-    "refrigerator", "washing machine", "office desk", "bookshelf", "mattress",
-    "fresh salmon", "olive oil", "dog food", "car tyres", "power drill",
-    "chaussures noires", "asdfgh qwerty", "zzzz",
-    "园艺剪刀", "割草机", "笔记本电脑", "数据线", "洗衣机", "冰箱", "书架", "狗粮", "电钻", "橄榄油",
-]  # fmt: skip
+# Nothing in a fashion shop answers these (garden, electronics, furniture, food, nonsense, other
+# languages; EN + ZH): the measured set, and apart from it the set the confidence is calibrated on.
+NOTHING_TO_FIND = flat(MEASURED)
+NOTHING_CALIBRATION = flat(CALIBRATION)
 
 
-# Apart from the measured set: out-of-catalog queries for calibrating confidence, several shaped
-# like a title (a product type and a colour or gender the shop knows).
-NOTHING_CALIBRATION = [
-    "kitchen knife set", "baby stroller", "yoga mat", "coffee maker", "tennis racket", "printer ink",
-    "dining table", "rice cooker", "phone case", "paint brush", "black shoe rack", "white watch battery",
-    "men electric shaver", "blue office chair", "red garden shed", "women bicycle helmet",
-    "蓝牙耳机", "电饭煲", "瑜伽垫", "咖啡机", "手机壳", "沙发", "婴儿车", "黑色鞋架", "男士电动剃须刀",
-    "+++", "()", "-_-", "null", "qwertyuiop",
-]  # fmt: skip
+# main's defaults before the query-mode re-calibration (5c14a9d; midpoints fitted on passage-mode
+# heads): the "prev" variant, the same-run "before" of every figure this calibration changes.
+PREVIOUS = QualityConfig().with_(
+    cosine_midpoints={
+        "text_dense:e5": (0.815, 0.01),
+        "text_to_image": (0.42, 0.01),
+        "reviews": (0.815, 0.01),
+        "text_to_video": (0.42, 0.01),
+    },
+    compose_caption_weight=3.0,
+    compose_attribute_weight=0.05,
+    compose_candidates=400,
+    compose_photo_floors={"type": 0.2, "gender": 0.2},
+    compose_asked_floors={},
+    compose_mlp=False,
+    compose_photo_weight=1.0,
+    compose_photo_similarity="aligned",
+)
+
+
+def split_values(fld: str, vals: str) -> list[str]:
+    """Values of one --tune-setting / --tune-grid axis: comma-separated, or ';' for a dict field."""
+    return vals.split(";") if isinstance(getattr(QualityConfig(), fld), dict) else vals.split(",")
+
+
+def setting_value(fld: str, val: str):
+    """A QualityConfig value from its command-line text (dicts as JSON, bools as true/false)."""
+    kind = type(getattr(QualityConfig(), fld))
+    if kind is dict:
+        return json.loads(val)
+    if kind is bool:
+        return val.lower() in ("1", "true", "yes")
+    return kind(val)
+
+
+def _cjk(q: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in q)
+
+
+def nothing_shares(engine, sets: dict[str, list[str]] = MEASURED) -> dict:
+    """Share of the nothing-to-find queries that return no hits: all, English words (no symbols, no
+    other languages), Chinese, round 2's 43, and by kind."""
+    queries, kinds = flat(sets), kind_of(sets)
+    empty = {t: not engine.search(t, k=10).hits for t in queries}
+
+    def share(qs) -> float:
+        return float(np.mean([empty[q] for q in qs])) if qs else float("nan")
+
+    en = [q for q in queries if not _cjk(q) and kinds[q] not in ("symbols", "other languages")]
+    zh = [q for q in queries if _cjk(q)]
+    return {
+        "all": share(queries),
+        "n": len(queries),
+        "en_words": share(en),
+        "n_en": len(en),
+        "zh": share(zh),
+        "n_zh": len(zh),
+        "round2_43": share(ROUND2),
+        "by_kind": {k: round(share(qs), 3) for k, qs in sets.items()},
+        "returned": [q for q in queries if not empty[q]],
+    }
 
 
 def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
@@ -102,7 +151,64 @@ def use_heldout_heads(path: Path = HELDOUT_HEADS) -> None:
 
     if not path.exists():
         raise SystemExit(f"{path} is missing: run benchmarks/bench_quality2_heads.py first")
+    SHIPPED_HEADS.setdefault("path", heads_mod.default_heads_path())
     heads_mod.default_heads_path = lambda: path
+
+
+SHIPPED_HEADS: dict[str, Path] = {}
+
+
+def demo_check(variants: dict, seed: int) -> dict:
+    """The bundled demo catalog (`shoplens demo`: 300 products with titles, 20 photo-only) with the
+    shipped heads: its example searches and every (gender, colour, type) query of its products, EN
+    and ZH, must keep their hits; the nothing-to-find set should empty."""
+    import shoplens.align.heads as heads_mod
+    from shoplens.cli.demo import DEMO_DIR, EXAMPLES
+
+    patched = heads_mod.default_heads_path
+    if "path" in SHIPPED_HEADS:
+        heads_mod.default_heads_path = lambda: SHIPPED_HEADS["path"]
+    try:
+        store = Q2 / "demo_store"
+        cfg = EngineConfig(encoders=EncoderConfig(cache_dir=str(ONNX)))
+        if not (store.is_dir() and current_generation(store) is not None):
+            seed_cache(store)
+            Engine.build(DEMO_DIR / "catalog.csv", store, cfg, BuildConfig(auto_align=False, progress=False)).close()
+        engine = Engine.open(store, cfg)
+        prods = list(engine.reader.products.all_products())
+        attrs = [product_attributes(p, FIELD_MAP) for p in prods if p.title]
+        queries, _, _ = make_queries(attrs, seed)
+        first = next(p for p in prods if p.images and p.title)
+        out = {}
+        for v, q in variants.items():
+            set_quality(engine, q)
+            examples = {
+                f"{text or ''} + photo" if img else text: len(
+                    engine.search(text, image=str(first.images[0]) if img else None, k=5).hits
+                )
+                for _, text, img in EXAMPLES
+            }
+            empty = {
+                lang: [t for t in queries[lang].values() if not engine.search(t, k=10).hits] for lang in ("en", "zh")
+            }
+            out[v] = {
+                "examples_hits": examples,
+                "attribute_queries": len(queries["en"]),
+                "attribute_empty_en": empty["en"],
+                "attribute_empty_zh": empty["zh"],
+                "nothing": nothing_shares(engine),
+            }
+            print(
+                f"demo store, {v}: example hits {examples}; {len(queries['en'])} attribute queries, empty EN "
+                f"{len(empty['en'])} {empty['en'][:5]}, ZH {len(empty['zh'])} {empty['zh'][:5]}; nothing-to-find "
+                f"empty {out[v]['nothing']['all']:.3f} (EN words {out[v]['nothing']['en_words']:.3f}, ZH "
+                f"{out[v]['nothing']['zh']:.3f})",
+                flush=True,
+            )
+        engine.close()
+        return out
+    finally:
+        heads_mod.default_heads_path = patched
 
 
 def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> Engine:
@@ -129,6 +235,30 @@ def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> E
         for i in rows:
             w.writerow([products[i].id, products[i].images[0], price_of(products[i].id)])
     # incremental: a store built before prices were added gets them (photo features are cached)
+    Engine.build(cat, store, cfg, BuildConfig(auto_align=False, progress=True)).close()
+    return Engine.open(store, cfg)
+
+
+def titled_engine(products, rows, store_name: str) -> Engine:
+    """The same held-out products as a shop would index them: title, photo, attributes, price (the
+    confidence must not empty pages that titles and attributes answer)."""
+    store = Q2 / store_name
+    cfg = EngineConfig(encoders=EncoderConfig(cache_dir=str(ONNX)))
+    if store.is_dir() and current_generation(store) is not None:
+        return Engine.open(store, cfg)
+    seed_cache(store)
+    ocr = store / "cache" / "ocr.sqlite"
+    src = next((p for p in sorted(Q2.glob("*/cache/ocr.sqlite")) if p != ocr), None)
+    if src is not None and not ocr.exists():
+        shutil.copyfile(src, ocr)
+    cat = Q2 / "titled.csv"
+    cols = sorted({c for i in rows for c in products[i].attributes})
+    with open(cat, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "title", "image", "price", *cols])
+        for i in rows:
+            p = products[i]
+            w.writerow([p.id, p.title, p.images[0], price_of(p.id), *(p.attributes.get(c, "") for c in cols)])
     Engine.build(cat, store, cfg, BuildConfig(auto_align=False, progress=True)).close()
     return Engine.open(store, cfg)
 
@@ -284,6 +414,159 @@ def price_side(result: dict, images, direction: str) -> float:
     return ok / max(n, 1)
 
 
+# The heads' similarities (one query vector serves both): their confidence midpoint moves when the
+# heads are retrained, so it is fitted again here; e5's midpoint does not depend on the heads.
+HEADS_COMPONENTS = ("text_to_image", "text_to_video")
+
+
+def page_evidence(engine, text: str, k: int = 10) -> list[tuple[float, float]]:
+    """(confidence from every other piece of evidence, text_to_image cosine) of each hit search judges
+    for a page of k (the first 2k + 10 fused hits), thresholds off; [] when the query has no words."""
+    from shoplens.preprocess.text import tokenize
+
+    if not tokenize(text):
+        return []  # no words, no photo: no evidence at all (search/confidence.py)
+    hits = engine.search(text, k=2 * k + 10).hits
+    return [
+        (h.confidence or 0.0, float(h.components["text_to_image"].score) if "text_to_image" in h.components else -9.0)
+        for h in hits
+    ]
+
+
+def partial_queries(products, rows, pick: list[int], seed: int) -> dict[str, tuple[str, str]]:
+    """In-catalog queries the lexicon only half reads: a product type and one other word of a held-out
+    title ("printed tshirts", "puma shoes", "analog watches"), the word in at least 5 of the store's
+    titles. On a photo-only store nothing but the aligned cosine can vouch for their page, so they are
+    what a too-high midpoint would empty. query -> (word, type); products from `pick` only."""
+    import re
+
+    from shoplens.search.understand import understand
+
+    def words(t: str | None) -> set[str]:
+        return set(re.findall(r"[a-z]{3,}", (t or "").lower()))
+
+    df: dict[str, int] = {}
+    for d in range(len(rows)):
+        for w in words(products[rows[d]].title):
+            df[w] = df.get(w, 0) + 1
+    out: dict[str, tuple[str, str]] = {}
+    for i in pick:
+        title = products[rows[i]].title
+        ptype = lexicon.product_type(title)
+        if ptype is None:
+            continue
+        u = understand(title)
+        cand = sorted(w for w in words(u.residual) if df.get(w, 0) >= 5 and not understand(w).fields)
+        if cand:
+            w = random.Random(seed * 100003 + i).choice(cand)
+            out.setdefault(f"{w} {lexicon.wording('type', ptype)}", (w, ptype))
+    return out
+
+
+def partial_found(engine, queries: dict[str, tuple[str, str]], products, rows, ids) -> dict:
+    """Share of the partial queries that keep a page, and that find a product of the type whose title
+    has the word in their top 10 (chance: such products are ~1-3% of the store)."""
+    title_of = {products[rows[d]].id: (products[rows[d]].title or "").lower() for d in range(len(rows))}
+    kept = found = 0
+    for q, (w, ptype) in queries.items():
+        hits = engine.search(q, k=10).hits
+        kept += bool(hits)
+        found += any(w in title_of[h.id].split() and lexicon.product_type(title_of[h.id]) == ptype for h in hits)
+    n = max(len(queries), 1)
+    return {"n": len(queries), "kept": kept / n, "found": found / n}
+
+
+def page_kept(evidence, mid: float, scale: float, min_confidence: float) -> bool:
+    """Would the page stay with this midpoint: any judged hit whose noisy-OR reaches min_confidence."""
+    return any(noisy_or([other, cosine_evidence(cos, mid, scale)]) >= min_confidence for other, cos in evidence)
+
+
+def measured_titles(rows, a) -> list[int]:
+    return sorted(random.Random(a.seed + 1).sample(range(len(rows)), min(a.titles, len(rows))))
+
+
+def calibration_titles(rows, a) -> list[int]:
+    """Held-out products whose titles calibrate (as the calibrate section picks them): none measured."""
+    measured = set(measured_titles(rows, a))
+    rest = [i for i in range(len(rows)) if i not in measured]
+    return sorted(random.Random(a.seed + 3).sample(rest, min(a.calibration_titles, len(rest))))
+
+
+def fit_midpoint(engine, products, rows, ids, queries, qids, a) -> dict:
+    """The text_to_image confidence midpoint for these heads, on queries apart from the measured ones.
+
+    In-catalog side: held-out titles apart from the measured titles whose photo search puts in the top
+    10 (thresholds off), and attribute queries apart from the measured ones (EN and ZH); their pages
+    should stay. Out-of-catalog side: nothing_queries.CALIBRATION; their pages should empty. The
+    midpoint maximises (share of out-of-catalog pages emptied) + (share of in-catalog pages kept), the
+    middle of the best range when several tie. The scale stays (0.01: a near step)."""
+    base = QualityConfig()
+    scale = base.cosine_midpoints["text_to_image"][1]
+    others = {c: v for c, v in base.cosine_midpoints.items() if c not in HEADS_COMPONENTS}
+    set_quality(engine, base.with_(min_confidence=0.0, min_hit_confidence=0.0, cosine_midpoints=others))
+    pick = calibration_titles(rows, a)
+    all_titles = np.array([(products[rows[d]].title or "").strip().lower() for d in range(len(rows))])
+    inside: list[tuple[str, list]] = []
+    for i in pick:
+        t = products[rows[i]].title
+        ev = page_evidence(engine, t)
+        top = engine.search(t, k=10).hits
+        if any(all_titles[ids.index(h.id)] == t.strip().lower() for h in top):
+            inside.append((t, ev))
+    n_titles = len(inside)
+    spare = sorted(set(queries["en"]) - set(qids))
+    spare = sorted(random.Random(a.seed + 4).sample(spare, min(a.calibration_queries, len(spare))))
+    for q in spare:
+        for lang in ("en", "zh"):
+            inside.append((queries[lang][q], page_evidence(engine, queries[lang][q])))
+    partial = partial_queries(products, rows, pick, a.seed)
+    n_partial = len(partial)
+    for q in partial:
+        inside.append((q, page_evidence(engine, q)))
+    outside = [(t, page_evidence(engine, t)) for t in NOTHING_CALIBRATION]
+    grid = np.round(np.arange(0.30, 0.80, 0.0025), 4)
+    rows_out = []
+    for m in grid:
+        kept_in = float(np.mean([page_kept(ev, m, scale, base.min_confidence) for _, ev in inside]))
+        empty_out = float(np.mean([not page_kept(ev, m, scale, base.min_confidence) for _, ev in outside]))
+        rows_out.append((float(m), kept_in, empty_out))
+    score = np.array([k + e for _, k, e in rows_out])
+    best = np.flatnonzero(score >= score.max() - 1e-12)
+    mid = float(grid[best[len(best) // 2]])
+    current = base.cosine_midpoints["text_to_image"][0]
+    at = {
+        f"{m:.4f}": {"in_kept": k, "out_empty": e}
+        for m, k, e in rows_out
+        if abs(m - mid) < 1e-9 or abs(m - current) < 1e-9 or round(m * 400) % 8 == 0
+    }
+    print(f"{'midpoint':>9} {'in-catalog kept':>16} {'out-of-catalog empty':>21}")
+    for m, v in at.items():
+        print(f"{m:>9} {v['in_kept']:>16.3f} {v['out_empty']:>21.3f}")
+    still = [t for t, ev in outside if page_kept(ev, mid, scale, base.min_confidence)]
+    lost = [t for t, ev in inside if not page_kept(ev, mid, scale, base.min_confidence)]
+    print(
+        f"text_to_image midpoint: {mid:.4f} (best range {grid[best[0]]:.4f}..{grid[best[-1]]:.4f}; now {current}); "
+        f"{len(inside)} in-catalog pages ({n_titles} titles found + {2 * len(spare)} attribute queries + "
+        f"{n_partial} type + word queries), "
+        f"{len(outside)} out-of-catalog; out-of-catalog still answered: {still}; in-catalog emptied: {lost}",
+        flush=True,
+    )
+    print(f'set QualityConfig.cosine_midpoints "text_to_image" and "text_to_video" to ({mid:.4f}, {scale})')
+    return {
+        "text_to_image": mid,
+        "scale": scale,
+        "best_range": [float(grid[best[0]]), float(grid[best[-1]])],
+        "in_catalog": len(inside),
+        "titles_found": n_titles,
+        "attribute_queries": 2 * len(spare),
+        "type_and_word_queries": n_partial,
+        "out_of_catalog": len(outside),
+        "still_answered": still,
+        "in_catalog_emptied": lost,
+        "grid": at,
+    }
+
+
 FIRST_QUERY = """
 import sys, time
 from shoplens.config import EncoderConfig, EngineConfig
@@ -330,19 +613,23 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--queries", type=int, default=200, help="attribute queries sampled (of ~457)")
-    ap.add_argument("--titles", type=int, default=400, help="held-out titles for title -> photo")
+    ap.add_argument("--titles", type=int, default=200, help="held-out titles for title -> photo")
     ap.add_argument("--anchors", type=int, default=150, help="photo + colour word tasks")
     ap.add_argument(
         "--variants",
         nargs="*",
-        choices=["legacy", "new"],
+        choices=["legacy", "prev", "new"],
         default=["legacy", "new"],
-        help="legacy: search before round 2 (shoplens.search.tuning.LEGACY); new: the defaults",
+        help="legacy: search before round 2 (shoplens.search.tuning.LEGACY); prev: main's defaults before the "
+        "query-mode calibration; new: the defaults",
     )
     ap.add_argument("--price-anchors", type=int, default=80, help="photo + cheaper / more expensive tasks")
     ap.add_argument("--coverage-floors", type=float, nargs="*", default=[0.5, 0.3])
     ap.add_argument("--negative-weights", type=float, nargs="*", default=[0.0, 0.5, 1.0, 2.0])
-    ap.add_argument("--calibration-titles", type=int, default=300, help="titles apart from the measured ones")
+    ap.add_argument("--calibration-titles", type=int, default=200, help="titles apart from the measured ones")
+    ap.add_argument(
+        "--calibration-queries", type=int, default=100, help="midpoints: attribute queries apart from the measured"
+    )
     ap.add_argument("--latency-repeats", type=int, default=3)
     ap.add_argument(
         "--heads-dir",
@@ -357,7 +644,16 @@ def main(argv=None) -> int:
         help="tune: also try these QualityConfig values (one field at a time) on the tuning tasks",
     )
     ap.add_argument(
-        "--only", nargs="*", help="tasks: attributes free titles photo price tune calibrate nothing latency"
+        "--tune-grid",
+        nargs="*",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="tune: every combination of these QualityConfig values on the tuning tasks (dicts: JSON, ';' between)",
+    )
+    ap.add_argument(
+        "--only",
+        nargs="*",
+        help="tasks: attributes free titles photo price tune calibrate midpoints nothing titled demo latency",
     )
     ap.add_argument(
         "--heads",
@@ -383,7 +679,7 @@ def main(argv=None) -> int:
     rng = random.Random(a.seed)
     qids = sorted(rng.sample(sorted(queries["en"]), min(a.queries, len(queries["en"]))))
     res: dict = {"heldout_products": int(len(rows)), "queries": len(qids), "seed": a.seed, "heads": a.heads}
-    variants = {v: {"legacy": LEGACY, "new": QualityConfig()}[v] for v in a.variants}
+    variants = {v: {"legacy": LEGACY, "prev": PREVIOUS, "new": QualityConfig()}[v] for v in a.variants}
     print(f"photo-only store of {len(rows)} held-out products; {len(qids)} attribute queries", flush=True)
 
     if "attributes" in only or "nothing" in only:
@@ -476,11 +772,22 @@ def main(argv=None) -> int:
         res["tune_settings"] = {}
         for spec in a.tune_setting:
             fld, vals = spec.split("=", 1)
-            for val in vals.split(","):
-                set_quality(engine, QualityConfig().with_(**{fld: type(getattr(QualityConfig(), fld))(val)}))
+            for val in split_values(fld, vals):
+                set_quality(engine, QualityConfig().with_(**{fld: setting_value(fld, val)}))
                 r = ndcg(engine, {q: en[q] for q in first}, pq, img)["ndcg10"]
                 res["tune_settings"][f"{fld}={val}"] = r / alone
                 print(f"{fld} {val}: {r:.4f} ({r / alone:.3f}x photo alone, first {TUNED} tasks)", flush=True)
+        if a.tune_grid:
+            # every combination of the given values, EN and ZH, on the tuning tasks only
+            axes = [(f, split_values(f, v)) for f, v in (spec.split("=", 1) for spec in a.tune_grid)]
+            res["tune_grid"] = {}
+            for combo in itertools.product(*(vals for _, vals in axes)):
+                kw = {f: setting_value(f, v) for (f, _), v in zip(axes, combo)}
+                set_quality(engine, QualityConfig().with_(**kw))
+                got = [ndcg(engine, {q: t[q] for q in first}, pq, img)["ndcg10"] / alone for t in (en, zh)]
+                label = " ".join(f"{f}={v}" for (f, _), v in zip(axes, combo))
+                res["tune_grid"][label] = got
+                print(f"{label}: EN {got[0]:.3f}x ZH {got[1]:.3f}x photo alone (first {TUNED} tasks)", flush=True)
         set_quality(engine, QualityConfig())
 
     if "price" in only:
@@ -565,13 +872,68 @@ def main(argv=None) -> int:
         print(f"calibration: {res['calibration']}", flush=True)
         set_quality(engine, QualityConfig())
 
+    if "midpoints" in only:
+        res["midpoints"] = fit_midpoint(engine, products, rows, ids, queries, qids, a)
+        print(f"midpoints: { {k: v for k, v in res['midpoints'].items() if k != 'grid'} }", flush=True)
+        set_quality(engine, QualityConfig())
+
     if "nothing" in only:
+        # in-catalog type + word queries from the measured titles' products (none the calibration used)
+        cal = partial_queries(products, rows, calibration_titles(rows, a), a.seed)
+        partial = {q: v for q, v in partial_queries(products, rows, measured_titles(rows, a), a.seed).items()}
+        partial = {q: v for q, v in partial.items() if q not in cal}
         for v, cfg in variants.items():
             set_quality(engine, cfg)
-            empty = [not engine.search(t, k=10).hits for t in NOTHING_TO_FIND]
-            res[f"nothing_empty_{v}"] = float(np.mean(empty))
-            res[f"nothing_returned_{v}"] = [t for t, e in zip(NOTHING_TO_FIND, empty) if not e]
-            print(f"nothing-to-find queries returning no hits, {v}: {np.mean(empty):.3f}", flush=True)
+            pr = partial_found(engine, partial, products, rows, list(ids))
+            res[f"partial_{v}"] = pr
+            print(
+                f"type + word queries ({pr['n']}, e.g. {next(iter(partial))!r}), {v}: {pr['kept']:.3f} keep a page, "
+                f"{pr['found']:.3f} find the type with the word in the top 10",
+                flush=True,
+            )
+            r = nothing_shares(engine)
+            res[f"nothing_empty_{v}"] = r["all"]
+            res[f"nothing_{v}"] = r
+            res[f"nothing_returned_{v}"] = r["returned"]
+            print(
+                f"nothing-to-find queries returning no hits, {v}: {r['all']:.3f} of {r['n']} "
+                f"(EN words {r['en_words']:.3f} of {r['n_en']}, ZH {r['zh']:.3f} of {r['n_zh']}, "
+                f"round 2's 43: {r['round2_43']:.3f}); by kind {r['by_kind']}; returned {r['returned']}",
+                flush=True,
+            )
+
+    if "demo" in only:
+        res["demo"] = demo_check(variants, a.seed)
+
+    if "titled" in only:
+        # the same products with their titles and attributes: how many in-catalog pages each setting empties
+        titled = titled_engine(products, rows, store_name.replace("photo_only", "titled"))
+        reuse_photo_features(titled)
+        tpick = sorted(random.Random(a.seed + 1).sample(range(len(rows)), min(a.titles, len(rows))))
+        ttitles = [products[rows[i]].title for i in tpick]
+        t_all = np.array([(products[rows[d]].title or "").strip().lower() for d in range(len(rows))])
+        tids = list(titled.reader.products.ids)
+        assert all(tids[d] == products[rows[d]].id for d in range(len(rows)))
+        for v, cfg in variants.items():
+            set_quality(titled, cfg)
+            out: dict = {}
+            for lang in ("en", "zh"):
+                r = ndcg(titled, {q: queries[lang][q] for q in qids}, qrels)
+                out[f"attr_{lang}"], out[f"attr_{lang}_empty"] = r["ndcg10"], r["empty"]
+            empty_titles = sum(not titled.search(t, k=10).hits for t in ttitles)
+            out["title_R10"] = title_recall(titled, ttitles, t_all, tids)
+            out["titles_empty"] = empty_titles
+            out["nothing"] = nothing_shares(titled)
+            res[f"titled_{v}"] = out
+            print(
+                f"titled store, {v}: attributes EN {out['attr_en']:.4f} ({out['attr_en_empty']} of {len(qids)} "
+                f"empty), ZH {out['attr_zh']:.4f} ({out['attr_zh_empty']} empty); titles R@10 {out['title_R10']:.3f} "
+                f"({empty_titles} of {len(ttitles)} empty); nothing-to-find empty {out['nothing']['all']:.3f} "
+                f"(EN words {out['nothing']['en_words']:.3f}, ZH {out['nothing']['zh']:.3f}); "
+                f"returned {out['nothing']['returned']}",
+                flush=True,
+            )
+        titled.close()
 
     if "latency" in only:
         engine.close()

@@ -4,6 +4,9 @@ The towers and linear classifiers are copied unchanged (same shared space: no re
 
     nice .venv/bin/python benchmarks/photoattr_heads.py     # ~5-10 min on 2 busy cores
     nice .venv/bin/python benchmarks/bench_quality2.py --heads-dir benchmarks/out/quality2/heads_heldout_mlp ...
+    # the query-mode held-out heads + the same MLP (it reads raw photo features: no refit needed)
+    nice .venv/bin/python benchmarks/photoattr_heads.py --src benchmarks/out/quality2/heads_heldout_query \
+        --mlp-from benchmarks/out/quality2/heads_heldout_mlp --out benchmarks/out/quality2/heads_heldout_query_mlp
 
 Writes benchmarks/out/quality2/heads_heldout_mlp/ (skipped when it exists).
 
@@ -37,12 +40,29 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shipped", action="store_true", help="refit the shipped default heads' MLP on every product")
+    ap.add_argument("--src", type=Path, default=HEADS, help="held-out heads to add the MLP to")
+    ap.add_argument("--out", type=Path, default=OUT_HEADS, help="where the heads with the MLP go")
+    ap.add_argument(
+        "--mlp-from",
+        type=Path,
+        help="copy the MLP of these held-out heads instead of fitting it (it reads the raw photo features only, "
+        "so heads trained on the same products with another text recipe share it)",
+    )
     a = ap.parse_args(argv)
-    src, dst = (default_heads_path(), default_heads_path()) if a.shipped else (HEADS, OUT_HEADS)
+    src, dst = (default_heads_path(), default_heads_path()) if a.shipped else (a.src, a.out)
     if dst.exists() and not a.shipped:
         print(f"{dst} exists")
         return 0
     t0 = time.perf_counter()
+    if a.mlp_from is not None:
+        heads, donor = Heads.load(src), Heads.load(a.mlp_from)
+        if donor.attribute_mlp is None or donor.meta.get("trained_without") != heads.meta.get("trained_without"):
+            raise SystemExit(f"{a.mlp_from}: no attribute MLP, or trained on other products than {src}")
+        heads.attribute_mlp = donor.attribute_mlp
+        heads.meta["attribute_mlp_fit"] = {**donor.meta.get("attribute_mlp_fit", {}), "copied_from": str(a.mlp_from)}
+        heads.save(dst)
+        print(f"saved {dst} ({heads.fingerprint}): {src} + the MLP of {a.mlp_from}")
+        return 0
     products = load_fashion()
     encs = {k: v for k, v in make_encoders().items() if v.modality == "image"}
     fs = featureset(products, encs, feature_cache(), progress=False)

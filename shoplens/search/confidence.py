@@ -30,7 +30,19 @@ PHOTO_COMPONENTS = ("image", "image_to_text", "photo_and_words", "image_to_video
 
 
 def _squash(x: float, mid: float, scale: float) -> float:
-    return 1.0 / (1.0 + math.exp(-(x - mid) / max(scale, 1e-6)))
+    z = (x - mid) / max(scale, 1e-6)
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+def cosine_evidence(cos: float, mid: float, scale: float) -> float:
+    """What a dense similarity alone says (0..1): a logistic around the midpoint where in-catalog and
+    out-of-catalog queries separate (benchmarks/bench_quality2.py --only midpoints fits it)."""
+    return _squash(cos, mid, scale)
+
+
+def noisy_or(values) -> float:
+    """Independent pieces of evidence (each 0..1) combined: 1 - prod(1 - v)."""
+    return 1.0 - float(np.prod([1.0 - min(1.0, max(0.0, float(v))) for v in values]))
 
 
 def hit_confidence(
@@ -90,6 +102,6 @@ def hit_confidence(
     # attributes, whose photo the classifiers half recognise and whose cosine is middling is a
     # surer hit than any one of these says alone.
     found.sort(key=lambda e: -e[0])
-    conf = 1.0 - float(np.prod([1.0 - v for v, _ in found]))
+    conf = noisy_or(v for v, _ in found)
     why = found[0][1] + (f" (+{len(found) - 1} weaker signs)" if len(found) > 1 else "")
     return conf, why

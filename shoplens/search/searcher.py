@@ -308,6 +308,33 @@ class Searcher:
             p *= prob if got == v else 0.0
         return p
 
+    def _compose_readers(self, feats: dict[str, np.ndarray]) -> dict[str, Any]:
+        """compose()'s optional readers, as `QualityConfig` asks: the heads' attribute MLP for the
+        query photo and the candidates, and the photo similarity from the stored `image` vectors."""
+        qual = self.quality
+        out: dict[str, Any] = {}
+        mlp = getattr(self.heads, "attribute_mlp", None)
+        if qual.compose_mlp and mlp is not None and set(mlp.inputs) <= set(feats):
+            lp = mlp.all_log_probs(mlp.features({k: feats[k][None] for k in mlp.inputs}), ["type", "gender"])
+            out["photo_attributes"] = {
+                f: (mlp.classes[f][int(v[0].argmax())], float(np.exp(v[0].max()))) for f, v in lp.items()
+            }
+            out["candidate_log_probs"] = self._mlp_log_probs
+        if qual.compose_photo_similarity != "aligned" and "image" in self.reader.vectors:
+            layout = part_layout(self.reader.manifest.encoders, self.image_part_weights)
+            names = [n for n, _ in layout if n in feats and (qual.compose_photo_similarity == "image" or n != "colour")]
+            if names:
+                query = {n: feats[n] / max(float(np.linalg.norm(feats[n])), 1e-9) for n in names}
+
+                def similarity(docs: np.ndarray) -> np.ndarray | None:
+                    parts = self._raw_image_parts(docs)
+                    if parts is None:
+                        return None
+                    return np.mean([parts[n] @ query[n] for n in names], axis=0)
+
+                out["photo_similarity"] = similarity
+        return out
+
     def _relative_price(self, order: list[int], comps: list[Ranked], direction: str) -> tuple[list[int], float | None]:
         """Keep the products priced below ("lower") / above ("higher") the product nearest the
         query photo (search/price.py); the order is left as it is when that product has no price."""
@@ -578,6 +605,9 @@ class Searcher:
                         qual.compose_photo_floors,
                         qual.compose_caption_weight,
                         qual.compose_negative_weight,
+                        **self._compose_readers(feats),
+                        asked_floors=qual.compose_asked_floors,
+                        photo_weight=qual.compose_photo_weight,
                     )
                     composed_for.update(wanted)
                     return comp

@@ -136,3 +136,44 @@ def test_attribute_mlp_reads_held_out_photos_from_the_store(photo_store, engine_
         p_chance = binom_tail(len(known), commonest, hits)
         print(f"{fld}: {hits}/{len(known)} right; always the commonest: {commonest:.2f}; p={p_chance:.1e}")
         assert p_chance < 1e-3 and hits / len(known) > commonest + 0.15, (fld, hits, len(known), commonest)
+
+
+def test_photo_and_colour_word_compose_with_the_attribute_mlp(photo_store, engine_config, small_engine):
+    """Heads with an attribute MLP (`QualityConfig.compose_mlp`): photo + a colour word reads the query
+    photo's type/gender and the candidates' attributes with the MLP, and brings the asked colour in
+    that type and gender far above chance and above the photo alone."""
+    from shoplens.preprocess import lexicon
+
+    from ..heldout import image_path
+
+    store, rows = photo_store
+    engine = Engine(store, engine_config, small_engine.encoders)
+    assert engine.heads.attribute_mlp is not None and engine.searcher.quality.compose_mlp
+
+    def label(r):
+        colour = lexicon.lookup("colour", r["baseColour"])
+        return lexicon.product_type(r["productDisplayName"]), r["gender"], colour.value if colour else None
+
+    labels = {r["id"]: label(r) for r in rows}
+    tasks = []
+    for r in rows:
+        t, g, c = labels[r["id"]]
+        others = sorted({x[2] for x in labels.values() if x[:2] == (t, g) and x[2] not in (c, None)})
+        if t and c and others:
+            tasks.append((r, others[0]))
+    tasks = tasks[:12]
+    assert len(tasks) >= 8
+    feats = engine.searcher.qenc.image_feats(image_path(tasks[0][0]))
+    assert "photo_attributes" in engine.searcher._compose_readers(feats)  # the MLP reads the query photo
+    got = alone = 0
+    expected = 0.0
+    for r, colour in tasks:
+        want = (*labels[r["id"]][:2], colour)
+        img = image_path(r)
+        got += sum(labels[i] == want for i in engine.search(lexicon.wording("colour", colour), image=img, k=5).ids)
+        alone += sum(labels[i] == want for i in engine.search(image=img, k=5).ids)
+        expected += 5 * sum(x == want for x in labels.values()) / len(labels)
+    print(
+        f"asked colour in the photo's type+gender, top 5s: {got} composed, {alone} photo alone, chance {expected:.1f}"
+    )
+    assert got > alone and got >= max(4 * expected, 6), (got, alone, expected)

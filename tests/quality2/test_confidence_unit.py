@@ -78,3 +78,17 @@ def test_a_title_shaped_query_vouches_for_its_page():
     without, _ = hit_confidence(_hit(text_to_image=0.2), **weak)
     with_it, why = hit_confidence(_hit(text_to_image=0.2), **weak, kind_evidence=0.8)
     assert without < 0.4 <= 0.8 <= with_it and "product type" in why
+
+
+def test_a_cosine_adds_to_the_other_evidence_as_the_midpoint_fit_assumes():
+    """benchmarks/bench_quality2.py --only midpoints scores pages by the hits' confidence without the
+    cosine, noisy-OR'd with cosine_evidence: that must be what hit_confidence gives with the cosine."""
+    from shoplens.search.confidence import cosine_evidence, noisy_or
+
+    kw = dict(has_words=True, photo_query=False, predicted_match=0.3, coverage=0.5, vocabulary=True)
+    for cos in (0.25, 0.29, 0.31, 0.5):
+        hit = _hit(text_to_image=cos)
+        without, _ = hit_confidence(hit, midpoints={}, **kw)
+        with_it, _ = hit_confidence(hit, midpoints=MID, **kw)
+        assert abs(with_it - noisy_or([without, cosine_evidence(cos, *MID["text_to_image"])])) < 1e-9
+    assert cosine_evidence(-1e6, 0.3, 0.01) < 1e-20 and cosine_evidence(0.3, 0.3, 0.01) == 0.5

@@ -49,6 +49,23 @@ def test_black_shoe_photo_plus_white_gives_white_shoes(small_engine, labels, wor
     assert sum(g == ("shoes", "Men", "White") for g in got) > sum(g == ("shoes", "Men", "White") for g in legacy)
 
 
+@pytest.mark.parametrize("similarity", ["image", "shape"])
+def test_composed_photo_similarity_read_from_the_stored_photo_parts(small_engine, labels, similarity):
+    """`compose_photo_similarity` "image" / "shape": the photo term of photo + words read from the stored
+    photo vector's parts (CNNs + colour histogram / CNNs only) instead of the aligned space still
+    composes: a black shoe + "white" gives white men's shoes, not the photo's black ones."""
+    img = FASHION / BLACK_SHOE["image"]
+    small_engine.searcher.quality = QualityConfig(compose_photo_similarity=similarity)
+    try:
+        res = small_engine.search("white", image=img, k=5)
+    finally:
+        small_engine.searcher.quality = QualityConfig()
+    got = [labels[i] for i in res.ids]
+    assert "photo_and_words" in res.hits[0].components
+    # chance of a white men's shoe at a random place: ~0.04 (see the test above)
+    assert sum(g == ("shoes", "Men", "White") for g in got) >= 3, got
+
+
 NOTHING = ["*", "?", "{}", "\x00", "garden hose", "washing machine", "dog food", "笔记本电脑", "割草机"]
 
 
