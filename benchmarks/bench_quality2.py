@@ -45,6 +45,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -105,9 +106,11 @@ def use_heldout_heads(path: Path = HELDOUT_HEADS) -> None:
     heads_mod.default_heads_path = lambda: path
 
 
-def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> Engine:
+def photo_only_engine(products, rows, store_name: str = "photo_only_store", image: tuple | None = None) -> Engine:
+    """`image`: the store's image encoders when not the defaults (heads that read other ones)."""
     store = Q2 / store_name
-    cfg = EngineConfig(encoders=EncoderConfig(cache_dir=str(ONNX)))
+    enc = EncoderConfig(cache_dir=str(ONNX))
+    cfg = EngineConfig(encoders=enc if image is None else replace(enc, image=tuple(image)))
     if not store.is_dir() or current_generation(store) is None:
         Q2.mkdir(parents=True, exist_ok=True)
         # same photos, same encoders: features cached by earlier runs (the align cache, other stores)
@@ -131,6 +134,14 @@ def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> E
     # incremental: a store built before prices were added gets them (photo features are cached)
     Engine.build(cat, store, cfg, BuildConfig(auto_align=False, progress=True)).close()
     return Engine.open(store, cfg)
+
+
+def heads_image_encoders(heads_dir: Path | None) -> tuple | None:
+    """The image encoders heads in `heads_dir` read, when not the default ones (the store must make them)."""
+    if heads_dir is None:
+        return None
+    image = tuple(json.loads((heads_dir / "heads.json").read_text())["image"]["inputs"])
+    return None if image == EncoderConfig().image else image
 
 
 def price_of(pid: str) -> float:
@@ -374,7 +385,7 @@ def main(argv=None) -> int:
     if a.heads == "heldout":
         use_heldout_heads((a.heads_dir or HELDOUT_HEADS).resolve())
         store_name = "photo_only_store_heldout_heads" + (f"_{a.heads_dir.name}" if a.heads_dir else "")
-    engine = photo_only_engine(products, rows, store_name)
+    engine = photo_only_engine(products, rows, store_name, heads_image_encoders(a.heads_dir))
     reuse_photo_features(engine)
     ids = engine.reader.products.ids
     attrs = [product_attributes(products[i], FIELD_MAP) for i in rows]
