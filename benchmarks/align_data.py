@@ -58,9 +58,10 @@ def load_text_only(limit: int | None = None) -> list[Product]:
     return out
 
 
-def make_encoders(threads: int = 2, cache_dir: Path | None = None) -> dict:
+def make_encoders(threads: int = 2, cache_dir: Path | None = None, image: tuple[str, ...] | None = None) -> dict:
+    """`image`: other image encoders than the defaults (e.g. with efficientnet_lite2)."""
     cache_dir = Path(cache_dir or OUT / "align_cache" / "onnx")
-    cfg = EncoderConfig()
+    cfg = EncoderConfig() if image is None else EncoderConfig(image=tuple(image))
     try:
         from shoplens.encoders.registry import create
 

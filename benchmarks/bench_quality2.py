@@ -46,6 +46,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -211,9 +212,11 @@ def demo_check(variants: dict, seed: int) -> dict:
         heads_mod.default_heads_path = patched
 
 
-def photo_only_engine(products, rows, store_name: str = "photo_only_store") -> Engine:
+def photo_only_engine(products, rows, store_name: str = "photo_only_store", image: tuple | None = None) -> Engine:
+    """`image`: the store's image encoders when not the defaults (heads that read other ones)."""
     store = Q2 / store_name
-    cfg = EngineConfig(encoders=EncoderConfig(cache_dir=str(ONNX)))
+    enc = EncoderConfig(cache_dir=str(ONNX))
+    cfg = EngineConfig(encoders=enc if image is None else replace(enc, image=tuple(image)))
     if not store.is_dir() or current_generation(store) is None:
         Q2.mkdir(parents=True, exist_ok=True)
         # same photos, same encoders: features cached by earlier runs (the align cache, other stores)
@@ -261,6 +264,14 @@ def titled_engine(products, rows, store_name: str) -> Engine:
             w.writerow([p.id, p.title, p.images[0], price_of(p.id), *(p.attributes.get(c, "") for c in cols)])
     Engine.build(cat, store, cfg, BuildConfig(auto_align=False, progress=True)).close()
     return Engine.open(store, cfg)
+
+
+def heads_image_encoders(heads_dir: Path | None) -> tuple | None:
+    """The image encoders heads in `heads_dir` read, when not the default ones (the store must make them)."""
+    if heads_dir is None:
+        return None
+    image = tuple(json.loads((heads_dir / "heads.json").read_text())["image"]["inputs"])
+    return None if image == EncoderConfig().image else image
 
 
 def price_of(pid: str) -> float:
@@ -670,7 +681,7 @@ def main(argv=None) -> int:
     if a.heads == "heldout":
         use_heldout_heads((a.heads_dir or HELDOUT_HEADS).resolve())
         store_name = "photo_only_store_heldout_heads" + (f"_{a.heads_dir.name}" if a.heads_dir else "")
-    engine = photo_only_engine(products, rows, store_name)
+    engine = photo_only_engine(products, rows, store_name, heads_image_encoders(a.heads_dir))
     reuse_photo_features(engine)
     ids = engine.reader.products.ids
     attrs = [product_attributes(products[i], FIELD_MAP) for i in rows]

@@ -38,18 +38,29 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=HEADS, help="where the heads go (skipped when it exists)")
     ap.add_argument("--workers", type=int, default=1, help="processes training the heads side by side (same heads)")
+    ap.add_argument(
+        "--image-inputs",
+        nargs="*",
+        help="image encoders the heads read (AlignConfig.image_inputs; e.g. mobilenet_v2 efficientnet_lite2 colour)",
+    )
+    ap.add_argument("--mlp-hidden", type=int, help="AlignConfig.attribute_mlp_hidden (0: no attribute MLP)")
     a = ap.parse_args(argv)
     out = a.out
     if out.exists():
         print(f"{out} exists")
         return 0
     t0 = time.perf_counter()
-    encs, cache, products = make_encoders(), feature_cache(), load_fashion()
+    image = tuple(a.image_inputs) if a.image_inputs else None
+    encs, cache, products = make_encoders(image=image), feature_cache(), load_fashion()
     fs = featureset(products, encs, cache, progress=True)
     test_rows = heldout_rows(products)
     assert (fs.has_image[test_rows]).all()
     train_rows = np.setdiff1d(np.arange(len(products)), test_rows)
     cfg = AlignConfig().with_(refit_full=False, val_fraction=0.0, workers=a.workers)
+    if image:
+        cfg = cfg.with_(image_inputs=image)
+    if a.mlp_hidden is not None:
+        cfg = cfg.with_(attribute_mlp_hidden=a.mlp_hidden)
     data = build_align_data(fs, cache, encs, cfg, field_map=FIELD_MAP, rows=train_rows, progress=True)
     heads, _ = train_heads(data, cfg, progress=True)
     heads.meta["trained_without"] = "the held-out 20% of benchmarks/align_quality.py (seed 0)"

@@ -750,6 +750,14 @@ def _heads_for_build(
     if stale:
         log.warning("default heads were trained on other versions of %s; text->image search is off", stale)
         return None, None
+    unmade = [n for n in heads.image_inputs if n not in encoders.image]
+    if unmade:
+        log.warning(
+            "the shipped text-image heads read image encoder(s) %s, which this store does not run; "
+            "text->photo search is off until `shoplens align --store %s` trains heads on its own encoders",
+            ", ".join(unmade),
+            store,
+        )
     return heads, {
         "path": "default",
         "fingerprint": heads.fingerprint,

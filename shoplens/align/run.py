@@ -35,6 +35,16 @@ def count_pairs(featureset) -> int:
     return int(np.sum(np.asarray(featureset.has_image, bool) & has_title))
 
 
+def store_image_inputs(cfg: AlignConfig, encoders: Mapping[str, Any]) -> AlignConfig:
+    """Heads of the default recipe read the image encoders the store has: a store that opted into
+    another CNN (`[encoders] image`, e.g. efficientnet_lite2) trains on it instead of failing on the
+    recipe's default inputs. A recipe that names its own `image_inputs` keeps them."""
+    image = tuple(n for n, e in encoders.items() if getattr(e, "modality", None) == "image")
+    if not image or cfg.image_inputs != AlignConfig().image_inputs:
+        return cfg
+    return cfg.with_(image_inputs=image)
+
+
 def check_pairs(featureset, config: AlignConfig | None = None) -> tuple[bool, str]:
     """(enough?, message) — the message is fit to show a user either way."""
     cfg = config or AlignConfig()
@@ -294,7 +304,7 @@ def align_store(
     `metrics["adopted"] == "default"` (else "trained") and both validations in
     the metrics (`validation`, `default_validation`) and `metrics["decision"]`.
     """
-    cfg = config or AlignConfig()
+    cfg = store_image_inputs(config or AlignConfig(), encoders)
     ok, msg = check_pairs(featureset, cfg)
     if not ok:
         raise TooFewPairs(msg)

@@ -113,10 +113,17 @@ class OnnxFileEncoder(OnnxImageEncoder):
 
 def _builtins() -> None:
     from .colour import ColourHistogramEncoder
-    from .onnx_cnn import EfficientNetLite0Encoder, MobileNetV2Encoder
+    from .onnx_cnn import EfficientNetLite0Encoder, EfficientNetLite2Encoder, MobileNetV2Encoder
     from .text import E5Encoder, USEEncoder
 
-    for cls in (MobileNetV2Encoder, EfficientNetLite0Encoder, ColourHistogramEncoder, E5Encoder, USEEncoder):
+    for cls in (
+        MobileNetV2Encoder,
+        EfficientNetLite0Encoder,
+        EfficientNetLite2Encoder,
+        ColourHistogramEncoder,
+        E5Encoder,
+        USEEncoder,
+    ):
         register(cls.name, cls)
 
 

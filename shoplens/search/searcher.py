@@ -573,7 +573,9 @@ class Searcher:
                     ),
                 )
             photo_emb = None
-            if self.heads is not None:
+            # heads that read an image encoder this store does not run (it opted into another CNN and
+            # was not aligned since) cannot place the photo in their space
+            if self.heads is not None and all(k in feats for k in self.heads.image_inputs):
                 photo_emb = self.heads.embed_image({k: feats[k][None] for k in self.heads.image_inputs})[0]
             if photo_emb is not None and len(vecs.get("aligned:text", ())) and weights.get("image_to_text", 1) > 0:
                 timed(
