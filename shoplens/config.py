@@ -176,11 +176,12 @@ class SearchConfig:
     # BLAS thread turned 0.5 ms of classifier scoring into 100+ ms of hand-offs.
     concurrent_encoding: bool = True
     blas_threads: int = field(default=1, metadata={"min": 0})
-    # With concurrent_encoding: the query's first encoder call (e5, the longest; a Chinese query and
-    # its English reading in one call) runs in the searching thread once it has understood the query
-    # and run BM25, the others (USE, a second e5 mode) in the pool meanwhile
-    # (benchmarks/bench_query_latency.py); off: every encoder call in the pool.
-    lead_encoding_in_caller: bool = True
+    # With concurrent_encoding, on: the query's first encoder call (e5, the longest) runs in the
+    # searching thread once it has understood the query and run BM25, the others (USE) in the pool
+    # meanwhile; off: every encoder call starts in the pool, so e5 runs beside BM25. Off measured
+    # 0.83x at 1M (benchmarks/bench_lead_encoding.py: BM25 over 1M titles takes 3-10 ms) and within
+    # the noise at 7.7k (benchmarks/bench_query_latency.py).
+    lead_encoding_in_caller: bool = False
     # A Chinese query that understanding gives an English reading (its lexicon words in English): the
     # dense text components and the heads read that reading alone, not the Chinese text and the
     # reading (one e5 text of fewer tokens instead of two; benchmarks/bench_query_latency.py).
