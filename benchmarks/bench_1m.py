@@ -27,6 +27,10 @@ filterable attributes as scalar fields) into a running Milvus server through the
 tree, from DIR/service.json) counts. Start the server with scripts/milvus.sh start --data DIR --port N.
 The query phase then also times filtered searches of the field: the filter as a Milvus expression over
 the scalar fields vs as the allowed-id expression (`doc in [...]`), interleaved, same results checked.
+IVF_SQ8 in Milvus is compared three ways (MILVUS_VARIANTS): exact re-scoring of the top `--rescore` from
+the float32 vectors the search returns (the default), from the local float32 file the build also writes,
+and no re-scoring: recall@10 and ANN latency at nprobe 16/32/64 (query phase), and end to end through
+Engine.search interleaved with the other stores (latency phase: top-10 overlap with the first codec's).
 Writes benchmarks/out/bench_1m_<N>.json.
 """
 
