@@ -27,6 +27,10 @@ filterable attributes as scalar fields) into a running Milvus server through the
 tree, from DIR/service.json) counts. Start the server with scripts/milvus.sh start --data DIR --port N.
 The query phase then also times filtered searches of the field: the filter as a Milvus expression over
 the scalar fields vs as the allowed-id expression (`doc in [...]`), interleaved, same results checked.
+IVF_SQ8 in Milvus is compared three ways (MILVUS_VARIANTS): exact re-scoring of the top `--rescore` from
+the float32 vectors the search returns (the default), from the local float32 file the build also writes,
+and no re-scoring: recall@10 and ANN latency at nprobe 16/32/64 (query phase), and end to end through
+Engine.search interleaved with the other stores (latency phase: top-10 overlap with the first codec's).
 Writes benchmarks/out/bench_1m_<N>.json.
 """
 
@@ -145,11 +149,14 @@ def rss() -> dict[str, float]:
     return out
 
 
-def index_config(a: argparse.Namespace, codec: str) -> Any:
+def index_config(a: argparse.Namespace, codec: str, rescore_from: str = "milvus") -> Any:
+    """`rescore_from`: where a Milvus IVF_SQ8 field re-scores from; the build writes the local float32
+    file too ("local"), so the query phase can compare both sources on one store."""
     from shoplens.config import IndexConfig
 
     hnsw = a.milvus_index.upper() == "HNSW"
     return IndexConfig(
+        milvus_rescore_from=rescore_from,
         vector_codec="f32" if codec == "milvus" else codec,
         vectors=a.vectors if codec == "milvus" else "embedded",
         milvus_index=a.milvus_index,
@@ -165,16 +172,26 @@ def index_config(a: argparse.Namespace, codec: str) -> Any:
     )
 
 
-def engine_config(a: argparse.Namespace, codec: str) -> Any:
+def engine_config(a: argparse.Namespace, codec: str, **index: Any) -> Any:
+    """`index`: IndexConfig fields to change (a Milvus variant: rescore 0, milvus_rescore_from "local")."""
     from dataclasses import replace
 
     from shoplens.config import EncoderConfig, EngineConfig, QualityConfig
 
     return replace(
         EngineConfig(encoders=EncoderConfig(text=("e5",), image=(), cache_dir=C.ONNX_DIR)),
-        index=index_config(a, codec),
+        index=replace(index_config(a, codec), **index),
         quality=QualityConfig(warm_up=False),
     )
+
+
+# Milvus IVF_SQ8 variants (IndexConfig changes) compared on one store: re-scoring from the vectors the
+# search returns (the default), from the local float32 file, and no re-scoring (Milvus's SQ8 scores).
+MILVUS_VARIANTS: dict[str, dict[str, Any]] = {
+    "milvus": {},
+    "milvus:local": {"milvus_rescore_from": "local"},
+    "milvus:no-rescore": {"rescore": 0},
+}
 
 
 def build_common(a: argparse.Namespace, store: Path) -> dict[str, Any]:
@@ -277,6 +294,7 @@ def build_milvus(a: argparse.Namespace, cfg: Any, store: Path, gen: Path, vecs: 
     from shoplens.store.manifest import FieldInfo, Manifest
 
     before = server_rss(a)
+    cfg = index_config(a, "milvus", rescore_from="local")  # also the float32 file, for the "local" variant
     backend = backend_for_build(store, cfg)
     t0 = time.perf_counter()
     where = backend.write_field(gen, gen.name, "text:e5", vecs, np.arange(len(vecs)), len(vecs))
@@ -389,7 +407,9 @@ def query_store(a: argparse.Namespace, codec: str, store: Path) -> dict[str, Any
             ]
             sweep[p] = {"recall@10": float(np.mean(rec)), "ann_ms": ms}
         index.index.nprobe = a.nprobe
+    milvus = milvus_variants(a, eng, qv, scores) if codec == "milvus" else {}
     return {
+        "milvus_variants": milvus,
         "nprobe_sweep": sweep,
         "queries": len(lat),
         "p50_ms": C.pct(lat, 50),
@@ -411,21 +431,98 @@ def query_store(a: argparse.Namespace, codec: str, store: Path) -> dict[str, Any
     }
 
 
+def milvus_field(a: argparse.Namespace, eng: Any, **index: Any) -> Any:
+    """The engine's Milvus `text:e5` field opened again with other IndexConfig settings (same connection)."""
+    from dataclasses import replace
+
+    from shoplens.store.backends import backend_for_manifest
+
+    cfg = replace(eng.config.index, **index)
+    backend = backend_for_manifest(eng.reader.manifest.vectors, cfg, "bench")
+    backend.conn = eng.reader.vectors["text:e5"].conn
+    return backend.open_field(eng.reader.gen, eng.reader.manifest.fields["text:e5"], eng.reader.manifest.products)
+
+
+def milvus_variants(a: argparse.Namespace, eng: Any, qv: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    """recall@10 vs exact and ANN-only latency (`MilvusIndex.search`, top 10) of the IVF_SQ8 field: without
+    re-scoring, re-scoring from the vectors Milvus returns, from the local float32 file; at several nprobe.
+    Variants interleaved query by query; the server's VmRSS after each nprobe's round."""
+    truth = [set(np.argpartition(-scores[i], 10)[:10].tolist()) for i in range(len(qv))]
+    out: dict[str, Any] = {"server_rss_before_mib": server_rss(a)}
+    for p in (16, 32, 64):
+        fields = {
+            name: milvus_field(a, eng, milvus_search_params={"nprobe": p}, **change)
+            for name, change in MILVUS_VARIANTS.items()
+        }
+        ms: dict[str, list[float]] = {n: [] for n in fields}
+        rec: dict[str, list[float]] = {n: [] for n in fields}
+        same = []
+        order = list(fields)
+        for i, q in enumerate(qv):
+            got = {}
+            for n in order if i % 2 == 0 else order[::-1]:
+                t0 = time.perf_counter()
+                got[n] = fields[n].search(q, 10)
+                ms[n].append((time.perf_counter() - t0) * 1000)
+                rec[n].append(len(set(got[n][1].tolist()) & truth[i]) / 10)
+            a_s, a_d = got["milvus"]
+            b_s, b_d = got["milvus:local"]
+            same.append(a_d.tolist() == b_d.tolist() and bool(np.allclose(a_s, b_s, atol=1e-6)))
+        out[f"nprobe {p}"] = {
+            **{
+                n: {"recall@10": float(np.mean(rec[n])), "ann_p50_ms": C.pct(ms[n], 50), "ann_p99_ms": C.pct(ms[n], 99)}
+                for n in fields
+            },
+            "milvus == local (docs and scores)": float(np.mean(same)),
+            "server_rss_mib": server_rss(a),
+        }
+    return out
+
+
 def interleaved_latency(a: argparse.Namespace, stores: dict[str, Path]) -> dict[str, Any]:
     """Every codec's store open in one process, each query text sent to all of them back to back
-    (order alternating), so load swings on the shared machine hit every codec alike."""
+    (order alternating), so load swings on the shared machine hit every codec alike. A Milvus store is
+    opened once per variant (MILVUS_VARIANTS; engines sharing one set of loaded models, each with its own
+    query cache, so every variant encodes every query)."""
+    from shoplens.config_file import load_settings
+    from shoplens.engine import Engine
+
     engines = {c: open_backend_store(a, c, p) for c, p in stores.items()}
+    if "milvus" in engines:
+        base = engines["milvus"]
+        for name, change in MILVUS_VARIANTS.items():
+            if name != "milvus":
+                cfg = engine_config(a, "milvus", **change)
+                engines[name] = Engine(
+                    stores["milvus"], encoders=base.encoders, settings=load_settings(stores["milvus"], engine=cfg)
+                )
     texts = query_texts(base_rows(), a.queries + 1)
     for e in engines.values():
         e.search(text=texts[0] + " warm up", k=10)
     lat: dict[str, list[float]] = {c: [] for c in engines}
     order = list(engines)
+    ref = order[0]  # top-10 overlap of every store's Engine.search with the first codec's (embedded)
+    overlap: dict[str, list[float]] = {c: [] for c in engines}
     for i, t in enumerate(texts[1:]):
+        ids = {}
         for c in order if i % 2 == 0 else order[::-1]:
             t0 = time.perf_counter()
-            engines[c].search(text=t, k=10)
+            ids[c] = engines[c].search(text=t, k=10).ids
             lat[c].append((time.perf_counter() - t0) * 1000)
-    return {c: {"p50_ms": C.pct(v, 50), "p99_ms": C.pct(v, 99), "queries": len(v)} for c, v in lat.items()}
+        for c in engines:
+            overlap[c].append(len(set(ids[c]) & set(ids[ref])) / max(1, len(ids[ref])))
+    out: dict[str, Any] = {
+        c: {
+            "p50_ms": C.pct(v, 50),
+            "p99_ms": C.pct(v, 99),
+            "queries": len(v),
+            f"top10 overlap with {ref}": float(np.mean(overlap[c])),
+        }
+        for c, v in lat.items()
+    }
+    out["client_rss_mib"] = rss()
+    out["server_rss_mib"] = server_rss(a)
+    return out
 
 
 # ---------------------------------------------------------------------------- driver
@@ -568,6 +665,26 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for p, v in result[c]["query"]["nprobe_sweep"].items():
             print(f"  {c} nprobe {p}: recall@10 {v['recall@10']:.3f}, ANN search {v['ann_ms']:.1f} ms/query")
     path = C.write_json(f"bench_1m_{tag}", result)
+    inter = result["interleaved"]
+    extra = [c for c in inter if c not in codecs and isinstance(inter[c], dict) and "p50_ms" in inter[c]]
+    for c in codecs + extra:
+        v = inter[c]
+        ov = next(x for k, x in v.items() if k.startswith("top10 overlap"))
+        print(
+            f"interleaved {c}: p50 {v['p50_ms']:.1f} ms, p99 {v['p99_ms']:.1f} ms, "
+            f"top-10 overlap with {codecs[0]} {ov:.3f}"
+        )
+    print(
+        f"interleaved process VmRSS {inter['client_rss_mib'].get('VmRSS', 0):.0f} MiB, server {inter['server_rss_mib']}"
+    )
+    for c in codecs:
+        for p, v in result[c]["query"].get("milvus_variants", {}).items():
+            if not p.startswith("nprobe"):
+                continue
+            for n, x in v.items():
+                if isinstance(x, dict) and "recall@10" in x:
+                    print(f"  {p} {n}: recall@10 {x['recall@10']:.3f}, ANN p50 {x['ann_p50_ms']:.1f} ms")
+            print(f"  {p}: milvus == local {v['milvus == local (docs and scores)']:.2f}, server {v['server_rss_mib']}")
     print(f"\nwrote {path}")
     return result
 

@@ -87,6 +87,10 @@ class IndexConfig:
     # Milvus only: in-memory replicas of each collection (query nodes serving it; a cluster setting:
     # a standalone server has one query node, so 1).
     milvus_replicas: int = field(default=1, metadata={"min": 1})
+    # Milvus only: a quantised index (IVF_SQ8) re-scores its top max(k, rescore) exactly, as embedded sq8
+    # does, from float32 vectors read "milvus" (returned by the search itself: nothing beside the store)
+    # or "local" (a float32 file per field in the generation, written by the build, read by row).
+    milvus_rescore_from: str = field(default="milvus", metadata={"choices": ("milvus", "local")})
     # Product videos (preprocess/video.py): at most this many key-frames per video, chosen by
     # "uniform" or "scene" (change) sampling, decoding for at most this many seconds per video.
     video_frames: int = field(default=8, metadata={"min": 1, "max": 64})

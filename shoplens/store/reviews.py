@@ -72,6 +72,8 @@ class ReviewIndex:
                 path.parent, generation, REVIEW_FIELD, vecs, np.arange(len(rows)), len(rows), products=False
             )
             info = {"collection": where["file"], "dim": int(vecs.shape[1]), "rows": len(rows)}
+            if where.get("exact_file"):  # Milvus re-scoring from a local float32 file (milvus_rescore_from)
+                info["exact_file"] = where["exact_file"]
             write_atomic(path / REVIEW_VECTORS, json.dumps(info))
             vectors = backend.open_field(path.parent, _field_info(info), len(rows), False)
         else:
@@ -165,4 +167,5 @@ def _field_info(info: dict[str, Any]) -> FieldInfo:
         index="milvus",
         source="reviews",
         file=str(info["collection"]),
+        exact_file=info.get("exact_file"),
     )

@@ -196,6 +196,78 @@ def test_filters_reach_milvus_as_scalar_expressions_with_the_id_expressions_resu
             assert len(by_ids) and by_scalars.tolist() == by_ids.tolist(), f
 
 
+def test_ivf_sq8_rescores_exactly_like_the_embedded_sq8_store(milvus, small_engine, tmp_path):
+    """Milvus IVF_SQ8 ranks by 8-bit vectors; with re-scoring (the default, rescore 200) its top 10 is the
+    exact top 10, docs and float32 scores, as the embedded sq8 store's is, whether the float vectors come
+    back with the search or from the local file; without, near-ties come out in SQ8's order."""
+    from shoplens.store.backends.milvus import MilvusBackend
+    from shoplens.store.manifest import FieldInfo
+    from shoplens.store.vectors import FaissIndex
+
+    # the small store's real e5 vectors, each with 7 near-copies (cosine ~0.9998): near-tied top 10s;
+    # 1,920 rows, enough for Milvus to build the index (it scans segments under 1,024 rows exactly)
+    base = small_engine.reader.vectors["text:e5"].vectors_of(np.arange(240))[1]
+    rng = np.random.default_rng(0)
+    v = np.repeat(base, 8, axis=0) + 0.02 * rng.standard_normal((240 * 8, base.shape[1])).astype(np.float32) / 20
+    v = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+    docs = np.arange(len(v))
+    # nprobe = nlist: IVF misses nothing, so every difference from exact is SQ8's
+    cfg = IndexConfig(
+        milvus_index="IVF_SQ8",
+        milvus_index_params={"nlist": 16},
+        milvus_search_params={"nprobe": 16},
+        milvus_rescore_from="local",
+        milvus_timeout_s=30.0,
+    )
+    uri, prefix = "http://" + milvus[0][9:].split("/")[0], f"t_sq8_{os.getpid()}"
+    gen = tmp_path / "gen-000001"
+    (gen / "vectors").mkdir(parents=True)
+    writer = MilvusBackend(uri, prefix, cfg)
+    try:
+        where = writer.write_field(gen, gen.name, "text:e5", v, docs, len(v), products=False)
+        writer.finish()
+        assert where["exact_file"] and (gen / where["exact_file"]).is_file()
+        info = FieldInfo(name="text:e5", dim=v.shape[1], rows=len(v), source="test", **where)
+        fields = {
+            name: MilvusBackend(uri, prefix, dataclasses.replace(cfg, **change), {"type": "IVF_SQ8"}).open_field(
+                gen, info, len(v), False
+            )
+            for name, change in {
+                "from milvus": {"milvus_rescore_from": "milvus"},
+                "from local": {},
+                "off": {"rescore": 0},
+            }.items()
+        }
+        assert fields["from milvus"].exact is None and fields["from local"].exact is not None
+        embedded = FaissIndex.build(
+            v, docs, len(v), 0, codec="sq8", large_index="ivf", ivf_nlist=16, nprobe=16, rescore=200
+        )
+        queries = small_engine.encoders.text["e5"].encode(TEXT, mode="query")
+        off_differs = 0
+        for q in queries:
+            exact = v @ q
+            want = np.argsort(-exact, kind="stable")[:10]
+            emb_s, emb_d = embedded.search(q, 10)
+            assert emb_d.tolist() == want.tolist()
+            for name in ("from milvus", "from local"):
+                s, d = fields[name].search(q, 10)
+                assert d.tolist() == want.tolist(), name  # the embedded store's top 10, in its order
+                np.testing.assert_allclose(s, emb_s, atol=1e-5, err_msg=name)
+            s, d = fields["off"].search(q, 10)
+            assert len(set(d.tolist()) & set(want.tolist())) >= 5  # the right neighbourhood (chance 10/1920) ...
+            off_differs += d.tolist() != want.tolist() or not np.allclose(s, exact[d], atol=1e-5)
+        assert off_differs == len(queries)  # ... but SQ8's approximate scores (and order) in every query
+        # vectors_of reads the local file, and equals what Milvus returns
+        some = np.array([5, 700, 1919, 3])
+        a, b = fields["from local"].vectors_of(some), fields["from milvus"].vectors_of(some)
+        assert a[0].all() and b[0].all() and np.array_equal(a[1], v[some]) and np.array_equal(b[1], v[some])
+        for f in fields.values():
+            f.conn.close()
+    finally:
+        writer.retire(tmp_path / "no-store")  # drops this prefix's collections (no generation refers to them)
+        writer.close()
+
+
 def test_review_vectors_live_in_milvus_and_go_with_their_generation(milvus, engine_config, tmp_path):
     from pymilvus import MilvusClient
 

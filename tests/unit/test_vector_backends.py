@@ -84,3 +84,33 @@ def test_embedded_backend_round_trip(tmp_path):
     scores, got = idx.search(v[3], 1)
     assert got.tolist() == [6] and abs(float(scores[0]) - 1.0) < 1e-5
     assert b.retire(tmp_path) == [] and b.describe() == {"backend": "faiss"}
+
+
+def _search_answer(vecs: np.ndarray, topks: list[int]):
+    """Milvus's search answer for len(topks) queries with their hits' `vec`, as pymilvus parses it."""
+    from pymilvus.client.search_result import SearchResult
+    from pymilvus.client.types import DataType
+    from pymilvus.grpc_gen import schema_pb2
+
+    field = schema_pb2.FieldData(type=DataType.FLOAT_VECTOR, field_name="vec")
+    field.vectors.dim = vecs.shape[1]
+    field.vectors.float_vector.data.extend(vecs.ravel().tolist())
+    res = schema_pb2.SearchResultData(num_queries=len(topks), top_k=max(topks), topks=topks)
+    res.scores.extend(np.linspace(1, 0, len(vecs)).tolist())
+    res.ids.int_id.data.extend(range(100, 100 + len(vecs)))
+    res.fields_data.append(field)
+    res.output_fields.append("vec")
+    return SearchResult(res)
+
+
+def test_hit_vectors_reads_the_vectors_milvus_returns():
+    """One query (what MilvusIndex sends): read from the FloatArray's bytes, the hits never cut into
+    per-hit lists; several queries: from those lists. The same float32 values either way."""
+    from shoplens.store.backends.milvus import hit_vectors
+
+    vecs = np.random.default_rng(0).standard_normal((6, 384)).astype(np.float32)
+    (one,) = _search_answer(vecs, [6])
+    assert np.array_equal(hit_vectors(one, 384), vecs) and not one.has_materialized
+    assert one.ids == list(range(100, 106))
+    first, second = _search_answer(vecs, [3, 3])
+    assert np.array_equal(hit_vectors(first, 384), vecs[:3]) and np.array_equal(hit_vectors(second, 384), vecs[3:])

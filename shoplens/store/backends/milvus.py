@@ -8,6 +8,11 @@ index gets (`doc in [...]`, or `doc not in [...]` when that is shorter), so both
 exactly the same filters. The generation directory keeps each field's doc ids (`vectors/*.docs.npy`):
 availability masks need no round trip, and the collection name sits in the manifest.
 
+A quantised index (IVF_SQ8) scores with 8-bit vectors; like the embedded sq8 store, its top
+max(k, rescore) candidates are re-scored exactly from float32 vectors, which the search returns
+with its hits (`output_fields=["vec"]`: Milvus keeps the raw vectors beside the index), or which a
+float32 file in the generation holds (`milvus_rescore_from = "local"`, written by the build).
+
 Every call has a timeout and is retried with doubling backoff; when Milvus stays unreachable the
 caller gets a StoreError naming the server. A failed connection is dropped and made anew on the
 next call, so search works again as soon as a restarted server answers.
@@ -34,11 +39,13 @@ from ...errors import ConfigError, StoreError
 from ..filters import filters_of
 from ..manifest import FieldInfo, Manifest
 from ..reviews import REVIEW_VECTORS
+from ..vectors import RowFile
 from .milvus_scalars import ScalarColumns, Scalars, expression, read_columns
 
 log = logging.getLogger(__name__)
 
 INDEX_TYPES = ("HNSW", "IVF_FLAT", "IVF_SQ8", "FLAT")
+QUANTISED = ("IVF_SQ8",)  # index types whose scores are approximate: their candidates are re-scored exactly
 MAX_TOPK = 16384  # Milvus's limit on one search's `limit`
 INSERT_BYTES = 8 << 20  # rows per insert call: well under the 64 MiB gRPC message limit
 INSERT_CALLS = 2
@@ -71,6 +78,26 @@ def search_settings(cfg: IndexConfig, kind: str, k: int) -> dict[str, int]:
     else:
         params = {"nprobe": 32}
     return {**params, **cfg.milvus_search_params}
+
+
+def hit_vectors(hits: Any, dim: int) -> np.ndarray:
+    """The `vec` output field of one query's hits as a (hits, dim) float32 array. pymilvus (2.5) keeps a
+    float vector field as one protobuf FloatArray until a hit is read, then cuts it into a Python list per
+    hit (76,800 Python floats for 200 x 384, milliseconds on 2 cores); its wire form is a tag, a length and
+    the floats themselves, little-endian, so they are read straight from it. Any other result shape: the lists."""
+    lazy = [f for f in getattr(hits, "lazy_field_data", ()) if f.field_name == "vec"]
+    if lazy and getattr(hits, "start", None) == 0 and len(lazy[0].vectors.float_vector.data) == len(hits) * dim:
+        raw = lazy[0].vectors.float_vector.SerializeToString()
+        n, at, shift = 0, 1, 0  # raw[0]: field 1, length-delimited (packed); then the length as a varint
+        while raw and raw[0] == 0x0A:
+            b = raw[at]
+            n |= (b & 0x7F) << shift
+            at, shift = at + 1, shift + 7
+            if b < 0x80:
+                break
+        if raw and raw[0] == 0x0A and n == 4 * len(hits) * dim and len(raw) == at + n:
+            return np.frombuffer(raw, dtype="<f4", count=len(hits) * dim, offset=at).reshape(len(hits), dim)
+    return np.array([h["entity"]["vec"] for h in hits], dtype=np.float32).reshape(len(hits), dim)
 
 
 class MilvusConnection:
@@ -159,14 +186,24 @@ class MilvusIndex:
         index_type: str,
         cfg: IndexConfig,
         scalars: Scalars | None = None,
+        exact: RowFile | None = None,
     ):
-        """`scalars`: the attribute fields the collection holds (None: rows that are not products)."""
+        """`scalars`: the attribute fields the collection holds (None: rows that are not products).
+        `exact`: the float32 vectors by row of `docs`, on disk (milvus_rescore_from = "local"); None:
+        re-scoring reads them from Milvus."""
         self.conn, self.collection, self.cfg = conn, collection, cfg
         self.scalars = scalars
         self.docs = docs.astype(np.int64)
         self.dim = dim
         self.index_type = index_type
         self.kind = f"milvus:{index_type}"
+        # as embedded sq8: max(k, rescore) candidates re-scored exactly; 0 (or a float32 index) = Milvus's scores
+        self.rescore = cfg.rescore if index_type in QUANTISED else 0
+        self.exact = exact
+        self.row_of: np.ndarray | None = None  # doc -> row of `exact`
+        if exact is not None:
+            self.row_of = np.full(int(self.docs.max(initial=-1)) + 1, -1, dtype=np.int64)
+            self.row_of[self.docs] = np.arange(len(self.docs))
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -196,31 +233,49 @@ class MilvusIndex:
         expr = self._filter(allowed_docs)
         if len(self.docs) == 0 or k <= 0 or expr is None:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        limit = min(k, len(self.docs), MAX_TOPK)
-        vec = np.asarray(q, dtype=np.float32).reshape(-1).tolist()
+        q = np.asarray(q, dtype=np.float32).reshape(-1)
+        limit = min(max(k, self.rescore), len(self.docs), MAX_TOPK)
+        from_milvus = self.rescore > 0 and self.exact is None
         params = {"metric_type": "IP", "params": search_settings(self.cfg, self.index_type, limit)}
         res = self.conn.call(
             f"search of {self.collection}",
             lambda c: c.search(
                 self.collection,
-                data=[vec],
+                data=[q.tolist()],
                 filter=expr,
                 limit=limit,
+                output_fields=["vec"] if from_milvus else None,
                 search_params=params,
                 consistency_level=self.cfg.milvus_consistency,
                 **self.conn.kw(),
             ),
         )
         hits = res[0] if len(res) else []
-        docs = np.fromiter((h["id"] for h in hits), dtype=np.int64, count=len(hits))
-        scores = np.fromiter((h["distance"] for h in hits), dtype=np.float32, count=len(hits))
-        return scores, docs
+        docs = np.asarray(getattr(hits, "ids", None) or [h["id"] for h in hits], dtype=np.int64)
+        if self.rescore <= 0:
+            return np.asarray(getattr(hits, "distances", None) or [h["distance"] for h in hits], np.float32), docs
+        if from_milvus:
+            vecs = hit_vectors(hits, self.dim)
+        else:
+            assert self.exact is not None and self.row_of is not None
+            vecs = self.exact.read(self.row_of[docs])
+        s = vecs @ q
+        top = np.argsort(-s, kind="stable")[:k]
+        return s[top], docs[top]
 
     def vectors_of(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         docs = np.asarray(docs, dtype=np.int64)
         vecs = np.zeros((len(docs), self.dim), np.float32)
         found = np.zeros(len(docs), dtype=bool)
         if len(docs) == 0:
+            return found, vecs
+        if self.exact is not None and self.row_of is not None:  # the local float32 file: no round trip
+            inside = (docs >= 0) & (docs < len(self.row_of))
+            rows = np.full(len(docs), -1, dtype=np.int64)
+            rows[inside] = self.row_of[docs[inside]]
+            found = rows >= 0
+            if found.any():
+                vecs[found] = self.exact.read(rows[found])
             return found, vecs
         want = sorted(set(docs.tolist()))
         rows = self.conn.call(
@@ -336,7 +391,12 @@ class MilvusBackend:
                 f.result()
         np.save(gen_dir / "vectors" / f"{coll}.docs.npy", docs.astype(np.int64))
         self._pending[coll] = (len(docs), kind, params)
-        return {"index": f"milvus:{kind}", "file": coll}
+        where: dict[str, Any] = {"index": f"milvus:{kind}", "file": coll}
+        if kind in QUANTISED and self.cfg.milvus_rescore_from == "local":
+            rel = f"vectors/{coll}.f32.npy"  # rows in `docs` order, read by row when re-scoring
+            np.save(gen_dir / rel, vectors)
+            where |= {"codec": "sq8", "exact_file": rel}
+        return where
 
     def finish(self) -> None:
         """Flush, index and load every collection written, side by side (each mostly waits on the
@@ -393,8 +453,26 @@ class MilvusBackend:
     def open_field(self, gen_dir: Path, info: FieldInfo, n_docs: int, products: bool = True) -> MilvusIndex:
         docs = np.load(gen_dir / "vectors" / f"{info.file}.docs.npy")
         index_type = str(self.index.get("type", "HNSW"))
+        exact = None
+        if self.cfg.milvus_rescore_from == "local" and index_type in QUANTISED and self.cfg.rescore > 0:
+            if info.exact_file is None:
+                log.warning(
+                    '%s: no local float32 vectors in %s (built with milvus_rescore_from = "milvus"); re-scoring '
+                    "reads them from Milvus. Re-index with --rebuild to write them",
+                    info.name,
+                    gen_dir,
+                )
+            else:
+                try:
+                    exact = RowFile(gen_dir / info.exact_file)
+                except (OSError, ValueError) as e:
+                    raise StoreError(
+                        f"{gen_dir / info.exact_file}: the float32 vectors of {info.name} are missing or unreadable "
+                        f"({e}); rebuild the store with `shoplens index CATALOG --store STORE --rebuild`, or set "
+                        '[index] milvus_rescore_from = "milvus" to read them from Milvus'
+                    ) from e
         return MilvusIndex(
-            self.conn, info.file, docs, info.dim, index_type, self.cfg, self.scalars if products else None
+            self.conn, info.file, docs, info.dim, index_type, self.cfg, self.scalars if products else None, exact
         )
 
     def retire(self, store: Path) -> list[str]:
