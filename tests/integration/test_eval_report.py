@@ -167,8 +167,8 @@ def test_judgments_cli_from_clicks_and_attributes(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, onnx_cache):
-    """A real store: 300 shared fashion products, real encoders (no alignment training); its ONNX
-    exports are copied from the session's (exporting is the slow part), where the store keeps its own."""
+    """A real store: 300 shared fashion products, real encoders (no alignment training); the session's
+    ONNX exports are copied to where the store keeps its own, so it makes no export of its own."""
     import shutil
 
     from shoplens.config import BuildConfig, EncoderConfig, EngineConfig
