@@ -5,6 +5,7 @@ by what only its own modality can answer."""
 from __future__ import annotations
 
 import json
+import shutil
 
 from ..conftest import FASHION, fashion_rows
 from ..modality_data import REVIEW_TOPICS, distractor_reviews, topic_reviews, video_of
@@ -12,7 +13,7 @@ from ..ocr.printed import print_word
 from .test_cli import run
 
 
-def test_index_videos_and_reviews_file_from_the_cli(tmp_path):
+def test_index_videos_and_reviews_file_from_the_cli(tmp_path, onnx_cache):
     rows = fashion_rows(30)
     # rows[1] is the same skirt as rows[0] photographed alike: left out, so the photo has one answer
     catalog = [{"id": r["id"], "title": r["productDisplayName"], "image": str(FASHION / r["image"])} for r in rows[2:]]
@@ -30,6 +31,7 @@ def test_index_videos_and_reviews_file_from_the_cli(tmp_path):
             f.write(json.dumps({"product_id": r["id"], "text": text, "rating": 3}, ensure_ascii=False) + "\n")
         f.write(json.dumps({"product_id": "no-such-id", "text": "lost review"}) + "\n")
     store = tmp_path / "store"
+    shutil.copytree(onnx_cache, store / "cache" / "onnx")  # the session's ONNX exports: no export of its own
     p = run("index", tmp_path / "c.jsonl", "--reviews", tmp_path / "reviews.jsonl", "--store", store, "--no-align")
     assert "video (1 x" in p.stdout and "review:e5 (11 x" in p.stdout
     assert "no-such-id" in p.stderr and "no product with this id" in p.stderr  # reported, not fatal

@@ -32,7 +32,9 @@ from ..conftest import FASHION, fashion_rows, write_catalog
 
 BIN = [sys.executable, "-m", "shoplens"]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-BASE = fashion_rows(16, offset=500)
+# Rows of the session's small store (its first 240): their features are in its cache, which the stores
+# here start from, so a build pays no encoding (nor model load) unless a test asks for it.
+BASE = fashion_rows(16, offset=40)
 
 
 def index(store: Path, *catalogs: Path, fault: str | None = None, extra: tuple[str, ...] = ()):
@@ -41,9 +43,13 @@ def index(store: Path, *catalogs: Path, fault: str | None = None, extra: tuple[s
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
 
 
-def new_store(tmp_path: Path, onnx_cache: Path) -> Path:
-    """A store whose ONNX exports are copied from the session's (exporting is the slow part)."""
+def new_store(tmp_path: Path, onnx_cache: Path, features_from: Path | None = None) -> Path:
+    """A store whose ONNX exports are copied from the session's (exporting is the slow part), and with
+    `features_from`, a copy of that store's feature and photo-text caches: what the steps under test
+    write and publish is the same, without encoding what the session already encoded."""
     store = tmp_path / "store"
+    if features_from is not None:
+        shutil.copytree(features_from / "cache", store / "cache", ignore=shutil.ignore_patterns("onnx"))
     shutil.copytree(onnx_cache, store / "cache" / "onnx")
     return store
 
@@ -73,12 +79,12 @@ def shared_encoders(small_engine):
 def test_kill_at_every_step_of_write_and_publish_leaves_a_store_that_opens(
     tmp_path, onnx_cache, engine_config, shared_encoders, small_store
 ):
-    store = new_store(tmp_path, onnx_cache)
+    store = new_store(tmp_path, onnx_cache, small_store)
     first = write_catalog(tmp_path / "c0.csv", BASE)
     assert index(store, first).returncode == 0
     expected = {r["id"] for r in BASE}
     assert live_ids(store) == expected
-    extra_rows = fashion_rows(3 * 8, offset=700)
+    extra_rows = fashion_rows(3 * 8, offset=120)  # also in the small store: cached
     for i, step in enumerate(WRITE_STEPS + PUBLISH_STEPS):
         rows = BASE + extra_rows[: 3 * (i + 1)]  # each build adds 3 products, so every generation differs
         cat = write_catalog(tmp_path / f"c{i + 1}.csv", rows)
@@ -107,7 +113,7 @@ def test_kill_at_every_step_of_write_and_publish_leaves_a_store_that_opens(
 def test_reader_polling_during_publishes_never_sees_an_error_or_half_a_store(
     tmp_path, onnx_cache, engine_config, shared_encoders, small_store
 ):
-    store = new_store(tmp_path, onnx_cache)
+    store = new_store(tmp_path, onnx_cache, small_store)
     sizes = (10, 14, 12, 16)
     cats = [write_catalog(tmp_path / f"r{n}.csv", BASE[:n]) for n in sizes]
     assert index(store, cats[0]).returncode == 0
@@ -202,8 +208,8 @@ def test_killed_encoding_resumes_without_re_encoding_finished_batches(tmp_path, 
     assert ids == {r["id"] for r in big_rows}
 
 
-def test_deleted_products_are_gone_from_every_index(tmp_path, onnx_cache, engine_config, shared_encoders):
-    store = new_store(tmp_path, onnx_cache)
+def test_deleted_products_are_gone_from_every_index(tmp_path, onnx_cache, engine_config, shared_encoders, small_store):
+    store = new_store(tmp_path, onnx_cache, small_store)
     rows = [dict(r) for r in BASE[:12]]
     rows[3]["productDisplayName"] = "Quokkapattern Striped Scarf"
     gone_id, gone_img = rows[3]["id"], FASHION / rows[3]["image"]

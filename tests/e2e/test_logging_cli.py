@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -11,11 +12,12 @@ from ..conftest import fashion_rows, write_catalog
 BIN = [sys.executable, "-m", "shoplens"]
 
 
-def test_index_json_logs_then_quiet(tmp_path):
+def test_index_json_logs_then_quiet(tmp_path, onnx_cache):
     cat = write_catalog(tmp_path / "catalog.csv", fashion_rows(20, offset=700))
     with open(cat, "a", encoding="utf-8") as f:
         f.write(",no id here,,,,,,,\n")  # row 21
     store = tmp_path / "s"
+    shutil.copytree(onnx_cache, store / "cache" / "onnx")  # the session's ONNX exports: no export of its own
     args = ["index", str(cat), "--store", str(store), "--no-align"]
     p = subprocess.run([*BIN, "--log-format", "json", *args], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr

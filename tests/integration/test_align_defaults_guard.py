@@ -30,21 +30,28 @@ FIELD_MAP = {"gender": "gender", "colour": "baseColour", "type": "type"}
 
 
 def _products(n: int) -> list[Product]:
-    return fashion_products(n, step=11)
+    return fashion_products(n, step=2)  # rows [0, 600): the session cache has their features (heldout_heads)
 
 
 @pytest.fixture(scope="module")
-def small_store(tmp_path_factory):
-    from shoplens.encoders.registry import create
+def guard_data(small_store, small_engine, heldout_heads, tmp_path_factory):
+    """Features of 300 real products for the shipped encoders. The session's encoders and a copy of the
+    session's feature cache (rows 0-599, every default encoder: `heldout_heads` encoded them): no ONNX
+    export, no model load and no encoding of its own; align_store's captions go to the copy."""
+    import shutil
+
     from shoplens.features.cache import FeatureCache
     from shoplens.features.extract import encode_catalog
 
     defaults = Heads.load(default_heads_path())
     root = tmp_path_factory.mktemp("guard")
     names = defaults.image_inputs + defaults.text_inputs
-    encs = {n: create(n, threads=2, batch_size=32, cache_dir=root / "onnx") for n in names}
+    every = {**small_engine.encoders.text, **small_engine.encoders.image}
+    encs = {n: every[n] for n in names}
     stale = defaults.check_compatible({n: e.fingerprint() for n, e in encs.items()})
     assert not stale, f"shipped default heads were trained on other versions of {stale}: retrain them"
+    for f in (small_store / "cache").glob("features.sqlite*"):
+        shutil.copy(f, root / f.name)
     cache = FeatureCache(root / "features.sqlite")
     fs = encode_catalog(
         _products(300),
@@ -56,8 +63,8 @@ def small_store(tmp_path_factory):
     return fs, cache, encs, root, defaults
 
 
-def test_defaults_kept_when_they_beat_the_trained_heads(small_store, caplog):
-    fs, cache, encs, root, defaults = small_store
+def test_defaults_kept_when_they_beat_the_trained_heads(guard_data, caplog):
+    fs, cache, encs, root, defaults = guard_data
     out = root / "heads"
     cfg = AlignConfig(epochs=20, ensemble=1)
     with caplog.at_level(logging.INFO, logger="shoplens"):

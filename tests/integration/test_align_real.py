@@ -40,13 +40,14 @@ def _products(n: int) -> list[Product]:
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
-    from shoplens.encoders.registry import create
+def real(tmp_path_factory, small_engine):
+    """The session's encoders (loaded once, ONNX exported once) over 240 products spread over the catalog."""
     from shoplens.features.cache import FeatureCache
     from shoplens.features.extract import encode_catalog
 
     root = tmp_path_factory.mktemp("align")
-    encs = {n: create(n, threads=2, batch_size=32, cache_dir=root / "onnx") for n in ("mobilenet_v2", "colour", "e5")}
+    every = {**small_engine.encoders.text, **small_engine.encoders.image}
+    encs = {n: every[n] for n in ("mobilenet_v2", "colour", "e5")}
     cache = FeatureCache(root / "features.sqlite")
     fs = encode_catalog(_products(240), [encs["e5"]], [encs["mobilenet_v2"], encs["colour"]], cache, progress=False)
     return fs, cache, encs, root

@@ -166,12 +166,16 @@ def test_judgments_cli_from_clicks_and_attributes(tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """A real store: 300 shared fashion products, real encoders (no alignment training)."""
+def store(tmp_path_factory, onnx_cache):
+    """A real store: 300 shared fashion products, real encoders (no alignment training); the session's
+    ONNX exports are copied to where the store keeps its own, so it makes no export of its own."""
+    import shutil
+
     from shoplens.config import BuildConfig, EncoderConfig, EngineConfig
     from shoplens.engine import Engine
 
     root = tmp_path_factory.mktemp("evalstore")
+    shutil.copytree(onnx_cache, root / "store" / "cache" / "onnx")
     lines = CATALOG.read_text().splitlines(keepends=True)
     rows = lines[1:]
     random.Random(0).shuffle(rows)

@@ -4,6 +4,7 @@ is found first for that word, in English and Chinese, and `--explain` says it ma
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -38,6 +39,8 @@ def stores(tmp_path_factory, engine_config):
     cat, n = _catalog(d)
     out = {}
     for mode in ("auto", "off"):
+        if mode == "off":  # the same products' features, encoded once (photo text is read only with OCR on)
+            shutil.copytree(d / "auto" / "cache", d / mode / "cache", ignore=shutil.ignore_patterns("ocr.sqlite*"))
         cfg = EngineConfig(encoders=engine_config.encoders, index=IndexConfig(ocr=mode))
         Engine.build(cat, d / mode, cfg, BuildConfig(progress=False, auto_align=False)).close()
         out[mode] = d / mode

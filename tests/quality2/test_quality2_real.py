@@ -3,6 +3,8 @@ compose, nothing-to-find queries return nothing, exact titles find their photo, 
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from shoplens.config import BuildConfig
@@ -87,9 +89,11 @@ def test_nothing_to_find_returns_nothing_and_real_queries_stay(small_engine):
 
 
 @pytest.fixture(scope="module")
-def photo_only(tmp_path_factory, engine_config):
+def photo_only(tmp_path_factory, engine_config, small_store):
     rows = fashion_rows(1600)[1::8][:200]
     d = tmp_path_factory.mktemp("q2_photo_only")
+    # the session's feature and photo-text caches: the photos among its rows are not encoded again
+    shutil.copytree(small_store / "cache", d / "store" / "cache", ignore=shutil.ignore_patterns("onnx"))
     Engine.build(
         write_catalog(d / "catalog.csv", [{"id": r["id"], "image": r["image"]} for r in rows]),
         d / "store",
