@@ -113,6 +113,13 @@ def main(argv=None) -> int:
         )
         dst = default_heads_path()
         dst.mkdir(parents=True, exist_ok=True)
+        if previous is not None and previous.space_fingerprint != heads.space_fingerprint:
+            # another space: stores built with the heads being replaced keep them (previous_default_heads)
+            keep = dst / "previous" / previous.fingerprint
+            keep.mkdir(parents=True, exist_ok=True)
+            for name in ("heads.npz", "heads.json"):
+                shutil.copyfile(dst / name, keep / name)
+            print(f"previous shipped heads kept in {keep}")
         for name in ("heads.npz", "heads.json", "metrics.json"):
             shutil.copyfile(path / name, dst / name)
     loaded = Heads.load(dst)

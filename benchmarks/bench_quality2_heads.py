@@ -38,6 +38,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=HEADS, help="where the heads go (skipped when it exists)")
     ap.add_argument("--workers", type=int, default=1, help="processes training the heads side by side (same heads)")
+    ap.add_argument(
+        "--no-mlp",
+        action="store_true",
+        help="without the attribute MLP (it reads raw photo features, not the shared space: compare with heads "
+        "trained without one, e.g. heads_heldout_query)",
+    )
+    ap.add_argument(
+        "--set", nargs="*", default=[], metavar="FIELD=VALUE", help="AlignConfig fields other than defaults"
+    )
     a = ap.parse_args(argv)
     out = a.out
     if out.exists():
@@ -50,6 +59,11 @@ def main(argv=None) -> int:
     assert (fs.has_image[test_rows]).all()
     train_rows = np.setdiff1d(np.arange(len(products)), test_rows)
     cfg = AlignConfig().with_(refit_full=False, val_fraction=0.0, workers=a.workers)
+    if a.no_mlp:
+        cfg = cfg.with_(attribute_mlp_hidden=0)
+    for spec in a.set:
+        fld, val = spec.split("=", 1)
+        cfg = cfg.with_(**{fld: type(getattr(cfg, fld))(val)})
     data = build_align_data(fs, cache, encs, cfg, field_map=FIELD_MAP, rows=train_rows, progress=True)
     heads, _ = train_heads(data, cfg, progress=True)
     heads.meta["trained_without"] = "the held-out 20% of benchmarks/align_quality.py (seed 0)"
