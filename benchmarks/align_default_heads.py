@@ -210,6 +210,9 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
         "Attribute-query quality on an image-only held-out slice: see `benchmarks/align_quality.py`",
         "(its heads are trained without the held-out products).",
         "",
+        "Exact-title levers tried on held-out heads (title-only loss term, hard negatives; not in this recipe):",
+        "[titles round 3](../../../docs/benchmarks.md#exact-titles-a-title-only-loss-term-titles-round-3).",
+        "",
     ]
     (dst / "TRAINING.md").write_text("\n".join(md), encoding="utf-8")
     print(
