@@ -113,6 +113,13 @@ def main(argv=None) -> int:
         )
         dst = default_heads_path()
         dst.mkdir(parents=True, exist_ok=True)
+        if previous is not None and previous.space_fingerprint != heads.space_fingerprint:
+            # another space: stores built with the heads being replaced keep them (previous_default_heads)
+            keep = dst / "previous" / previous.fingerprint
+            keep.mkdir(parents=True, exist_ok=True)
+            for name in ("heads.npz", "heads.json"):
+                shutil.copyfile(dst / name, keep / name)
+            print(f"previous shipped heads kept in {keep}")
         for name in ("heads.npz", "heads.json", "metrics.json"):
             shutil.copyfile(path / name, dst / name)
     loaded = Heads.load(dst)
@@ -202,6 +209,9 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
         *bench,
         "Attribute-query quality on an image-only held-out slice: see `benchmarks/align_quality.py`",
         "(its heads are trained without the held-out products).",
+        "",
+        "Exact-title levers tried on held-out heads (title-only loss term, hard negatives; not in this recipe):",
+        "[titles round 3](../../../docs/benchmarks.md#exact-titles-a-title-only-loss-term-titles-round-3).",
         "",
     ]
     (dst / "TRAINING.md").write_text("\n".join(md), encoding="utf-8")

@@ -95,7 +95,9 @@ VARIANTS: dict[str, AlignConfig] = {
 }
 # Title round (issue #12: exact title -> photo): cheap runs (1 head, 30 epochs, every training
 # product) comparing recipe levers against the same cheap baseline; select with --variants "titles:".
-TQ = KEPT.with_(ensemble=1, epochs=30, val_fraction=0.0)
+# No attribute MLP: it reads the raw photo features, not the shared space, so it cannot move a title's
+# cosine (and costs minutes per variant).
+TQ = KEPT.with_(ensemble=1, epochs=30, val_fraction=0.0, attribute_mlp_hidden=0)
 TITLE_VARIANTS: dict[str, AlignConfig] = {
     "titles: 1 head, 30 epochs, e5 query mode": TQ,
     "titles: 1 head, 30 epochs, e5 passage mode": TQ.with_(text_mode="passage"),
@@ -107,6 +109,9 @@ TITLE_VARIANTS: dict[str, AlignConfig] = {
     "titles: + 512-d": TQ.with_(dim=512),
     "titles: + 60 epochs": TQ.with_(epochs=60),
     "titles: + input dropout 0.1": TQ.with_(input_dropout=0.1),
+    "titles: + title loss 1.0, 512-d": TQ.with_(title_loss_weight=1.0, dim=512),
+    "titles: + title loss 1.0, 60 epochs": TQ.with_(title_loss_weight=1.0, epochs=60),
+    "titles: + title loss 0.5, hard negatives 0.3": TQ.with_(title_loss_weight=0.5, hard_negatives=0.3),
 }
 # Opt-in (slow: extra texts to encode): --variants "text-only" / "query mode"
 EXTRA_VARIANTS: dict[str, AlignConfig] = {
@@ -262,6 +267,7 @@ def main(argv=None) -> int:
     ap.add_argument("--heldout", type=float, default=0.2)
     ap.add_argument("--only", choices=["kept", "all"], default="all")
     ap.add_argument("--variants", nargs="*", help="substring filter on variant names")
+    ap.add_argument("--threads", type=int, help="torch threads per variant (e.g. 1 for two runs side by side)")
     ap.add_argument("--text-only", type=int, default=8000, help="text-only titles for that ablation")
     ap.add_argument("--out", type=Path, default=OUT / "align_quality.json")
     ap.add_argument(
@@ -334,9 +340,11 @@ def main(argv=None) -> int:
         return 0
     variants = {"kept recipe": KEPT} if a.only == "kept" else dict(VARIANTS)
     if a.variants:
-        variants = {
-            k: v for k, v in {**VARIANTS, **EXTRA_VARIANTS, **TITLE_VARIANTS}.items() if any(s in k for s in a.variants)
-        }
+        every = {**VARIANTS, **EXTRA_VARIANTS, **TITLE_VARIANTS}
+        # a name given in full picks that variant alone (others may contain it)
+        variants = {k: v for k, v in every.items() if any(s == k or (s not in every and s in k) for s in a.variants)}
+    if a.threads:
+        variants = {k: v if v is None else v.with_(threads=a.threads) for k, v in variants.items()}
     text_only = (
         load_text_only(a.text_only) if any(v is not None and v.text_only_prob > 0 for v in variants.values()) else []
     )

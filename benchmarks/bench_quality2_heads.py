@@ -44,6 +44,15 @@ def main(argv=None) -> int:
         help="image encoders the heads read (AlignConfig.image_inputs; e.g. mobilenet_v2 efficientnet_lite2 colour)",
     )
     ap.add_argument("--mlp-hidden", type=int, help="AlignConfig.attribute_mlp_hidden (0: no attribute MLP)")
+    ap.add_argument(
+        "--no-mlp",
+        action="store_true",
+        help="without the attribute MLP (it reads raw photo features, not the shared space: compare with heads "
+        "trained without one, e.g. heads_heldout_query)",
+    )
+    ap.add_argument(
+        "--set", nargs="*", default=[], metavar="FIELD=VALUE", help="AlignConfig fields other than defaults"
+    )
     a = ap.parse_args(argv)
     out = a.out
     if out.exists():
@@ -61,6 +70,11 @@ def main(argv=None) -> int:
         cfg = cfg.with_(image_inputs=image)
     if a.mlp_hidden is not None:
         cfg = cfg.with_(attribute_mlp_hidden=a.mlp_hidden)
+    if a.no_mlp:
+        cfg = cfg.with_(attribute_mlp_hidden=0)
+    for spec in a.set:
+        fld, val = spec.split("=", 1)
+        cfg = cfg.with_(**{fld: type(getattr(cfg, fld))(val)})
     data = build_align_data(fs, cache, encs, cfg, field_map=FIELD_MAP, rows=train_rows, progress=True)
     heads, _ = train_heads(data, cfg, progress=True)
     heads.meta["trained_without"] = "the held-out 20% of benchmarks/align_quality.py (seed 0)"

@@ -223,7 +223,8 @@ def train_heads(
         prefit = _fit_parallel(data, cfg, phases)
     heads, history = prefit[0] if prefit else _fit_ensemble(data, cfg, train_idx, val_idx, progress, "train")
     fit_attribute_classifiers(heads, data, train_idx, cfg)
-    fit_raw_attribute_mlp(heads, data, train_idx, cfg)
+    if not refit:  # the refit heads get their own MLP; the validation metrics do not read it
+        fit_raw_attribute_mlp(heads, data, train_idx, cfg)
     metrics: dict[str, Any] = {
         "validation": evaluate_pairs(heads, data, val_idx) if len(val_idx) else {},
         "history": history,

@@ -97,3 +97,27 @@ def test_image_parts_recover_each_encoders_unit_features():
     # a part weighted 0 is not in the combined vectors: the layout drops it, and a wrong width is refused
     assert part_layout(encoders, {"colour": 0.0}) == [("mobilenet_v2", 12)]
     assert image_parts(combined, [("mobilenet_v2", 12)]) is None
+
+
+def test_with_a_refit_the_mlp_is_fitted_once_on_every_product(monkeypatch):
+    """The validation run's heads are replaced by the refit ones: an MLP fitted for them would be
+    thrown away (minutes on the shipped catalog), so only the refit heads get one, on every product."""
+    import shoplens.align.train as train
+
+    data = synthetic(n=240, seed=5)
+    fitted: list[int] = []
+    real = train.fit_attribute_mlp
+
+    def counting(parts, labels, **kw):
+        fitted.append(len(next(iter(parts.values()))))
+        return real(parts, labels, **kw)
+
+    monkeypatch.setattr(train, "fit_attribute_mlp", counting)
+    cfg = CFG.with_(epochs=2, refit_full=True, val_fraction=0.2, attribute_mlp_hidden=16, attribute_mlp_seeds=1)
+    heads, metrics = train_heads(data, cfg, progress=False)
+    assert metrics["refit_full"] and metrics["val_products"] > 0
+    assert fitted == [data.n] and heads.attribute_mlp is not None
+    # without a refit, the validated heads keep theirs (fitted on the training products only)
+    fitted.clear()
+    heads, metrics = train_heads(data, cfg.with_(refit_full=False), progress=False)
+    assert fitted == [metrics["train_products"]] and heads.attribute_mlp is not None
