@@ -44,6 +44,14 @@ class VectorIndex(Protocol):
         ...
 
 
+def exact_top(vecs: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, positions) of the k rows of `vecs` with the highest exact inner product with `q`,
+    ties in row order: how a quantised index's candidates are re-scored, embedded or in Milvus."""
+    s = vecs @ q
+    top = np.argsort(-s, kind="stable")[:k]
+    return s[top].astype(np.float32), top
+
+
 def exact_path(path: Path) -> Path:
     """Where an sq8 field keeps its float32 vectors (row order), beside the index file."""
     return path.with_suffix(".f32.npy")
@@ -278,9 +286,8 @@ class FaissIndex:
         return found, vecs
 
     def _exact_top(self, q: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        s = self._rows_vectors(rows) @ q
-        top = np.argsort(-s, kind="stable")[:k]
-        return s[top].astype(np.float32), self.docs[rows[top]]
+        scores, top = exact_top(self._rows_vectors(rows), q, k)
+        return scores, self.docs[rows[top]]
 
     def search(self, q: np.ndarray, k: int, allowed_docs: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(q, dtype=np.float32).reshape(1, -1)

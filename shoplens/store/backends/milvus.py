@@ -39,7 +39,7 @@ from ...errors import ConfigError, StoreError
 from ..filters import filters_of
 from ..manifest import FieldInfo, Manifest
 from ..reviews import REVIEW_VECTORS
-from ..vectors import RowFile
+from ..vectors import RowFile, exact_top
 from .milvus_scalars import ScalarColumns, Scalars, expression, read_columns
 
 log = logging.getLogger(__name__)
@@ -259,9 +259,8 @@ class MilvusIndex:
         else:
             assert self.exact is not None and self.row_of is not None
             vecs = self.exact.read(self.row_of[docs])
-        s = vecs @ q
-        top = np.argsort(-s, kind="stable")[:k]
-        return s[top], docs[top]
+        scores, top = exact_top(vecs, q, k)
+        return scores, docs[top]
 
     def vectors_of(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         docs = np.asarray(docs, dtype=np.int64)
