@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import FIELD_MAP, OUT, load_fashion  # noqa: E402
 from align_quality import BM25, make_queries  # noqa: E402
 from common import seed_cache  # noqa: E402
+from e5_only_queries import MEASURED as E5_ONLY  # noqa: E402
 from nothing_queries import CALIBRATION, MEASURED, ROUND2, flat, kind_of  # noqa: E402
 
 from shoplens.align.captions import product_attributes  # noqa: E402
@@ -94,6 +95,17 @@ PREVIOUS = QualityConfig().with_(
     compose_mlp=False,
     compose_photo_weight=1.0,
     compose_photo_similarity="aligned",
+    cosine_midpoints_chinese={},
+    dense_photo_agreement=0.0,
+)
+
+
+# main's defaults before the e5 midpoints were fitted on stores with titles (0fbeeef): the "before"
+# variant of `--only titled demo` (benchmarks/bench_nothing_titled.py fits the new ones)
+BEFORE = QualityConfig().with_(
+    cosine_midpoints={**QualityConfig().cosine_midpoints, "text_dense:e5": (0.815, 0.01)},
+    cosine_midpoints_chinese={},
+    dense_photo_agreement=0.0,
 )
 
 
@@ -138,6 +150,31 @@ def nothing_shares(engine, sets: dict[str, list[str]] = MEASURED) -> dict:
         "by_kind": {k: round(share(qs), 3) for k, qs in sets.items()},
         "returned": [q for q in queries if not empty[q]],
     }
+
+
+def e5_only_pages(engine, sets: dict[str, tuple[str, ...]] = E5_ONLY) -> dict:
+    """In-catalog queries only e5 vouches for on this store (e5_only_queries.py: the lexicon does not read
+    them, BM25 has no part in their page, with the thresholds off): share that keep a page, and that
+    find a product of the type they name in the top 10 (thresholds on)."""
+    from shoplens.preprocess.text import tokenize
+    from shoplens.search.understand import understand
+
+    q = engine.searcher.quality
+    set_quality(engine, q.with_(min_confidence=0.0, min_hit_confidence=0.0))
+    titles = {p.id: p.title or "" for p in engine.reader.products.all_products()}
+    mine = [
+        t
+        for t in sets
+        if tokenize(t)
+        and not understand(t).fields
+        and not any("bm25" in h.components for h in engine.search(t, k=10).hits)
+    ]
+    set_quality(engine, q)
+    pages = {t: engine.search(t, k=10).hits for t in mine}
+    lost = [t for t in mine if not pages[t]]
+    found = [t for t in mine if any(lexicon.product_type(titles.get(h.id, "")) in sets[t] for h in pages[t])]
+    n = max(len(mine), 1)
+    return {"n": len(mine), "kept": 1 - len(lost) / n, "found": len(found) / n, "lost": lost}
 
 
 def heldout_rows(products, seed: int = 0, frac: float = 0.2) -> np.ndarray:
@@ -199,12 +236,15 @@ def demo_check(variants: dict, seed: int) -> dict:
                 "attribute_empty_en": empty["en"],
                 "attribute_empty_zh": empty["zh"],
                 "nothing": nothing_shares(engine),
+                "e5_only": e5_only_pages(engine),
             }
             print(
                 f"demo store, {v}: example hits {examples}; {len(queries['en'])} attribute queries, empty EN "
                 f"{len(empty['en'])} {empty['en'][:5]}, ZH {len(empty['zh'])} {empty['zh'][:5]}; nothing-to-find "
                 f"empty {out[v]['nothing']['all']:.3f} (EN words {out[v]['nothing']['en_words']:.3f}, ZH "
-                f"{out[v]['nothing']['zh']:.3f})",
+                f"{out[v]['nothing']['zh']:.3f}); returned {out[v]['nothing']['returned']}; e5-only queries "
+                f"({out[v]['e5_only']['n']}): kept {out[v]['e5_only']['kept']:.3f}, found "
+                f"{out[v]['e5_only']['found']:.3f}, lost {out[v]['e5_only']['lost']}",
                 flush=True,
             )
         engine.close()
@@ -649,10 +689,11 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--variants",
         nargs="*",
-        choices=["legacy", "prev", "new"],
+        choices=["legacy", "prev", "before", "new"],
         default=["legacy", "new"],
         help="legacy: search before round 2 (shoplens.search.tuning.LEGACY); prev: main's defaults before the "
-        "query-mode calibration; new: the defaults",
+        "query-mode calibration; before: main's defaults before the e5 midpoints were fitted on stores with titles; "
+        "new: the defaults",
     )
     ap.add_argument("--price-anchors", type=int, default=80, help="photo + cheaper / more expensive tasks")
     ap.add_argument("--coverage-floors", type=float, nargs="*", default=[0.5, 0.3])
@@ -710,7 +751,9 @@ def main(argv=None) -> int:
     rng = random.Random(a.seed)
     qids = sorted(rng.sample(sorted(queries["en"]), min(a.queries, len(queries["en"]))))
     res: dict = {"heldout_products": int(len(rows)), "queries": len(qids), "seed": a.seed, "heads": a.heads}
-    variants = {v: {"legacy": LEGACY, "prev": PREVIOUS, "new": QualityConfig()}[v] for v in a.variants}
+    variants = {
+        v: {"legacy": LEGACY, "prev": PREVIOUS, "before": BEFORE, "new": QualityConfig()}[v] for v in a.variants
+    }
     print(f"photo-only store of {len(rows)} held-out products; {len(qids)} attribute queries", flush=True)
 
     if "attributes" in only or "nothing" in only:
@@ -960,13 +1003,15 @@ def main(argv=None) -> int:
             out["title_R10"] = title_recall(titled, ttitles, t_all, tids)
             out["titles_empty"] = empty_titles
             out["nothing"] = nothing_shares(titled)
+            out["e5_only"] = e5_only_pages(titled)
             res[f"titled_{v}"] = out
             print(
                 f"titled store, {v}: attributes EN {out['attr_en']:.4f} ({out['attr_en_empty']} of {len(qids)} "
                 f"empty), ZH {out['attr_zh']:.4f} ({out['attr_zh_empty']} empty); titles R@10 {out['title_R10']:.3f} "
                 f"({empty_titles} of {len(ttitles)} empty); nothing-to-find empty {out['nothing']['all']:.3f} "
                 f"(EN words {out['nothing']['en_words']:.3f}, ZH {out['nothing']['zh']:.3f}); "
-                f"returned {out['nothing']['returned']}",
+                f"returned {out['nothing']['returned']}; e5-only queries ({out['e5_only']['n']}): kept "
+                f"{out['e5_only']['kept']:.3f}, found {out['e5_only']['found']:.3f}, lost {out['e5_only']['lost']}",
                 flush=True,
             )
         titled.close()

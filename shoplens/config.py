@@ -331,12 +331,32 @@ class QualityConfig:
     # --queries 100` on queries apart from the measured ones (0.42 was fitted on passage-mode heads).
     cosine_midpoints: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {
-            "text_dense:e5": (0.815, 0.01),
+            # fitted with the three e5 settings below (benchmarks/bench_nothing_titled.py --heads-dir
+            # benchmarks/out/quality2/heads_heldout_query): 0.815 before, fitted long ago on a smaller store
+            "text_dense:e5": (0.825, 0.01),
             "text_to_image": (0.4375, 0.01),
             # the same encoders' similarities: e5 query vs a review, the heads' text vs pooled key-frames
             "reviews": (0.815, 0.01),
             "text_to_video": (0.4375, 0.01),
         }
+    )
+    # ... and in place of those, when the query and the hit's title are both Chinese: e5's cosines
+    # between two Chinese texts run higher than between two English ones or across the languages
+    # ("绿茶" is 0.85 from "男士红色凉鞋"). {}: the midpoints above for every pair.
+    cosine_midpoints_chinese: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"text_dense:e5": (0.845, 0.01)}
+    )
+    # On a store with titles e5 alone puts "garden hose" as near some fashion title as "walet" (both
+    # 0.81-0.86); the heads' text->photo cosine tells them apart better. When the query's words were
+    # also searched among the photos, the `text_dense:*` evidence reads `cosine_midpoints_with_photos`
+    # (in place of the two above) and counts times a logistic of the page's best `text_to_image`
+    # cosine around `dense_photo_agreement` (scale `dense_photo_agreement_scale`): e5 vouches when the
+    # photos agree the shop sells such a thing. 0: e5 alone (before). These and the e5 midpoints
+    # above (which a store without aligned photos reads) are fitted by benchmarks/bench_nothing_titled.py.
+    dense_photo_agreement: float = 0.40
+    dense_photo_agreement_scale: float = 0.02
+    cosine_midpoints_with_photos: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"text_dense:e5": (0.805, 0.01)}
     )
     # Item 5. Load the Chinese segmenter and the text encoders when the engine opens (in a
     # background thread), so the first shopper does not pay for them.

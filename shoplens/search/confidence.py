@@ -45,6 +45,38 @@ def noisy_or(values) -> float:
     return 1.0 - float(np.prod([1.0 - min(1.0, max(0.0, float(v))) for v in values]))
 
 
+def _chinese(text: str | None) -> bool:
+    return bool(text) and any("\u3400" <= ch <= "\u9fff" for ch in text)  # type: ignore[union-attr]
+
+
+def hit_midpoints(
+    midpoints: dict[str, tuple[float, float]],
+    chinese: dict[str, tuple[float, float]],
+    query: str | None,
+    title: str | None,
+    with_photos: dict[str, tuple[float, float]] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """The midpoints for one hit: e5 puts any two Chinese texts closer than two English ones or a
+    Chinese and an English one, so a Chinese query against a Chinese title needs its own midpoint
+    (`QualityConfig.cosine_midpoints_chinese`); when the photos vote too (`photo_agreement`), e5
+    reads `with_photos` instead (both fitted by benchmarks/bench_nothing_titled.py)."""
+    if with_photos:
+        return {**midpoints, **with_photos}
+    if chinese and _chinese(query) and _chinese(title):
+        return {**midpoints, **chinese}
+    return midpoints
+
+
+def photo_agreement(hits: list[Hit], mid: float, scale: float) -> float | None:
+    """How far the photos agree that the shop sells what the words ask (0..1): a logistic of the best
+    `text_to_image` cosine among the hits around `mid`; None when off (mid 0) or when no photo was
+    searched for the words (a store without aligned photos: the text encoders alone decide)."""
+    cos = [float(h.components["text_to_image"].score) for h in hits if "text_to_image" in h.components]
+    if mid <= 0 or not cos:
+        return None
+    return _squash(max(cos), mid, scale)
+
+
 def hit_confidence(
     hit: Hit,
     *,
@@ -57,6 +89,7 @@ def hit_confidence(
     vocabulary: bool = False,
     kind_evidence: float = 0.0,
     photo_text_share: float = 0.0,
+    dense_agreement: float = 1.0,
 ) -> tuple[float, str]:
     """(confidence, the evidence it rests on) for one hit. `lexical_share`: share of the query's
     words found in the hit's title; `coverage`: share of the query the understood attributes
@@ -64,7 +97,8 @@ def hit_confidence(
     query names attributes the shop knows (its words are the catalog's own vocabulary), which holds
     however unsure the classifiers are about this photo (boys' shoes look like men's), worth half
     a checked match. `kind_evidence`: the query names a product type and another attribute (a
-    title's shape), worth this much for every hit."""
+    title's shape), worth this much for every hit. `dense_agreement` (0..1): how far the photos agree
+    with the text encoders (`photo_agreement`); their `text_dense:*` evidence counts times it."""
     if not has_words and not photo_query:
         return 0.0, "the query has no words to match"
     found: list[tuple[float, str]] = []
@@ -95,7 +129,12 @@ def hit_confidence(
     for name, (mid, scale) in midpoints.items():
         if name in comps:
             cos = float(comps[name].score)
-            take(_squash(cos, mid, scale), f"{name} similarity {cos:.3f} (midpoint {mid:.3f})")
+            agree = dense_agreement if name.startswith("text_dense:") else 1.0
+            take(
+                _squash(cos, mid, scale) * agree,
+                f"{name} similarity {cos:.3f} (midpoint {mid:.3f}"
+                + (f", photos agree {agree:.2f})" if agree < 1.0 else ")"),
+            )
     if not found:
         return 0.0, "no evidence"
     # Independent pieces of evidence combine as a noisy-OR: an exact title whose words are half

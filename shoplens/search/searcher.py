@@ -23,7 +23,7 @@ from ..store.photo_text import read_photo_text
 from ..store.reader import StoreReader
 from . import retrieve
 from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
-from .confidence import PHOTO_COMPONENTS, hit_confidence
+from .confidence import PHOTO_COMPONENTS, hit_confidence, hit_midpoints, photo_agreement
 from .fuse import Ranked, rrf
 from .hotpath import BlasThreads, Concurrent
 from .modalities import add_snippets, rank_among, reviews_component
@@ -354,6 +354,7 @@ class Searcher:
         fields = und.fields if und is not None else {}
         kind = qual.kind_query_evidence if "type" in fields and len(fields) >= 2 else 0.0
         confidences = []
+        agreement = photo_agreement(hits, qual.dense_photo_agreement, qual.dense_photo_agreement_scale)
         for h in hits:
             title = set(tokenize(h.title)) if h.title else set()
             printed = set(tokenize(h.photo_text)) if h.photo_text else set()
@@ -362,12 +363,19 @@ class Searcher:
                 has_words=has_words,
                 photo_query=photo_query,
                 predicted_match=self._predicted_match(h, und),
-                midpoints=qual.cosine_midpoints,
+                midpoints=hit_midpoints(
+                    qual.cosine_midpoints,
+                    qual.cosine_midpoints_chinese,
+                    und.query if und else None,
+                    h.title,
+                    qual.cosine_midpoints_with_photos if agreement is not None else None,
+                ),
                 lexical_share=len(words & title) / len(words) if words else 0.0,
                 coverage=coverage if und is not None and und.fields else 0.0,
                 vocabulary=und is not None and bool(und.fields),
                 kind_evidence=kind,
                 photo_text_share=len(words & printed) / len(words) if words and "ocr" in h.components else 0.0,
+                dense_agreement=1.0 if agreement is None else agreement,
             )
             h.confidence = conf
             confidences.append(conf)
