@@ -158,6 +158,37 @@ def text_only_engine(catalog: Path, name: str) -> Engine:
     return Engine.open(store, cfg)
 
 
+def measure() -> int:
+    from shoplens.cli.demo import DEMO_DIR
+
+    if not (q2.Q2 / "titled.csv").is_file():
+        raise SystemExit(
+            "benchmarks/out/quality2/titled.csv is missing: run the fit (or bench_quality2.py --only titled)"
+        )
+    res = {}
+    for name, cat, store in (
+        ("titled, text only", q2.Q2 / "titled.csv", "titled_text_store"),
+        ("demo, text only", DEMO_DIR / "catalog.csv", "demo_text_store"),
+    ):
+        engine = text_only_engine(cat, store)
+        for v, cfg in (("before", q2.BEFORE), ("new", QualityConfig())):
+            q2.set_quality(engine, cfg)
+            r = {"nothing": q2.nothing_shares(engine), "e5_only": q2.e5_only_pages(engine)}
+            res[f"{name}, {v}"] = r
+            n, e = r["nothing"], r["e5_only"]
+            print(
+                f"{name}, {v}: nothing-to-find empty {n['all']:.3f} of {n['n']} (EN words {n['en_words']:.3f}, ZH "
+                f"{n['zh']:.3f}); returned {n['returned']}; e5-only queries ({e['n']}): kept {e['kept']:.3f}, found "
+                f"{e['found']:.3f}, lost {e['lost']}",
+                flush=True,
+            )
+        engine.close()
+    out = q2.Q2 / "nothing_titled_measured.json"
+    out.write_text(json.dumps(res, indent=2, ensure_ascii=False))
+    print(f"results: {out}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=0)
@@ -167,12 +198,21 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=int, default=100, help="as bench_quality2.py: measured attribute queries")
     ap.add_argument("--attribute-queries", type=int, default=50, help="calibration attribute queries, EN + ZH each")
     ap.add_argument("--reuse", action="store_true", help="fit on the evidence the last run saved (no search)")
+    ap.add_argument(
+        "--measure",
+        action="store_true",
+        help="no fit: the measured sets (nothing_queries / e5_only_queries MEASURED) on the two text-only stores, "
+        "before (bench_quality2.BEFORE) and after (the defaults); bench_quality2.py --only titled demo measures the "
+        "stores with photos",
+    )
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     saved = q2.Q2 / "nothing_titled_evidence.pkl"
     if a.reuse:
         fit(pickle.loads(saved.read_bytes()))
         return 0
+    if a.measure:
+        return measure()
     products = load_fashion()
     rows = q2.heldout_rows(products, a.seed)
     store_name = "titled_store"
