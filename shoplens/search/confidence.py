@@ -14,7 +14,9 @@ page. A hit's confidence combines its pieces of evidence (noisy-OR: 1 - prod(1 -
 * a photo query found it (photo and words queries included) -> 1;
 * otherwise its dense similarity, squashed by a logistic whose midpoint is where in-catalog and
   out-of-catalog queries separate (`QualityConfig.cosine_midpoints`, measured by
-  benchmarks/bench_quality2.py).
+  benchmarks/bench_quality2.py); the text encoders' (`text_dense:*`) times how far the photos agree
+  when the words were searched among them too (e5 puts "garden hose" as near a fashion title as
+  "walet"; the photos tell them apart: benchmarks/bench_nothing_titled.py).
 A query with no word or number in it (punctuation, NUL, emoji) and no photo has no evidence at all.
 """
 
