@@ -54,3 +54,30 @@ def test_before_the_chinese_midpoint_a_chinese_out_of_catalog_query_had_a_page(d
         assert demo_titles.search(OUT_OF_CATALOG[0], k=10).hits
     finally:
         demo_titles.searcher.quality = old
+
+
+def test_on_a_store_with_photos_e5_answers_only_where_the_photos_agree(small_engine):
+    """The session's 240 fashion products (titles and photos): of the measured nonsense and food
+    queries that e5 alone answers under main's earlier settings, the photos' disagreement empties
+    most; real queries keep their page."""
+    queries = [
+        "asdfgh qwerty", "zzzz", "lorem ipsum", "xkcd", "qqqq wwww", "blorptank", "jjjj kkkk", "aaaaaaa", "foo bar",
+        "zxcvbnm", "fresh salmon", "olive oil", "dog food", "basmati rice", "green tea", "chocolate cookies",
+        "frozen pizza", "peanut butter", "instant noodles", "coffee beans", "狗粮", "橄榄油", "大米", "绿茶",
+    ]  # fmt: skip
+    old = small_engine.searcher.quality
+    try:
+        small_engine.searcher.quality = QualityConfig().with_(
+            cosine_midpoints={**old.cosine_midpoints, "text_dense:e5": (0.815, 0.01)},
+            cosine_midpoints_chinese={},
+            dense_photo_agreement=0.0,
+        )
+        before = {q for q in queries if small_engine.search(q, k=10).hits}
+        small_engine.searcher.quality = QualityConfig()
+        after = {q for q in queries if small_engine.search(q, k=10).hits}
+    finally:
+        small_engine.searcher.quality = old
+    assert len(before) >= 4, before  # e5 alone answers some: the agreement has something to do
+    assert after <= before and len(after) <= len(before) // 2, (before, after)
+    for q in ("men black shoes", "男士 黑色 运动鞋", "jeans"):
+        assert len(small_engine.search(q, k=10).hits) >= 5, q
