@@ -30,12 +30,17 @@ from shoplens.search.understand import understand  # noqa: E402
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--heads-dir", type=Path, required=True)
-    ap.add_argument("--variants", nargs="*", default=["prev", "new"], choices=["legacy", "prev", "new"])
+    ap.add_argument("--variants", nargs="*", default=["prev", "new"], choices=["legacy", "prev", "new"])  # + --set
     ap.add_argument(
-        "--set", nargs="*", default=[], metavar="FIELD=VALUE", help="QualityConfig values for an extra variant 'set'"
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="QualityConfig values for an extra variant 'set' (several: 'F=V;F2=V2' is one variant, each one more)",
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="first N titles of each group only (0: all)")
+    ap.add_argument("--groups", nargs="*", default=["measured", "calibration"], choices=["measured", "calibration"])
     a = ap.parse_args(argv)
     products = load_fashion()
     rows = bq.heldout_rows(products, a.seed)
@@ -46,14 +51,14 @@ def main(argv=None) -> int:
     ids = list(engine.reader.products.ids)
     all_titles = np.array([(products[rows[d]].title or "").strip().lower() for d in range(len(rows))])
     variants = {v: {"legacy": bq.LEGACY, "prev": bq.PREVIOUS, "new": bq.QualityConfig()}[v] for v in a.variants}
-    if a.set:
-        variants["set"] = bq.QualityConfig().with_(
-            **{f: bq.setting_value(f, v) for f, v in (s.split("=", 1) for s in a.set)}
-        )
+    for spec in a.set:
+        kw = {f: bq.setting_value(f, v) for f, v in (x.split("=", 1) for x in spec.split(";"))}
+        variants[spec] = bq.QualityConfig().with_(**kw)
     groups = {
         "measured": bq.measured_title_rows(len(rows), a.seed, 0, 200),
         "calibration": bq.calibration_title_rows(len(rows), a.seed, 200),
     }
+    groups = {g: groups[g] for g in a.groups}
     idx = engine.reader.vectors["aligned:image"]
     found, gal = idx.vectors_of(np.arange(len(ids)))
     out: dict = {}

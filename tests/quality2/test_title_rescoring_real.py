@@ -4,12 +4,18 @@ the understood words, and a title whose product type the lexicon does not know s
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
+from shoplens.config import BuildConfig
+from shoplens.engine import Engine
 from shoplens.search import retrieve
 from shoplens.search.tuning import QualityConfig
 from shoplens.search.understand import understand
+
+from ..conftest import fashion_rows, write_catalog
 
 pytestmark = pytest.mark.slow
 
@@ -86,3 +92,40 @@ def test_a_title_whose_type_the_lexicon_does_not_know_keeps_a_titles_shape(small
     assert any(h.id in was and was[h.id] < 1 for h in now)
     # the out-of-catalog title-shaped queries name no gender and colour together: untouched
     assert not {"gender", "colour"} <= set(understand("black office chair", s.field_map, s.lex).fields)
+
+
+@pytest.fixture(scope="module")
+def sparse_attributes(tmp_path_factory, engine_config, small_store):
+    """20 photo-only men's products, one shoe of which carries a season and nothing else (as photo text
+    gives some photo-only products one attribute); the session's feature cache spares the encoding."""
+    rows = [r for r in fashion_rows(240) if r["gender"] == "Men"][:20]
+    shoe = next(r for r in rows if "Shoes" in r["productDisplayName"])
+    d = tmp_path_factory.mktemp("sparse_attributes")
+    shutil.copytree(small_store / "cache", d / "store" / "cache", ignore=shutil.ignore_patterns("onnx"))
+    cat = [{"id": r["id"], "image": r["image"], **({"season": "Summer"} if r is shoe else {})} for r in rows]
+    Engine.build(
+        write_catalog(d / "catalog.csv", cat), d / "store", engine_config, BuildConfig(progress=False, auto_align=False)
+    )
+    engine = Engine.open(d / "store", engine_config)
+    yield engine, shoe["id"]
+    engine.close()
+
+
+def test_a_product_without_the_asked_columns_is_not_counted_against_by_the_attribute_component(sparse_attributes):
+    """Modality-aware fusion divides a product's score by the weight of the components that could have
+    retrieved it: `attributes` can retrieve only products carrying one of the asked columns (on the
+    held-out photo-only store a product whose photo text gave it just a usage lost its title's page)."""
+    engine, shoe = sparse_attributes
+    r = "Zorblat Men Black Shoes"  # asks for a type; the shoe carries only a season
+
+    def scores(text: str, quality: QualityConfig) -> dict[str, float]:
+        engine.searcher.quality = quality.with_(min_confidence=0.0, min_hit_confidence=0.0)
+        try:
+            return {h.id: h.score for h in engine.search(text, k=20).hits}
+        finally:
+            engine.searcher.quality = QualityConfig()
+
+    off = QualityConfig(attributes_available_by_asked_field=False)  # how fusion counted it before
+    now, before = scores(r, QualityConfig()), scores(r, off)
+    assert now[shoe] > before[shoe] * 1.05  # no longer divided by the weight of a component it could not match
+    assert all(now[i] == pytest.approx(before[i]) for i in now if i != shoe)  # the rest as before
