@@ -78,9 +78,16 @@ NOTHING_TO_FIND = flat(MEASURED)
 NOTHING_CALIBRATION = flat(CALIBRATION)
 
 
-# main's defaults before the query-mode re-calibration (5c14a9d; midpoints fitted on passage-mode
-# heads): the "prev" variant, the same-run "before" of every figure this calibration changes.
+# main's defaults before titles round 4 (0fbeeef): the "prev" variant, the same-run "before" of
+# every figure that round changes. (Before the query-mode re-calibration, 5c14a9d, "prev" was the
+# midpoints 0.42 and the compose weights of PREVIOUS_5C14A9D.)
 PREVIOUS = QualityConfig().with_(
+    rescore_checked_attributes_only=False,
+    rescore_agreement_depth=0,
+    title_shape_without_type=False,
+    attributes_available_by_asked_field=False,
+)
+PREVIOUS_5C14A9D = PREVIOUS.with_(
     cosine_midpoints={
         "text_dense:e5": (0.815, 0.01),
         "text_to_image": (0.42, 0.01),

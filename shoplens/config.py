@@ -269,6 +269,19 @@ class QualityConfig:
     # below full coverage the cosine and re-scored orders are fused by RRF with this k (small: the
     # top of each order decides)
     rescore_rrf_k: float = 10.0
+    # Issue #12 item 1, search side (titles round 4). The coverage above counts only the understood
+    # attributes the heads' classifiers can check on a photo (type, gender, colour; not usage or
+    # season): "Playboy Men Casual White Slippers" is 4/5 understood but 3/5 checkable. False: every
+    # understood attribute counts (before).
+    rescore_checked_attributes_only: bool = True
+    # ... and below full coverage the re-scoring applies only where the classifiers agree with the
+    # cosine's own first page: when the mean re-scoring term (sum of log(floor + (1 - floor) P(asked |
+    # photo))) over the cosine's top `rescore_agreement_depth` is below `rescore_min_agreement`, they
+    # do not know the look the query asks for and the cosine order stays. Chosen on the 200
+    # calibration titles (`benchmarks/title_search_diagnosis.py`, docs/benchmarks.md "titles round 4");
+    # depth 0: off (before).
+    rescore_agreement_depth: int = 10
+    rescore_min_agreement: float = -1.0
     # Item 2. Photo + words: candidates are the photo's neighbours in the aligned space plus the
     # products nearest the composed query; each is scored by photo similarity + weight * log P(the
     # wanted attributes | its photo), the wanted attributes being the photo's own type and gender
@@ -317,6 +330,15 @@ class QualityConfig:
     # out-of-catalog queries apart from the measured ones (200 held-out titles: 6 of the 8 whose
     # page nothing else vouched for had their photo in the top 10). 0: off.
     kind_query_evidence: float = 0.75
+    # ... also when the query names a gender and a colour and leaves a word unexplained (the product
+    # type the lexicon does not know: "Mother Earth Men Solid Black Churidar" came back empty although
+    # its photo is first by cosine). False: a type is required (before).
+    title_shape_without_type: bool = True
+    # Modality-aware fusion counts the `attributes` component against a product only when it carries a
+    # value for one of the asked columns (a photo-only product whose photo text gave it just a usage
+    # cannot match "men yellow jerseys": it was divided by 1.5 and its title's photo fell off the page).
+    # False: any product with any attribute counts (before).
+    attributes_available_by_asked_field: bool = True
     # The photo-text components (`ocr`, `ocr_dense:*`) vote only when a query word is left that the
     # understood attributes do not explain (a brand, a slogan, a printed word). On queries that are
     # attributes only ("女士 灰色 长裤") e5 put ~61 of the 274 photo texts of the 7,710 fashion

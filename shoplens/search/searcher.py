@@ -165,6 +165,8 @@ class Searcher:
         # attribute-MLP log-probs per product (every field side by side) and which rows are filled
         self._mlp_table: np.ndarray | None = None
         self._mlp_known = np.zeros(0, bool)
+        # asked attribute columns -> the products `attributes` could have retrieved (fusion availability)
+        self._asked_availability: dict[tuple[str, ...], np.ndarray] = {}
         self.blas = BlasThreads(config.blas_threads)
 
     def warm_up(self, images: bool = False) -> None:
@@ -229,7 +231,14 @@ class Searcher:
         _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
         by_mlp = self._mlp_log_probs(comp.docs) if getattr(heads, "attribute_mlp", None) is not None else None
         floors = self.cfg.predicted_attribute_floors
-        rescored = comp.scores + w * heads.attribute_log_probs(emb, fields, floors, mlp_log_probs=by_mlp)
+        term = heads.attribute_log_probs(emb, fields, floors, mlp_log_probs=by_mlp)
+        rescored = comp.scores + w * term
+        depth, least = self.quality.rescore_agreement_depth, self.quality.rescore_min_agreement
+        if scale < 1 and depth > 0 and float(np.mean(term[:depth])) < least:
+            # a title-shaped query whose cosine's own first page the classifiers reject as a whole
+            # ("Enroute Women Casual Taupe Wedges": no photo looks taupe to them) asks for a look they
+            # do not know: its words, read by the cosine, decide alone
+            return comp
         if scale >= 1:
             key = -rescored
         else:
@@ -241,6 +250,40 @@ class Searcher:
         order = np.argsort(key, kind="stable")
         # the cosine stays the reported score (what confidence reads); the order is the fused one
         return Ranked(comp.name, comp.docs[order], comp.scores[order], np.arange(1, len(order) + 1))
+
+    def _checkable_share(self, fields: dict[str, str]) -> float:
+        """Share of the understood attributes the heads' classifiers (or attribute MLP) can check on a
+        photo: "Casual" in "Playboy Men Casual White Slippers" is understood but no classifier reads
+        usage, so it explains nothing the re-scoring could use."""
+        heads = self.heads
+        if not fields or heads is None:
+            return 0.0
+        mlp = getattr(heads, "attribute_mlp", None)
+        classifiers = getattr(heads, "classifiers", None) or {}
+
+        def known(f: str, v: str) -> bool:
+            return (f in classifiers and v in classifiers[f][0]) or (mlp is not None and v in mlp.classes.get(f, ()))
+
+        return sum(known(f, v) for f, v in fields.items()) / len(fields)
+
+    def _attribute_availability(self, available: dict[str, np.ndarray], asked: dict[str, str]) -> dict[str, np.ndarray]:
+        """Fusion's availability with `attributes` narrowed to the products that carry a value for one
+        of the asked columns: a photo-only product whose photo text gave it a usage ("Sports") could
+        not match "men yellow jerseys", and counting that component against it (modality-aware
+        fusion) pushed the title's own photo from 2nd to 33rd. Per column set, once per store."""
+        if "attributes" not in available:
+            return available
+        key = tuple(sorted(asked))
+        cache = self._asked_availability
+        mask = cache.get(key)
+        if mask is None:
+            mask = np.zeros(len(available["attributes"]), bool)
+            for col in key:
+                mask |= self.reader.products.attribute_column(col)[0] >= 0
+            mask &= available["attributes"]
+            if len(cache) < 256:
+                cache[key] = mask
+        return {**available, "attributes": mask}
 
     def _mlp_log_probs(self, docs: np.ndarray) -> dict[str, np.ndarray] | None:
         """The heads' attribute MLP read on these products' photos, every field. What a photo shows
@@ -352,7 +395,12 @@ class Searcher:
         words = set(tokenize(und.query)) | set(tokenize(und.english)) if und is not None else set()
         words -= FILLERS_EN | FILLERS_ZH
         fields = und.fields if und is not None else {}
-        kind = qual.kind_query_evidence if "type" in fields and len(fields) >= 2 else 0.0
+        shaped = "type" in fields and len(fields) >= 2
+        if qual.title_shape_without_type and not shaped and {"gender", "colour"} <= set(fields):
+            # "Mother Earth Men Solid Black Churidar": a gender, a colour and a word left over (the
+            # product type the lexicon does not know)
+            shaped = coverage < 1.0
+        kind = qual.kind_query_evidence if shaped else 0.0
         confidences = []
         agreement = photo_agreement(hits, qual.dense_photo_agreement, qual.dense_photo_agreement_scale)
         for h in hits:
@@ -477,7 +525,10 @@ class Searcher:
         )
         rescore_scale = 1.0
         if qual.attribute_coverage_power > 0:
-            above = max(0.0, coverage - qual.attribute_coverage_floor) / max(1e-9, 1.0 - qual.attribute_coverage_floor)
+            checked = coverage
+            if qual.rescore_checked_attributes_only and und is not None:
+                checked *= self._checkable_share(und.fields)
+            above = max(0.0, checked - qual.attribute_coverage_floor) / max(1e-9, 1.0 - qual.attribute_coverage_floor)
             rescore_scale = above**qual.attribute_coverage_power
         has_words = bool(q.text) and bool(tokenize(q.text))
 
@@ -640,7 +691,10 @@ class Searcher:
         if und is not None and und.attributes and weights.get("attributes", 1) > 0:
             timed("attributes", lambda: retrieve.attributes(self.reader.products, und.attributes, pool))
         t = time.perf_counter()
-        order, fused, parts = rrf(comps, weights, self.cfg.rrf_k, self.reader.availability)
+        available = self.reader.availability
+        if qual.attributes_available_by_asked_field and und is not None and und.attributes:
+            available = self._attribute_availability(available, und.attributes)
+        order, fused, parts = rrf(comps, weights, self.cfg.rrf_k, available)
         reference_price = None
         if qual.relative_price and und is not None and und.price and q.image is not None:
             order, reference_price = self._relative_price(order, comps, und.price)
