@@ -341,6 +341,11 @@ class QualityConfig:
     # Item 5. Load the Chinese segmenter and the text encoders when the engine opens (in a
     # background thread), so the first shopper does not pay for them.
     warm_up: bool = True
+    # Item 1. Heads whose ensemble has "title" members (AlignConfig.title_members): a text query
+    # reads them with weight t = min(title_member_max, title_member_weight * (1 - coverage)), the
+    # "attributes" members with 1 - t (search/members.py; heads without roles are read as before).
+    title_member_weight: float = 1.0
+    title_member_max: float = 1.0
 
     def with_(self, **kw: Any) -> QualityConfig:
         return replace(self, **kw)
