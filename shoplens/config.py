@@ -341,11 +341,11 @@ class QualityConfig:
     # Item 5. Load the Chinese segmenter and the text encoders when the engine opens (in a
     # background thread), so the first shopper does not pay for them.
     warm_up: bool = True
-    # Item 1. Heads whose ensemble has "title" members (AlignConfig.title_members): a text query
-    # reads them with weight t = min(title_member_max, title_member_weight * (1 - coverage)), the
-    # "attributes" members with 1 - t (search/members.py; heads without roles are read as before).
-    title_member_weight: float = 1.0
-    title_member_max: float = 1.0
+    # Item 1. Heads whose ensemble has "title" members (AlignConfig.title_members): a text query with
+    # a word the understood attributes leave unexplained reads them with this share of the weight,
+    # the "attributes" members with the rest; a query explained in full reads the attribute members
+    # alone (search/members.py; heads without roles are read as before).
+    title_member_share: float = 1.0
 
     def with_(self, **kw: Any) -> QualityConfig:
         return replace(self, **kw)

@@ -59,6 +59,7 @@ def test_heads_without_roles_are_read_as_before(mixed):
 def test_query_shape_decides_the_members():
     q = QualityConfig()
     assert member_weights(1.0, q) == {"attributes": 1.0, "title": 0.0}  # "men black shoes"
-    assert member_weights(0.0, q)["title"] == q.title_member_max  # nothing understood: a name
-    part = member_weights(0.6, q)
-    assert 0.0 < part["title"] < 1.0 and part["title"] + part["attributes"] == pytest.approx(1.0)
+    assert member_weights(0.6, q) == {"attributes": 0.0, "title": 1.0}  # "puma men black running shoes"
+    assert member_weights(0.0, q)["title"] == 1.0  # nothing understood: a name
+    half = member_weights(0.6, q.with_(title_member_share=0.5))
+    assert half == {"attributes": 0.5, "title": 0.5}
