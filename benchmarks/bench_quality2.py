@@ -692,6 +692,13 @@ def main(argv=None) -> int:
         default="heldout",
         help="heldout: heads trained without the slice (bench_quality2_heads.py); shipped: the defaults, which saw it",
     )
+    ap.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="the 'new' variant with these QualityConfig values (dicts as JSON, replacing the whole dict)",
+    )
     a = ap.parse_args(argv)
     only = set(a.only or ["attributes", "free", "titles", "photo", "price", "nothing", "latency"])
     t0 = time.perf_counter()
@@ -710,7 +717,8 @@ def main(argv=None) -> int:
     rng = random.Random(a.seed)
     qids = sorted(rng.sample(sorted(queries["en"]), min(a.queries, len(queries["en"]))))
     res: dict = {"heldout_products": int(len(rows)), "queries": len(qids), "seed": a.seed, "heads": a.heads}
-    variants = {v: {"legacy": LEGACY, "prev": PREVIOUS, "new": QualityConfig()}[v] for v in a.variants}
+    new = QualityConfig().with_(**{f: setting_value(f, v) for f, v in (x.split("=", 1) for x in a.set)})
+    variants = {v: {"legacy": LEGACY, "prev": PREVIOUS, "new": new}[v] for v in a.variants}
     print(f"photo-only store of {len(rows)} held-out products; {len(qids)} attribute queries", flush=True)
 
     if "attributes" in only or "nothing" in only:
