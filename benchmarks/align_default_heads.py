@@ -201,7 +201,10 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
         "Shipped so that a store with few or no captions (e.g. a photo-only catalog) gets text->image",
         "and image->text search out of the box. Loaded with `Heads.load(default_heads_path())`.",
         "",
-        f"* command: `{COMMAND}` (calls `shoplens.align.run.align_store`, the code path of `shoplens align`)",
+        f"* command: `{COMMAND}` (calls `shoplens.align.run.align_store`, the code path of `shoplens align`)"
+        if "combined_from" not in metrics
+        else f"* command: `{loaded.meta.get('command')}` (members trained apart, joined by "
+        "`benchmarks/align_members.py combine --rows all --fit-mlp`; see below)",
         f"* data: {trained_on}",
         f"* inputs: image {loaded.image_inputs}, text {loaded.text_inputs} (e5 mode `{loaded.text_mode}`),"
         f" {loaded.dim}-d shared space"
@@ -214,7 +217,8 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
         f"* encoder fingerprints: `{json.dumps(loaded.input_fingerprints)}`",
         f"* seed: {cfg.seed}; recipe: `{json.dumps(cfg.to_json())}`",
         f"* heads fingerprint: `{loaded.fingerprint}`; files: {size / 1e6:.2f} MB (float16)",
-        f"* trained: {date} from commit {commit or '?'}; {metrics.get('seconds_total')} s on {cfg.threads} threads",
+        f"* trained: {date} from commit {commit or '?'}"
+        + (f"; {metrics['seconds_total']} s on {cfg.threads} threads" if metrics.get("seconds_total") else ""),
         "",
         *(
             [
