@@ -49,6 +49,13 @@ def main(argv=None) -> int:
         "--leave-out-heldout", action="store_true", help="train without the held-out 20% of the photo-only benchmarks"
     )
     ap.add_argument("--workers", type=int, default=1, help="processes training the heads side by side (same heads)")
+    ap.add_argument(
+        "--from",
+        dest="from_dir",
+        type=Path,
+        help="do not train: ship the heads in this directory, put together from members trained on every "
+        "product (benchmarks/align_members.py combine --rows all); previous heads kept as after training",
+    )
     a = ap.parse_args(argv)
     cfg = AlignConfig().with_(workers=a.workers)
     if a.md_only:
@@ -101,16 +108,25 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         # compare_defaults=False: these ARE the defaults (the old ones saw every product, so
         # scoring them on this validation slice would not be a fair comparison anyway)
-        heads, metrics, path = align_store(
-            fs,
-            cache,
-            encs,
-            cfg,
-            Path(tmp) / "heads",
-            field_map=FIELD_MAP,
-            provenance=provenance,
-            compare_defaults=False,
-        )
+        if a.from_dir:
+            heads, path = Heads.load(a.from_dir), Path(tmp) / "heads"
+            cfg = AlignConfig.from_json(heads.meta["recipe"])
+            metrics = {"combined_from": heads.meta.get("combined_from"), "validation": {}}
+            heads.meta.update({**provenance, "command": f"{COMMAND} --from {a.from_dir}"})
+            heads.meta["created"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+            heads.save(path)
+            (path / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        else:
+            heads, metrics, path = align_store(
+                fs,
+                cache,
+                encs,
+                cfg,
+                Path(tmp) / "heads",
+                field_map=FIELD_MAP,
+                provenance=provenance,
+                compare_defaults=False,
+            )
         dst = default_heads_path()
         dst.mkdir(parents=True, exist_ok=True)
         if previous is not None and previous.space_fingerprint != heads.space_fingerprint:
@@ -185,7 +201,10 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
         "Shipped so that a store with few or no captions (e.g. a photo-only catalog) gets text->image",
         "and image->text search out of the box. Loaded with `Heads.load(default_heads_path())`.",
         "",
-        f"* command: `{COMMAND}` (calls `shoplens.align.run.align_store`, the code path of `shoplens align`)",
+        f"* command: `{COMMAND}` (calls `shoplens.align.run.align_store`, the code path of `shoplens align`)"
+        if "combined_from" not in metrics
+        else f"* command: `{loaded.meta.get('command')}` (members trained apart, joined by "
+        "`benchmarks/align_members.py combine --rows all --fit-mlp`; see below)",
         f"* data: {trained_on}",
         f"* inputs: image {loaded.image_inputs}, text {loaded.text_inputs} (e5 mode `{loaded.text_mode}`),"
         f" {loaded.dim}-d shared space"
@@ -198,13 +217,25 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
         f"* encoder fingerprints: `{json.dumps(loaded.input_fingerprints)}`",
         f"* seed: {cfg.seed}; recipe: `{json.dumps(cfg.to_json())}`",
         f"* heads fingerprint: `{loaded.fingerprint}`; files: {size / 1e6:.2f} MB (float16)",
-        f"* trained: {date} from commit {commit or '?'}; {metrics.get('seconds_total')} s on {cfg.threads} threads",
+        f"* trained: {date} from commit {commit or '?'}"
+        + (f"; {metrics['seconds_total']} s on {cfg.threads} threads" if metrics.get("seconds_total") else ""),
         "",
-        "Validation (a seeded held-out 10% of the pairs; the shipped heads were then refit on all pairs):",
-        "",
-        "```",
-        format_metrics(metrics),
-        "```",
+        *(
+            [
+                "Validation (a seeded held-out 10% of the pairs; the shipped heads were then refit on all pairs):",
+                "",
+                "```",
+                format_metrics(metrics),
+                "```",
+            ]
+            if val
+            else [
+                "Put together from members trained on every product (no validation slice): "
+                f"`{json.dumps(metrics.get('combined_from'))}`. Each member's recipe: `AlignConfig.member`; "
+                "held-out figures of the same recipe (members trained without the held-out 20%): "
+                "[titles round 4](../../../docs/benchmarks.md#exact-titles-title-members-titles-round-4).",
+            ]
+        ),
         "",
         *bench,
         "Attribute-query quality on an image-only held-out slice: see `benchmarks/align_quality.py`",
@@ -217,8 +248,12 @@ def write_md(cfg: AlignConfig, loaded: Heads, metrics: dict, commit: str, traine
     (dst / "TRAINING.md").write_text("\n".join(md), encoding="utf-8")
     print(
         f"default heads written to {dst} ({size / 1e6:.2f} MB); validation: "
-        f"t2i R@10 {val['text_to_image']['R@10']:.3f}, i2t R@10 {val['image_to_text']['R@10']:.3f}"
-        f"{'' if bench else ' (no kept recipe v2 row in align_quality.json yet: rerun with --md-only later)'}"
+        + (
+            f"t2i R@10 {val['text_to_image']['R@10']:.3f}, i2t R@10 {val['image_to_text']['R@10']:.3f}"
+            if val
+            else "none"
+        )
+        + f"{'' if bench else ' (no kept recipe v2 row in align_quality.json yet: rerun with --md-only later)'}"
     )
 
 

@@ -86,6 +86,14 @@ PREVIOUS = QualityConfig().with_(
     rescore_agreement_depth=0,
     title_shape_without_type=False,
     attributes_available_by_asked_field=False,
+    cosine_midpoints={
+        "text_dense:e5": (0.815, 0.01),
+        "text_to_image": (0.4375, 0.01),
+        "reviews": (0.815, 0.01),
+        "text_to_video": (0.4375, 0.01),
+    },
+    cosine_midpoints_chinese={},
+    dense_photo_agreement=0.0,
 )
 PREVIOUS_5C14A9D = PREVIOUS.with_(
     cosine_midpoints={
@@ -102,13 +110,11 @@ PREVIOUS_5C14A9D = PREVIOUS.with_(
     compose_mlp=False,
     compose_photo_weight=1.0,
     compose_photo_similarity="aligned",
-    cosine_midpoints_chinese={},
-    dense_photo_agreement=0.0,
 )
 
 
-# main's defaults before the e5 midpoints were fitted on stores with titles (0fbeeef): the "before"
-# variant of `--only titled demo` (benchmarks/bench_nothing_titled.py fits the new ones)
+# today's defaults with the e5 settings of 0fbeeef (before they were fitted on stores with titles): the
+# "before" variant of `--only titled demo` (benchmarks/bench_nothing_titled.py fits the new ones)
 BEFORE = QualityConfig().with_(
     cosine_midpoints={**QualityConfig().cosine_midpoints, "text_dense:e5": (0.815, 0.01)},
     cosine_midpoints_chinese={},
@@ -740,6 +746,13 @@ def main(argv=None) -> int:
         default="heldout",
         help="heldout: heads trained without the slice (bench_quality2_heads.py); shipped: the defaults, which saw it",
     )
+    ap.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="the 'new' variant with these QualityConfig values (dicts as JSON, replacing the whole dict)",
+    )
     a = ap.parse_args(argv)
     only = set(a.only or ["attributes", "free", "titles", "photo", "price", "nothing", "latency"])
     t0 = time.perf_counter()
@@ -758,9 +771,8 @@ def main(argv=None) -> int:
     rng = random.Random(a.seed)
     qids = sorted(rng.sample(sorted(queries["en"]), min(a.queries, len(queries["en"]))))
     res: dict = {"heldout_products": int(len(rows)), "queries": len(qids), "seed": a.seed, "heads": a.heads}
-    variants = {
-        v: {"legacy": LEGACY, "prev": PREVIOUS, "before": BEFORE, "new": QualityConfig()}[v] for v in a.variants
-    }
+    new = QualityConfig().with_(**{f: setting_value(f, v) for f, v in (x.split("=", 1) for x in a.set)})
+    variants = {v: {"legacy": LEGACY, "prev": PREVIOUS, "before": BEFORE, "new": new}[v] for v in a.variants}
     print(f"photo-only store of {len(rows)} held-out products; {len(qids)} attribute queries", flush=True)
 
     if "attributes" in only or "nothing" in only:

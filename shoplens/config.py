@@ -356,10 +356,12 @@ class QualityConfig:
             # fitted with the three e5 settings below (benchmarks/bench_nothing_titled.py --heads-dir
             # benchmarks/out/quality2/heads_heldout_query): 0.815 before, fitted long ago on a smaller store
             "text_dense:e5": (0.825, 0.01),
-            "text_to_image": (0.4375, 0.01),
+            # 0.4125 for the heads with title members (titles round 4: `bench_quality2.py --heads-dir
+            # benchmarks/out/quality2/heads_heldout_mixed_mlp --only midpoints --queries 100`)
+            "text_to_image": (0.4125, 0.01),
             # the same encoders' similarities: e5 query vs a review, the heads' text vs pooled key-frames
             "reviews": (0.815, 0.01),
-            "text_to_video": (0.4375, 0.01),
+            "text_to_video": (0.4125, 0.01),
         }
     )
     # ... and in place of those, when the query and the hit's title are both Chinese: e5's cosines
@@ -383,6 +385,11 @@ class QualityConfig:
     # Item 5. Load the Chinese segmenter and the text encoders when the engine opens (in a
     # background thread), so the first shopper does not pay for them.
     warm_up: bool = True
+    # Item 1. Heads whose ensemble has "title" members (AlignConfig.title_members): a text query with
+    # a word the understood attributes leave unexplained reads them with this share of the weight,
+    # the "attributes" members with the rest; a query explained in full reads the attribute members
+    # alone (search/members.py; heads without roles are read as before).
+    title_member_share: float = 1.0
 
     def with_(self, **kw: Any) -> QualityConfig:
         return replace(self, **kw)

@@ -69,6 +69,24 @@ class AlignConfig:
     # >0: an extra symmetric InfoNCE over the batch's titles alone (title vs photo, positives = same
     # title), weighted so; exact-title search needs photos told apart from others of the same kind.
     title_loss_weight: float = 0.0
+    # >0: only the last that many of the `ensemble` members train with the title loss (role "title"
+    # in heads.json), the others without it (role "attributes"); search reads a query's members by
+    # its shape (search/members.py): exact titles gain without giving the attribute queries' order.
+    title_members: int = 0
+
+    def member(self, m: int) -> AlignConfig:
+        """The recipe of ensemble member `m` (seed + m; the title loss only for title members)."""
+        cfg = replace(self, seed=self.seed + m, workers=1)
+        if self.title_members > 0 and m < max(1, self.ensemble) - self.title_members:
+            cfg = replace(cfg, title_loss_weight=0.0)
+        return cfg
+
+    def member_roles(self) -> list[str] | None:
+        """Per member "attributes" / "title" when `title_members` splits the ensemble, else None."""
+        k = max(1, self.ensemble)
+        if not 0 < self.title_members < k:
+            return None
+        return ["attributes"] * (k - self.title_members) + ["title"] * self.title_members
 
     def with_(self, **kw: Any) -> AlignConfig:
         return replace(self, **kw)

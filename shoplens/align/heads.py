@@ -47,6 +47,10 @@ FORMAT_VERSION = 3
 WEIGHTS_FILE = "heads.npz"
 META_FILE = "heads.json"
 CURRENT_FILE = "CURRENT"
+# what an ensemble member was trained for (heads.json "member_roles"; AlignConfig.title_members):
+# search weights a query's members by the query's shape (search/members.py)
+ROLE_ATTRIBUTES = "attributes"
+ROLE_TITLE = "title"
 
 
 def default_heads_path() -> Path:
@@ -174,6 +178,28 @@ class Heads:
     def groups(self) -> int:
         """Ensemble members (1 for a single head)."""
         return int(self.image.groups)
+
+    @property
+    def member_roles(self) -> list[str]:
+        """Each ensemble member's role (ROLE_ATTRIBUTES / ROLE_TITLE), or [] for heads whose
+        members all play the same one (every heads file written before roles existed)."""
+        roles = self.meta.get("member_roles") or []
+        return [str(r) for r in roles] if len(roles) == self.groups > 1 else []
+
+    def weight_members(self, vec: np.ndarray, role_weights: Mapping[str, float]) -> np.ndarray:
+        """`vec` (a query in the shared space) with each member's block scaled so that its dot
+        product with a stored vector is the weighted mean of the members' cosines (weights by
+        role; a role not named weighs 1). Stored vectors stay as they are: a dot product is a sum
+        over members, so one index serves every weighting, and scores keep the scale of the plain
+        mean the confidence midpoints were fitted on. Heads without roles: `vec` unchanged."""
+        roles = self.member_roles
+        if not roles:
+            return vec
+        w = np.array([max(0.0, float(role_weights.get(r, 1.0))) for r in roles], np.float32)
+        if w.sum() <= 0 or np.all(w == w[0]):
+            return vec
+        w *= len(w) / w.sum()
+        return (np.asarray(vec, np.float32).reshape(len(w), -1) * w[:, None]).reshape(np.shape(vec))
 
     @property
     def image_inputs(self) -> list[str]:
@@ -478,13 +504,16 @@ def _ensemble_tower(towers: list[Tower]) -> Tower:
     )
 
 
-def ensemble_heads(members: list[Heads]) -> Heads:
+def ensemble_heads(members: list[Heads], roles: list[str] | None = None) -> Heads:
     """One `Heads` whose embedding is the members' L2-normalised embeddings concatenated and
     divided by sqrt(len(members)) (so cosine = mean of the members' cosines). Members must read
     the same inputs with the same e5 mode; their attribute classifiers are averaged (in logit
-    space, exactly, as one linear map on the ensemble embedding)."""
+    space, exactly, as one linear map on the ensemble embedding). `roles`: one per member, when
+    they differ (`Heads.member_roles`)."""
     if not members:
         raise HeadsError("no heads to ensemble")
+    if roles is not None and len(roles) != len(members):
+        raise HeadsError(f"{len(roles)} roles for {len(members)} ensemble members")
     if len(members) == 1:
         return members[0]
     h0 = members[0]
@@ -502,6 +531,9 @@ def ensemble_heads(members: list[Heads]) -> Heads:
             )
     meta = dict(h0.meta)
     meta["ensemble"] = {"members": g, "seeds": [h.meta.get("seed") for h in members]}
+    meta.pop("member_roles", None)
+    if roles is not None and len(set(roles)) > 1:
+        meta["member_roles"] = list(roles)
     return Heads(
         image=_ensemble_tower([h.image for h in members]),
         text=_ensemble_tower([h.text for h in members]),
@@ -511,3 +543,37 @@ def ensemble_heads(members: list[Heads]) -> Heads:
         classifiers=classifiers,
         meta=meta,
     )
+
+
+def ensemble_members(heads: Heads) -> list[Heads]:
+    """The members of an ensemble as single heads (towers only: no classifiers, no MLP), so that
+    members trained apart (e.g. title members beside attribute ones) can be put in one ensemble
+    again by `ensemble_heads`. Exact: each member keeps the columns of the shared map it owns."""
+    g = heads.groups
+    if heads.image.block is not None or heads.text.block is not None:
+        raise HeadsError("splitting ensembles with residual blocks is not supported")
+
+    def part(t: Tower, m: int) -> Tower:
+        d = t.W.shape[1] // g
+        return Tower(
+            list(t.inputs),
+            list(t.input_dims),
+            [x.copy() for x in t.means],
+            list(t.scales),
+            t.W[:, m * d : (m + 1) * d].copy(),
+            t.b[m * d : (m + 1) * d].copy(),
+        )
+
+    seeds = (heads.meta.get("ensemble") or {}).get("seeds") or [None] * g
+    return [
+        Heads(
+            part(heads.image, m),
+            part(heads.text, m),
+            heads.dim // g,
+            heads.text_mode,
+            dict(heads.input_fingerprints),
+            {},
+            {"seed": seeds[m]},
+        )
+        for m in range(g)
+    ]

@@ -366,10 +366,7 @@ def _fit_parallel(
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(min(cfg.workers, len(jobs)), ctx, _worker_init, (data,)) as pool:
         futs = {
-            (p, m): pool.submit(
-                _worker_fit, cfg.with_(seed=cfg.seed + m, workers=1), phases[p][0], phases[p][1], phases[p][2]
-            )
-            for p, m in jobs
+            (p, m): pool.submit(_worker_fit, cfg.member(m), phases[p][0], phases[p][1], phases[p][2]) for p, m in jobs
         }
         done = {j: f.result() for j, f in futs.items()}
     out = []
@@ -379,7 +376,7 @@ def _fit_parallel(
             continue
         members = [done[(p, m)][0] for m in range(k)]
         history = [{"member": m + 1, **r} for m in range(k) for r in done[(p, m)][1]]
-        heads = ensemble_heads(members)
+        heads = ensemble_heads(members, cfg.member_roles())
         heads.meta.update({"recipe": cfg.to_json(), "seed": cfg.seed})
         out.append((heads, history))
     log.info("trained %d heads in %d processes", len(jobs), min(cfg.workers, len(jobs)))
@@ -401,10 +398,10 @@ def _fit_ensemble(
         return _fit(data, cfg, train_idx, val_idx, progress, desc)
     members, history = [], []
     for m in range(k):
-        h, hist = _fit(data, cfg.with_(seed=cfg.seed + m), train_idx, val_idx, progress, f"{desc}, head {m + 1}/{k}")
+        h, hist = _fit(data, cfg.member(m), train_idx, val_idx, progress, f"{desc}, head {m + 1}/{k}")
         members.append(h)
         history += [{"member": m + 1, **r} for r in hist]
-    heads = ensemble_heads(members)
+    heads = ensemble_heads(members, cfg.member_roles())
     heads.meta.update({"recipe": cfg.to_json(), "seed": cfg.seed})
     return heads, history
 

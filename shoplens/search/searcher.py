@@ -26,6 +26,7 @@ from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
 from .confidence import PHOTO_COMPONENTS, hit_confidence, hit_midpoints, photo_agreement
 from .fuse import Ranked, rrf
 from .hotpath import BlasThreads, Concurrent
+from .members import member_weights
 from .modalities import add_snippets, rank_among, reviews_component
 from .photo_parts import image_parts, part_layout
 from .price import relative_price_mask
@@ -213,6 +214,13 @@ class Searcher:
             raise RuntimeError("text->image needs alignment heads; the caller checks that there are some")
         feats = {n: self.qenc.text_vec(n, text, h.text_mode)[None, :] for n in h.text_inputs}
         return h.embed_text(feats)[0]
+
+    def _read_members(self, v: np.ndarray, coverage: float) -> np.ndarray:
+        """The heads' query vector read by the ensemble members that suit the query's shape (heads
+        with title and attribute members, search/members.py); other heads: `v` as it is."""
+        if self.heads is None or not getattr(self.heads, "member_roles", None):
+            return v
+        return self.heads.weight_members(v, member_weights(coverage, self.quality))
 
     def _boost_by_predicted_attributes(self, comp: Ranked, und, scale: float = 1.0) -> Ranked:
         """Re-score text->image candidates by log P(asked attributes | photo) from the heads'
@@ -583,7 +591,7 @@ class Searcher:
                 if not reading_only and english and english != text:  # Chinese: also the English reading
                     v = v + self._heads_text(english)
                     v /= np.linalg.norm(v) + 1e-12
-                return v
+                return self._read_members(v, coverage)
 
             if self.heads is not None and len(vecs.get("aligned:image", ())) and weights.get("text_to_image", 1) > 0:
 
@@ -659,7 +667,8 @@ class Searcher:
                         vecs["aligned:image"],
                         photo_emb,
                         asked,
-                        self._heads_text,
+                        # the caption ("men white shoes") is all attributes
+                        lambda cap: self._read_members(self._heads_text(cap), 1.0),
                         max(n, qual.compose_candidates),
                         allowed,
                         qual.compose_attribute_weight,

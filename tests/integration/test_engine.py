@@ -163,11 +163,17 @@ def test_store_with_foreign_heads_never_mixes_spaces(tmp_path, engine_config, sm
         m["heads"]["fingerprint"] = fp
         (gen / "manifest.json").write_text(json.dumps(m))
         assert Engine.open(store, engine_config).heads is not None
-    for fp in ("ff7283cc39ef1392", "14f8724eaaea06e6"):  # the previous defaults, and the ones before
+    for fp in ("ff7283cc39ef1392", "14f8724eaaea06e6"):  # the passage-mode defaults, and the ones before
         m["heads"]["fingerprint"] = fp
         (gen / "manifest.json").write_text(json.dumps(m))
         older = Engine.open(store, engine_config).heads
         assert older is not None and older.fingerprint == "ff7283cc39ef1392" and older.text_mode == "passage"
+    # the query-mode defaults before title members (3 members, no roles): read exactly as before
+    m["heads"]["fingerprint"] = "37018356cbde8ed2"
+    (gen / "manifest.json").write_text(json.dumps(m))
+    older = Engine.open(store, engine_config).heads
+    assert older is not None and older.fingerprint == "37018356cbde8ed2" and older.text_mode == "query"
+    assert older.groups == 3 and older.member_roles == [] and older.attribute_mlp is None
     # another space
     m["heads"]["fingerprint"] = "0000000000000000"
     m["heads"]["space_fingerprint"] = "0000000000000000"
