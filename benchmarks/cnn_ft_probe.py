@@ -46,6 +46,14 @@ def main(argv=None) -> int:
     ap.add_argument("--tags", nargs="*", default=["base"], help="cnn_ft_train.py runs to probe")
     ap.add_argument("--only", nargs="*", default=["mlp", "linear", "own"], choices=["mlp", "linear", "own"])
     ap.add_argument("--no-today", action="store_true", help="skip today's features (already in probe.json)")
+    ap.add_argument(
+        "--features",
+        nargs="*",
+        default=[],
+        metavar="NAME=PATH",
+        help="other (n_products, d) feature files (e.g. cnn_ft_regions.py's), probed beside MobileNetV2 + Lite0",
+    )
+    ap.add_argument("--mobilenet-alone", action="store_true", help="also today's MobileNetV2 alone (+ colour)")
     ap.add_argument("--heads", type=Path, default=OUT / "quality2" / "heads_heldout_query")
     ap.add_argument("--out", type=Path, default=DIR / "probe.json")
     a = ap.parse_args(argv)
@@ -64,6 +72,12 @@ def main(argv=None) -> int:
     sets: dict[str, tuple[str, ...]] = (
         {} if a.no_today else {"today: MobileNetV2 + Lite0": ("mobilenet_v2", "efficientnet_lite0")}
     )
+    if a.mobilenet_alone:
+        sets["today: MobileNetV2 alone"] = ("mobilenet_v2",)
+    for spec in a.features:
+        name, path = spec.split("=", 1)
+        feats[name] = np.load(path).astype(np.float32)
+        sets[f"{name} + MobileNetV2 + Lite0"] = (name, "mobilenet_v2", "efficientnet_lite0")
     for tag in a.tags:
         feats[f"ft:{tag}"] = np.load(DIR / tag / "features.npy").astype(np.float32)
         sets[f"ft:{tag} in place of MobileNetV2 (+ Lite0)"] = (f"ft:{tag}", "efficientnet_lite0")
