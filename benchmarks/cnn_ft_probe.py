@@ -53,6 +53,7 @@ def main(argv=None) -> int:
         metavar="NAME=PATH",
         help="other (n_products, d) feature files (e.g. cnn_ft_regions.py's), probed beside MobileNetV2 + Lite0",
     )
+    ap.add_argument("--sets", nargs="*", help="only the feature sets whose name contains one of these strings")
     ap.add_argument("--mobilenet-alone", action="store_true", help="also today's MobileNetV2 alone (+ colour)")
     ap.add_argument("--heads", type=Path, default=OUT / "quality2" / "heads_heldout_query")
     ap.add_argument("--out", type=Path, default=DIR / "probe.json")
@@ -83,6 +84,7 @@ def main(argv=None) -> int:
         sets[f"ft:{tag} in place of MobileNetV2 (+ Lite0)"] = (f"ft:{tag}", "efficientnet_lite0")
         sets[f"ft:{tag} + MobileNetV2 + Lite0"] = (f"ft:{tag}", "mobilenet_v2", "efficientnet_lite0")
         sets[f"ft:{tag} alone"] = (f"ft:{tag}",)
+    sets = {k: v for k, v in sets.items() if not a.sets or any(x in k for x in a.sets)}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     res: dict = json.loads(a.out.read_text()) if a.out.exists() else {}
     res.update({"reference_bm25_en": ref, "queries": len(q.qids), "heldout": int(len(test))})
