@@ -109,6 +109,7 @@ class Engine:
         """Close the store's files once the warm-up thread is done with them: closing a SQLite
         connection while another thread steps a statement on it can crash the process."""
         if self._warm.is_alive():
+            self.searcher.stop_warm_up()
             self._warm.join()
         self.reader.close()
 
