@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import FIELD_MAP, OUT, feature_cache, featureset, load_fashion, make_encoders  # noqa: E402
 from align_quality import embed_queries, make_queries, ndcg10, rescore_candidates  # noqa: E402
 from bench_quality2_heads import heldout_rows  # noqa: E402
-from probe_common import block, probe, probe_queries  # noqa: E402
+from probe_common import accuracy, block, probe, probe_queries  # noqa: E402
 
 from shoplens.align.attribute_mlp import fit_attribute_mlp  # noqa: E402
 from shoplens.align.captions import product_attributes  # noqa: E402
@@ -115,11 +115,6 @@ def main(argv=None) -> int:
             report("linear", name, int(Z.shape[1]), acc, r)
     print(f"done in {time.perf_counter() - t0:.0f}s; {a.out}")
     return 0
-
-
-def accuracy(classes: list[str], lp: np.ndarray, attrs, test, f: str) -> float:
-    te = [j for j, i in enumerate(test) if attrs[i].get(f) in classes]
-    return float(np.mean([classes[int(lp[j].argmax())] == attrs[test[j]][f] for j in te]))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,12 @@ def probe_queries(products, attrs, test) -> ProbeQueries:
     return ProbeQueries(qids, parsed, qrels, ref)
 
 
+def accuracy(classes: list[str], lp: np.ndarray, attrs, test, f: str) -> float:
+    """Top-1 accuracy of log-probabilities `lp` (rows = `test`) on the test photos whose `f` is one of `classes`."""
+    te = [j for j, i in enumerate(test) if attrs[i].get(f) in classes]
+    return float(np.mean([classes[int(lp[j].argmax())] == attrs[test[j]][f] for j in te]))
+
+
 def block(m: np.ndarray, train: np.ndarray) -> np.ndarray:
     """One feature block, L2-normalised per row, centred and scaled on the training rows so blocks weigh alike."""
     m = m.astype(np.float32)
