@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import load_catalog, log_issues, log_report
-from .config import BuildConfig, EngineConfig, RecommendConfig
-from .config_file import Settings, build_fingerprint, load_settings
+from .config import BuildConfig, EngineConfig, QualityConfig, RecommendConfig
+from .config_file import DEFAULT, Settings, build_fingerprint, load_settings
 from .encoders import registry
 from .encoders.base import Encoder
 from .features.cache import FeatureCache
@@ -88,7 +88,7 @@ class Engine:
         self._follow_store_precision()
         self.heads = self._load_heads(self.reader.manifest.heads)
         qenc = QueryEncoder(self.encoders.text, self.encoders.image, self.config.index)
-        quality = self.config.quality
+        quality = self._quality_for_heads()
         self.searcher = Searcher(
             self.reader, qenc, self.heads, self.config.search, self.lexicon, self._image_part_weights(), quality
         )
@@ -300,6 +300,20 @@ class Engine:
             "stored_schema_version": raw.get("schema_version"),
             "manifest": json.loads(manifest.to_json()),
         }
+
+    def _quality_for_heads(self) -> QualityConfig:
+        """The store's quality settings with the confidence midpoints its heads were calibrated for
+        (heads.json "confidence_midpoints") in place of the defaults: a store still on earlier shipped
+        heads (default_heads/previous/) keeps the text->photo midpoint fitted for them until its next
+        `shoplens index`, instead of the current heads' one. A midpoint set in the store's file, the
+        environment or code wins."""
+        quality = self.config.quality
+        fitted = (self.heads.meta.get("confidence_midpoints") if self.heads is not None else None) or {}
+        mids = dict(quality.cosine_midpoints)
+        for name, (mid, scale) in fitted.items():
+            if self.settings.sources.get(f"quality.cosine_midpoints.{name}", DEFAULT) == DEFAULT:
+                mids[name] = (float(mid), float(scale))
+        return quality if mids == quality.cosine_midpoints else quality.with_(cosine_midpoints=mids)
 
     def _load_heads(self, info: dict[str, Any] | None):
         if not info:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
 
 import pytest
 
-from shoplens.config import BuildConfig
+from shoplens.config import BuildConfig, QualityConfig
 from shoplens.engine import Engine
 from shoplens.search.query import QueryError
 from shoplens.store.layout import StoreError
@@ -171,9 +172,19 @@ def test_store_with_foreign_heads_never_mixes_spaces(tmp_path, engine_config, sm
     # the query-mode defaults before title members (3 members, no roles): read exactly as before
     m["heads"]["fingerprint"] = "37018356cbde8ed2"
     (gen / "manifest.json").write_text(json.dumps(m))
-    older = Engine.open(store, engine_config).heads
+    eng_older = Engine.open(store, engine_config)
+    older = eng_older.heads
     assert older is not None and older.fingerprint == "37018356cbde8ed2" and older.text_mode == "query"
     assert older.groups == 3 and older.member_roles == [] and older.attribute_mlp is None
+    # ... and judged with the text->photo midpoint fitted for them, not the current heads' default
+    assert QualityConfig().cosine_midpoints["text_to_image"] == (0.4125, 0.01)
+    assert eng_older.searcher.quality.cosine_midpoints["text_to_image"] == (0.4375, 0.01)
+    eng_older.close()
+    # a midpoint the store's own settings give wins over the heads' one
+    mine = {**QualityConfig().cosine_midpoints, "text_to_image": (0.5, 0.01)}
+    cfg = dataclasses.replace(engine_config, quality=QualityConfig(cosine_midpoints=mine))
+    with Engine.open(store, cfg) as eng_mine:
+        assert eng_mine.searcher.quality.cosine_midpoints["text_to_image"] == (0.5, 0.01)
     # another space
     m["heads"]["fingerprint"] = "0000000000000000"
     m["heads"]["space_fingerprint"] = "0000000000000000"
