@@ -334,7 +334,7 @@ class Searcher:
     def _fill_mlp_table(self, chunk: int = 512) -> None:
         """Read every product's photo with the attribute MLP now, in the warm-up thread: read lazily,
         the first queries of a 7.7k store paid ~30 ms per 200 unread candidates (benchmarks/
-        bench_quality_versions.py p50 1.6x without the MLP); the whole table costs ~2.5 s there.
+        bench_quality_versions.py: p50 1.30-1.37x 0fbeeef's, 1.05x with this); the table costs ~2.5 s there.
         Stops between chunks when the engine closes, so a one-shot CLI search does not wait for it."""
         if self.heads is None or getattr(self.heads, "attribute_mlp", None) is None:
             return
