@@ -390,6 +390,11 @@ class QualityConfig:
     # the "attributes" members with the rest; a query explained in full reads the attribute members
     # alone (search/members.py; heads without roles are read as before).
     title_member_share: float = 1.0
+    # With an attribute MLP in the heads: re-score with it only the text->photo candidates whose catalog
+    # row names none of the asked attributes (photo-only products); the others keep the linear
+    # classifiers (benchmarks/bench_quality_versions.py: the full 7,710-product hybrid; false = the MLP
+    # for every candidate, as titles round 4 first shipped).
+    rescore_mlp_without_attributes_only: bool = True
 
     def with_(self, **kw: Any) -> QualityConfig:
         return replace(self, **kw)

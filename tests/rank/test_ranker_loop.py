@@ -140,14 +140,13 @@ def test_photo_only_search_is_reranked_by_taste_and_no_rerank_restores_the_engin
             n += 1
     assert changed >= n // 2
     # Chance: a re-ranker blind to taste leaves the in-taste count where the engine had it (ratio ~1).
-    # The ranker is trained on text searches only; how far its taste carries to photo queries depends on
-    # the simulated log, which the shipped heads shape: 91 vs 60 (1.52x) with the heads before titles
-    # round 4, 70 vs 60 (1.17x) with the heads that carry title members and the attribute MLP (bisected
-    # to that merge; a known regression, see docs/learning.md). The gate stays well above chance.
-    assert liked["ranker"] >= 1.1 * liked["engine"], liked
+    # (The ranker is trained on text searches: its taste reaches photo pages through the simulated log,
+    # which the engine shapes. With the attribute MLP re-scoring every text->photo candidate, titled ones
+    # included, this fell to 70 vs 60 and 13 of 18 kept; `rescore_mlp_without_attributes_only` gives 85 / 16.)
+    assert liked["ranker"] >= 1.2 * liked["engine"], liked
     # The photographed product itself (the engine's first hit) stays on the page for most shoppers
-    # (chance for a random re-order of the 100-product pool: 0.1; 16 of 18 before round 4's heads, 13 now).
-    assert kept >= 0.7 * n, (kept, n)
+    # (chance for a random re-order of the 100-product pool: 0.1).
+    assert kept >= 0.8 * n, (kept, n)
 
 
 def test_unknown_user_falls_back_to_the_unpersonalised_ranking(world):
