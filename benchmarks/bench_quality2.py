@@ -94,6 +94,7 @@ PREVIOUS = QualityConfig().with_(
     },
     cosine_midpoints_chinese={},
     dense_photo_agreement=0.0,
+    rescore_mlp_without_attributes_only=False,
 )
 PREVIOUS_5C14A9D = PREVIOUS.with_(
     cosine_midpoints={
