@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from align_data import FIELD_MAP, OUT, feature_cache, featureset, load_fashion, make_encoders  # noqa: E402
 from align_quality import embed_queries, make_queries, ndcg10, rescore_candidates  # noqa: E402
 from bench_quality2_heads import heldout_rows  # noqa: E402
-from probe_common import accuracy, block, probe, probe_queries  # noqa: E402
+from probe_common import accuracy, block, probe, probe_queries, probe_reporter  # noqa: E402
 
 from shoplens.align.attribute_mlp import fit_attribute_mlp  # noqa: E402
 from shoplens.align.captions import product_attributes  # noqa: E402
@@ -92,15 +92,7 @@ def main(argv=None) -> int:
         res.setdefault(k, {})
     print(f"BM25 {ref:.4f}; {len(q.qids)} queries, {len(test)} photos [{time.perf_counter() - t0:.0f}s]", flush=True)
 
-    def report(kind: str, name: str, dims: int, acc: dict, r: float) -> None:
-        res[kind][name] = {"dims": dims, "accuracy": acc, "ndcg10_en": r, "ratio_en": r / ref}
-        print(
-            f"{kind} | {name}: {dims}-d, accuracy "
-            + " / ".join(f"{f} {acc[f]:.3f}" for f in FIELDS)
-            + f"; EN NDCG@10 {r:.4f} ({r / ref:.3f}x BM25) [{time.perf_counter() - t0:.0f}s]",
-            flush=True,
-        )
-        a.out.write_text(json.dumps(res, indent=2))
+    report = probe_reporter(res, ref, t0, a.out)
 
     heads = Heads.load(a.heads)
     gallery = heads.embed_image({n: fs.image[n][test] for n in heads.image_inputs})

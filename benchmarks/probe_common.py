@@ -47,6 +47,25 @@ def accuracy(classes: list[str], lp: np.ndarray, attrs, test, f: str) -> float:
     return float(np.mean([classes[int(lp[j].argmax())] == attrs[test[j]][f] for j in te]))
 
 
+def probe_reporter(res: dict, ref: float, t0: float, out: Path):
+    """report(kind, name, dims, accuracy, ndcg): one probe result into `res[kind]`, printed and written
+    to `out` at once (a long probe keeps what it has measured)."""
+    import json
+    import time
+
+    def report(kind: str, name: str, dims: int, acc: dict, r: float) -> None:
+        res[kind][name] = {"dims": dims, "accuracy": acc, "ndcg10_en": r, "ratio_en": r / ref}
+        print(
+            f"{kind} | {name}: {dims}-d, accuracy "
+            + " / ".join(f"{f} {v:.3f}" for f, v in acc.items())
+            + f"; EN NDCG@10 {r:.4f} ({r / ref:.3f}x BM25) [{time.perf_counter() - t0:.0f}s]",
+            flush=True,
+        )
+        out.write_text(json.dumps(res, indent=2))
+
+    return report
+
+
 def block(m: np.ndarray, train: np.ndarray) -> np.ndarray:
     """One feature block, L2-normalised per row, centred and scaled on the training rows so blocks weigh alike."""
     m = m.astype(np.float32)
