@@ -45,8 +45,7 @@ from shoplens.align.captions import product_attributes  # noqa: E402
 from shoplens.config import BuildConfig, EncoderConfig, EngineConfig  # noqa: E402
 from shoplens.engine import Engine  # noqa: E402
 from shoplens.preprocess import lexicon  # noqa: E402
-from shoplens.preprocess.text import tokenize  # noqa: E402
-from shoplens.search.confidence import _chinese  # noqa: E402
+from shoplens.preprocess.text import has_cjk, tokenize  # noqa: E402
 from shoplens.search.tuning import QualityConfig  # noqa: E402
 from shoplens.search.understand import understand  # noqa: E402
 
@@ -65,7 +64,7 @@ def evidence(engine, text: str, k: int = 10) -> tuple[Evidence, bool, list]:
         (
             h.confidence or 0.0,
             float(h.components[E5].score) if E5 in h.components else -9.0,
-            _chinese(text) and _chinese(h.title),
+            has_cjk(text) and has_cjk(h.title),
             float(h.components[T2I].score) if T2I in h.components else -9.0,
         )
         for h in hits

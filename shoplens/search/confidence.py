@@ -23,9 +23,11 @@ A query with no word or number in it (punctuation, NUL, emoji) and no photo has 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
+from ..preprocess.text import has_cjk
 from ..records import Hit
 
 PHOTO_COMPONENTS = ("image", "image_to_text", "photo_and_words", "image_to_video")
@@ -47,10 +49,6 @@ def noisy_or(values) -> float:
     return 1.0 - float(np.prod([1.0 - min(1.0, max(0.0, float(v))) for v in values]))
 
 
-def _chinese(text: str | None) -> bool:
-    return bool(text) and any("\u3400" <= ch <= "\u9fff" for ch in text)  # type: ignore[union-attr]
-
-
 def hit_midpoints(
     midpoints: dict[str, tuple[float, float]],
     chinese: dict[str, tuple[float, float]],
@@ -62,11 +60,24 @@ def hit_midpoints(
     Chinese and an English one, so a Chinese query against a Chinese title needs its own midpoint
     (`QualityConfig.cosine_midpoints_chinese`); when the photos vote too (`photo_agreement`), e5
     reads `with_photos` instead (both fitted by benchmarks/bench_nothing_titled.py)."""
+    return query_midpoints(midpoints, chinese, query, with_photos)(title)
+
+
+def query_midpoints(
+    midpoints: dict[str, tuple[float, float]],
+    chinese: dict[str, tuple[float, float]],
+    query: str | None,
+    with_photos: dict[str, tuple[float, float]] | None = None,
+) -> Callable[[str | None], dict[str, tuple[float, float]]]:
+    """`hit_midpoints` for every hit of one query (title -> midpoints): the query is read and each of
+    the (at most two) merged tables built once, not once per judged hit (2k+10 of them)."""
     if with_photos:
-        return {**midpoints, **with_photos}
-    if chinese and _chinese(query) and _chinese(title):
-        return {**midpoints, **chinese}
-    return midpoints
+        merged = {**midpoints, **with_photos}
+        return lambda title: merged
+    if not (chinese and has_cjk(query)):
+        return lambda title: midpoints
+    zh = {**midpoints, **chinese}
+    return lambda title: zh if has_cjk(title) else midpoints
 
 
 def photo_agreement(hits: list[Hit], mid: float, scale: float) -> float | None:

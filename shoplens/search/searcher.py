@@ -24,7 +24,7 @@ from ..store.photo_text import read_photo_text
 from ..store.reader import StoreReader
 from . import retrieve
 from .compose import FILLERS_EN, FILLERS_ZH, attribute_coverage, compose
-from .confidence import PHOTO_COMPONENTS, hit_confidence, hit_midpoints, photo_agreement
+from .confidence import PHOTO_COMPONENTS, hit_confidence, photo_agreement, query_midpoints
 from .fuse import Ranked, rrf
 from .hotpath import BlasThreads, Concurrent
 from .members import member_weights
@@ -169,8 +169,9 @@ class Searcher:
         self._mlp_known = np.zeros(0, bool)
         self._mlp_table_lock = threading.Lock()  # the warm-up thread and a query may both create it
         self._stop_warm_up = threading.Event()  # Engine.close: stop filling the MLP table
-        # asked attribute columns -> the products `attributes` could have retrieved (fusion availability)
+        # asked attribute columns -> the products carrying a value in one of them
         self._asked_availability: dict[tuple[str, ...], np.ndarray] = {}
+        self._asked_available: dict[tuple[str, ...], np.ndarray] = {}  # ... and of those, fusion's `attributes`
         self.blas = BlasThreads(config.blas_threads)
 
     def warm_up(self, images: bool = False) -> None:
@@ -241,17 +242,21 @@ class Searcher:
         if w <= 0 or scale <= 0 or not fields or not len(comp.docs) or heads is None:
             return comp
         _, emb = self.reader.vectors["aligned:image"].vectors_of(comp.docs)
-        by_mlp = self._mlp_log_probs(comp.docs) if getattr(heads, "attribute_mlp", None) is not None else None
         floors = self.cfg.predicted_attribute_floors
-        term = heads.attribute_log_probs(emb, fields, floors, mlp_log_probs=by_mlp)
-        if by_mlp is not None and self.quality.rescore_mlp_without_attributes_only and und.attributes:
-            # products whose catalog row names an asked attribute are re-scored by the linear classifiers,
-            # as before the heads carried an MLP: on the 7,710 titled products the MLP cost the hybrid
-            # 0.866 -> 0.862 and the simulated ranker its photo-page taste (tests/rank/test_ranker_loop.py);
-            # photo-only products, which only the photo can describe, keep the MLP's better reading
-            titled = self._carries_asked(und.attributes)[comp.docs]
-            if titled.any():
-                term = np.where(titled, heads.attribute_log_probs(emb, fields, floors), term)
+        has_mlp = getattr(heads, "attribute_mlp", None) is not None
+        # products whose catalog row names an asked attribute are re-scored by the linear classifiers,
+        # as before the heads carried an MLP: on the 7,710 titled products the MLP cost the hybrid
+        # 0.866 -> 0.862 and the simulated ranker its photo-page taste (tests/rank/test_ranker_loop.py);
+        # photo-only products, which only the photo can describe, keep the MLP's better reading
+        titled = (
+            self._carries_asked(und.attributes)[comp.docs]
+            if has_mlp and self.quality.rescore_mlp_without_attributes_only and und.attributes
+            else None
+        )
+        by_mlp = self._mlp_log_probs(comp.docs) if has_mlp and (titled is None or not titled.all()) else None
+        term = heads.attribute_log_probs(emb, fields, floors, mlp_log_probs=by_mlp)  # no MLP read: linear
+        if by_mlp is not None and titled is not None and titled.any():
+            term = np.where(titled, heads.attribute_log_probs(emb, fields, floors), term)
         rescored = comp.scores + w * term
         depth, least = self.quality.rescore_agreement_depth, self.quality.rescore_min_agreement
         if scale < 1 and depth > 0 and float(np.mean(term[:depth])) < least:
@@ -293,7 +298,13 @@ class Searcher:
         fusion) pushed the title's own photo from 2nd to 33rd. Per column set, once per store."""
         if "attributes" not in available:
             return available
-        return {**available, "attributes": self._carries_asked(asked) & available["attributes"]}
+        key = tuple(sorted(asked))
+        mask = self._asked_available.get(key)
+        if mask is None:
+            mask = self._carries_asked(asked) & available["attributes"]
+            if len(self._asked_available) < 256:
+                self._asked_available[key] = mask
+        return {**available, "attributes": mask}
 
     def _carries_asked(self, asked: dict[str, str]) -> np.ndarray:
         """Products whose catalog row has a value in one of the asked attribute columns (per column set,
@@ -452,6 +463,12 @@ class Searcher:
         kind = qual.kind_query_evidence if shaped else 0.0
         confidences = []
         agreement = photo_agreement(hits, qual.dense_photo_agreement, qual.dense_photo_agreement_scale)
+        midpoints_for = query_midpoints(
+            qual.cosine_midpoints,
+            qual.cosine_midpoints_chinese,
+            und.query if und else None,
+            qual.cosine_midpoints_with_photos if agreement is not None else None,
+        )
         for h in hits:
             title = set(tokenize(h.title)) if h.title else set()
             printed = set(tokenize(h.photo_text)) if h.photo_text else set()
@@ -460,13 +477,7 @@ class Searcher:
                 has_words=has_words,
                 photo_query=photo_query,
                 predicted_match=self._predicted_match(h, und),
-                midpoints=hit_midpoints(
-                    qual.cosine_midpoints,
-                    qual.cosine_midpoints_chinese,
-                    und.query if und else None,
-                    h.title,
-                    qual.cosine_midpoints_with_photos if agreement is not None else None,
-                ),
+                midpoints=midpoints_for(h.title),
                 lexical_share=len(words & title) / len(words) if words else 0.0,
                 coverage=coverage if und is not None and und.fields else 0.0,
                 vocabulary=und is not None and bool(und.fields),
