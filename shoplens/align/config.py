@@ -83,10 +83,12 @@ class AlignConfig:
 
     def member_roles(self) -> list[str] | None:
         """Per member "attributes" / "title" when `title_members` splits the ensemble, else None."""
+        from .heads import ROLE_ATTRIBUTES, ROLE_TITLE  # heads.py pulls numpy; this module stays light
+
         k = max(1, self.ensemble)
         if not 0 < self.title_members < k:
             return None
-        return ["attributes"] * (k - self.title_members) + ["title"] * self.title_members
+        return [ROLE_ATTRIBUTES] * (k - self.title_members) + [ROLE_TITLE] * self.title_members
 
     def with_(self, **kw: Any) -> AlignConfig:
         return replace(self, **kw)
