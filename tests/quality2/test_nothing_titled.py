@@ -43,14 +43,20 @@ def test_out_of_catalog_queries_come_back_empty_and_in_catalog_ones_keep_their_h
         assert len(demo_titles.search(q, k=10).hits) >= 3, q
 
 
+def before_e5_fit(now: QualityConfig) -> QualityConfig:
+    """The defaults with `now`'s midpoints and the e5 settings main had before they were fitted on stores
+    with titles (0fbeeef)."""
+    return QualityConfig().with_(
+        cosine_midpoints={**now.cosine_midpoints, "text_dense:e5": (0.815, 0.01)},
+        cosine_midpoints_chinese={},
+        dense_photo_agreement=0.0,
+    )
+
+
 def test_before_the_chinese_midpoint_a_chinese_out_of_catalog_query_had_a_page(demo_titles):
     old = demo_titles.searcher.quality
     try:
-        demo_titles.searcher.quality = QualityConfig().with_(
-            cosine_midpoints={**old.cosine_midpoints, "text_dense:e5": (0.815, 0.01)},
-            cosine_midpoints_chinese={},
-            dense_photo_agreement=0.0,
-        )
+        demo_titles.searcher.quality = before_e5_fit(old)
         assert demo_titles.search(OUT_OF_CATALOG[0], k=10).hits
     finally:
         demo_titles.searcher.quality = old
@@ -67,11 +73,7 @@ def test_on_a_store_with_photos_e5_answers_only_where_the_photos_agree(small_eng
     ]  # fmt: skip
     old = small_engine.searcher.quality
     try:
-        small_engine.searcher.quality = QualityConfig().with_(
-            cosine_midpoints={**old.cosine_midpoints, "text_dense:e5": (0.815, 0.01)},
-            cosine_midpoints_chinese={},
-            dense_photo_agreement=0.0,
-        )
+        small_engine.searcher.quality = before_e5_fit(old)
         before = {q for q in queries if small_engine.search(q, k=10).hits}
         small_engine.searcher.quality = QualityConfig()
         after = {q for q in queries if small_engine.search(q, k=10).hits}
